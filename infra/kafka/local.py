@@ -1,0 +1,116 @@
+"""A single-node KRaft Kafka broker run from the jars in infra/kafka/libs.
+
+Used by `vigil up` and by the test suite when no broker address is given.
+The jars come from Maven Central through infra/kafka/pom.xml (`ensure_jars`).
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from string import Template
+
+from infra.procs import free_port, port_open, stop_process, wait_until
+
+HERE = Path(__file__).resolve().parent
+LIBS = HERE / "libs"
+
+
+class KafkaSetupError(RuntimeError):
+    pass
+
+
+def ensure_jars(quiet: bool = True) -> Path:
+    if LIBS.is_dir() and any(LIBS.glob("kafka_2.13-*.jar")):
+        return LIBS
+    for tool in ("java", "mvn"):
+        if shutil.which(tool) is None:
+            raise KafkaSetupError(
+                f"'{tool}' was not found: the local Kafka broker needs Java 17+ and Maven "
+                "(Debian: apt-get install openjdk-17-jre-headless maven)."
+            )
+    cmd = ["mvn", "-B", "-f", str(HERE / "pom.xml"), "dependency:copy-dependencies"]
+    if quiet:
+        cmd.insert(1, "-q")
+    result = subprocess.run(cmd, capture_output=quiet, text=True)
+    if result.returncode != 0:
+        detail = (result.stdout or "")[-2000:] if quiet else ""
+        raise KafkaSetupError(f"fetching the Kafka jars with Maven failed:\n{detail}")
+    return LIBS
+
+
+def _cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+class LocalKafka:
+    """One broker process in `data_dir`; stop() stops exactly the process start() made."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, controller_port: int | None = None,
+                 heap: str = "-Xms256m -Xmx512m") -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.controller_port = controller_port or free_port()
+        self.heap = heap
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _java(self, *args: str) -> list[str]:
+        return ["java", "-cp", str(LIBS / "*"), *args]
+
+    def _configure(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_dirs = self.data_dir / "data"
+        props = Template((HERE / "server.properties.template").read_text()).substitute(
+            port=self.port, controller_port=self.controller_port, log_dirs=log_dirs
+        )
+        path = self.data_dir / "server.properties"
+        path.write_text(props)
+        if not (log_dirs / "meta.properties").exists():
+            subprocess.run(
+                self._java("kafka.tools.StorageTool", "format", "--standalone",
+                           "-t", _cluster_id(), "-c", str(path)),
+                check=True, capture_output=True,
+            )
+        return path
+
+    def start(self, timeout: float = 90.0) -> LocalKafka:
+        ensure_jars()
+        if port_open(self.port):
+            raise KafkaSetupError(f"port {self.port} is already in use; is another broker running?")
+        props = self._configure()
+        logs = self.data_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        out = open(logs / "stdout.log", "ab")
+        cmd = ["java", *self.heap.split(), f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
+               f"-Dkafka.logs.dir={logs}", "-cp", str(LIBS / "*"), "kafka.Kafka", str(props)]
+        self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until(self._ready, timeout, f"the Kafka broker on {self.bootstrap}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _ready(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise KafkaSetupError(f"the broker exited early; see {self.data_dir / 'logs'}")
+        log = self.data_dir / "logs" / "server.log"
+        return log.exists() and "Kafka Server started" in log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def __enter__(self) -> LocalKafka:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Vigil's four services and the `vigil` command that composes them."""

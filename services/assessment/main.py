@@ -1,0 +1,36 @@
+"""Assessment's composition root."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.assessment import tables
+from services.assessment.api import router
+from services.assessment.projection import on_report_event
+from services.assessment.settings import AssessmentSettings
+from shared.clock import Clock, SystemClock
+from shared.service import ServiceCore, service_app
+from shared.settings import VigilSettings
+from shared.topics import REPORTS
+
+SERVICE = "assessment"
+
+
+class Assessment(ServiceCore):
+    def __init__(self, vigil: VigilSettings, settings: AssessmentSettings, clock: Clock) -> None:
+        super().__init__(SERVICE, vigil, settings.database_url, tables.metadata, clock)
+        self.settings = settings
+        self.consume("projection", [REPORTS], on_report_event)
+
+
+def build(vigil: VigilSettings | None = None, settings: AssessmentSettings | None = None,
+          clock: Clock | None = None) -> Assessment:
+    return Assessment(vigil or VigilSettings(), settings or AssessmentSettings(), clock or SystemClock())
+
+
+def create_app(assessment: Assessment | None = None, with_worker: bool = True) -> FastAPI:
+    assessment = assessment or build()
+    app = service_app(assessment, "Vigil assessment", "Per-area risk and tension pictures and the "
+                      "strategic assessment.", [router], with_worker)
+    app.state.assessment = assessment
+    return app

@@ -1,0 +1,204 @@
+"""The `vigil` command: one entry point for every service and task.
+
+    vigil up                      the whole system: local Kafka, migrations, four services
+    vigil intake api|worker|all   one service's HTTP face, its background work, or both
+    vigil migrate [SERVICE]       alembic upgrade head for one service or all
+    vigil schemas [--check]       regenerate (or verify) docs/schemas and the AsyncAPI document
+    vigil kafka                   run the local broker in the foreground
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+SERVICES = ("intake", "triage", "notify", "assessment")
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("vigil")
+
+
+def service_module(name: str) -> ModuleType:
+    return importlib.import_module(f"services.{name}.main")
+
+
+def service_settings(name: str) -> Any:
+    module = importlib.import_module(f"services.{name}.settings")
+    cls = next(v for k, v in vars(module).items() if k.endswith("Settings") and k != "BaseSettings")
+    return cls()
+
+
+def migrate(names: list[str]) -> None:
+    from shared.migrate import upgrade
+
+    for name in names:
+        settings = service_settings(name)
+        upgrade(name, settings.database_url)
+        print(f"  {name}: database at head ({_redact(settings.database_url)})")
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def run_service(name: str, mode: str) -> None:
+    import uvicorn
+
+    from shared.logs import configure_logging
+    from shared.settings import VigilSettings
+    from shared.telemetry import setup_telemetry
+
+    vigil = VigilSettings()
+    configure_logging(name, vigil.log_level)
+    setup_telemetry(f"vigil-{name}", vigil.otel_exporter)
+    module = service_module(name)
+    settings = service_settings(name)
+    if mode == "worker":
+        module.build(vigil=vigil, settings=settings).runner().run_until_signalled()
+        return
+    app = module.create_app(module.build(vigil=vigil, settings=settings), with_worker=(mode == "all"))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+def up(args: argparse.Namespace) -> int:
+    """Bring the whole system up on this machine; Ctrl-C stops everything it started."""
+    from infra.kafka.local import LocalKafka
+    from infra.procs import port_open, stop_process, wait_until
+    from shared.settings import VigilSettings
+
+    vigil = VigilSettings()
+    data = ROOT / vigil.data_dir
+    data.mkdir(exist_ok=True)
+    broker = None
+    host, _, port = vigil.kafka_bootstrap.rpartition(":")
+    if args.no_kafka or port_open(int(port), host or "127.0.0.1"):
+        print(f"Kafka: using the broker at {vigil.kafka_bootstrap}")
+    else:
+        print("Kafka: fetching jars (first run only) and starting a local broker ...", flush=True)
+        started = time.monotonic()
+        broker = LocalKafka(data / "kafka", port=int(port), controller_port=int(port) + 1).start()
+        print(f"Kafka: broker up at {broker.bootstrap} in {time.monotonic() - started:.1f}s")
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        print("Migrations:")
+        migrate(list(SERVICES))
+        logs = data / "logs"
+        logs.mkdir(exist_ok=True)
+        for name in SERVICES:
+            out = open(logs / f"{name}.log", "ab")  # noqa: SIM115  (the child owns it)
+            children.append(subprocess.Popen([sys.executable, "-m", "services.cli", name, "all"], cwd=ROOT,
+                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+        for name in SERVICES:
+            settings = service_settings(name)
+            wait_until(lambda s=settings: port_open(s.port, s.host), 60, f"{name} on port {settings.port}")
+        print("\nVigil is up:")
+        for name in SERVICES:
+            settings = service_settings(name)
+            print(f"  {name:<11} http://{settings.host}:{settings.port}/docs")
+        print(f"  public form http://127.0.0.1:{service_settings('intake').port}/")
+        print(f"  logs        {logs}/\nPress Ctrl-C to stop everything.")
+        _wait_for_interrupt(children)
+    finally:
+        print("\nStopping ...", flush=True)
+        for child in children:
+            stop_process(child, grace=15, sig=signal.SIGTERM)
+        if broker is not None:
+            broker.stop()
+        print("Stopped.")
+    return 0
+
+
+def _wait_for_interrupt(children: list[subprocess.Popen[bytes]]) -> None:
+    try:
+        while True:
+            for child in children:
+                if child.poll() is not None:
+                    print(f"a service exited with code {child.returncode}; see var/logs/", file=sys.stderr)
+                    return
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
+
+
+def kafka_foreground(_args: argparse.Namespace) -> int:
+    from infra.kafka.local import LocalKafka
+    from shared.settings import VigilSettings
+
+    vigil = VigilSettings()
+    port = int(vigil.kafka_bootstrap.rpartition(":")[2])
+    broker = LocalKafka(ROOT / vigil.data_dir / "kafka", port=port, controller_port=port + 1).start()
+    print(f"Kafka broker at {broker.bootstrap}; Ctrl-C stops it.")
+    try:
+        while broker.proc and broker.proc.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+    return 0
+
+
+def schemas(args: argparse.Namespace) -> int:
+    from shared.contracts import check_contracts, write_contracts
+
+    if args.check:
+        drift = check_contracts(ROOT / "docs")
+        for line in drift:
+            print(line, file=sys.stderr)
+        return 1 if drift else 0
+    for path in write_contracts(ROOT / "docs"):
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vigil", description="Vigil: hate-crime reporting and response.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up_p = sub.add_parser("up", help="start the whole system locally")
+    up_p.add_argument("--no-kafka", action="store_true", help="use VIGIL_KAFKA_BOOTSTRAP, start no broker")
+    up_p.set_defaults(func=up)
+    for name in SERVICES:
+        sp = sub.add_parser(name, help=f"run the {name} service")
+        sp.add_argument("mode", choices=["api", "worker", "all", "migrate"],
+                        help="api: HTTP only; worker: consumers, relay and timers; all: both in one process")
+        sp.set_defaults(func=lambda a, n=name: _service_command(n, a))
+    mig = sub.add_parser("migrate", help="upgrade service databases to the latest migration")
+    mig.add_argument("service", nargs="?", choices=SERVICES)
+    mig.set_defaults(func=lambda a: migrate([a.service] if a.service else list(SERVICES)) or 0)
+    sch = sub.add_parser("schemas", help="write docs/schemas/*.json and docs/asyncapi.yaml")
+    sch.add_argument("--check", action="store_true", help="fail if the checked-in documents have drifted")
+    sch.set_defaults(func=schemas)
+    kf = sub.add_parser("kafka", help="run the local single-node broker in the foreground")
+    kf.set_defaults(func=kafka_foreground)
+    return p
+
+
+def _service_command(name: str, args: argparse.Namespace) -> int:
+    if args.mode == "migrate":
+        migrate([name])
+    else:
+        run_service(name, args.mode)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        result = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

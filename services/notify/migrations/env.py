@@ -1,0 +1,6 @@
+from alembic import context
+
+from services.notify.tables import metadata
+from shared.migrate import run_env
+
+run_env(context, metadata)

@@ -1,0 +1,4 @@
+"""Vigil's common ground floor: events, Kafka, outbox/inbox, crypto, settings, clock, telemetry.
+
+Imports no service.
+"""

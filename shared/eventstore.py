@@ -1,0 +1,120 @@
+"""The append-only event table each service owns: its history, and its outbox.
+
+(stream id, version) is unique: two writers who read the same version cannot both
+append, and the loser gets `ConcurrencyError`. The table's global sequence is the
+order the outbox relay publishes in; on PostgreSQL appends take a transaction-scoped
+advisory lock so sequence order is commit order and the relay never skips a row that
+commits late (ADR 0003).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Column, MetaData, String, Table, Text, UniqueConstraint, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.clock import Clock
+from shared.db import BigId, UTCDateTime
+from shared.events.base import Envelope, Event, canonical_json
+from shared.ids import new_id
+from shared.telemetry import current_traceparent
+
+APPEND_LOCK = 0x56_49_47_49  # "VIGI"
+
+
+class ConcurrencyError(RuntimeError):
+    """Someone else changed this stream first; reload and decide again."""
+
+
+def event_tables(metadata: MetaData) -> dict[str, Table]:
+    log = Table(
+        "event_log", metadata,
+        Column("seq", BigId, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("stream_id", String(120), nullable=False),
+        Column("version", BigId, nullable=False),
+        Column("type", String(120), nullable=False),
+        Column("topic", String(120), nullable=False),
+        Column("key", String(120), nullable=False),
+        Column("source", String(120), nullable=False),
+        Column("time", UTCDateTime(), nullable=False),
+        Column("data", Text, nullable=False),
+        Column("traceparent", String(64)),
+        Column("tracestate", String(512)),
+        UniqueConstraint("stream_id", "version", name="uq_event_log_stream_version"),
+    )
+    position = Table(
+        "relay_position", metadata,
+        Column("name", String(60), primary_key=True),
+        Column("position", BigId, nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    inbox = Table(
+        "inbox", metadata,
+        Column("consumer", String(120), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("processed_at", UTCDateTime(), nullable=False),
+    )
+    return {"event_log": log, "relay_position": position, "inbox": inbox}
+
+
+class EventStore:
+    def __init__(self, metadata: MetaData, source: str, clock: Clock) -> None:
+        tables = metadata.tables
+        self.log = tables["event_log"]
+        self.source = source
+        self.clock = clock
+
+    def version(self, session: Session, stream_id: str) -> int:
+        current = session.execute(
+            select(func.max(self.log.c.version)).where(self.log.c.stream_id == stream_id)
+        ).scalar_one()
+        return int(current or 0)
+
+    def append(self, session: Session, stream_id: str, expected_version: int, events: Sequence[Event],
+               key: str | None = None, time: datetime | None = None) -> list[Envelope]:
+        if not events:
+            return []
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
+        if self.version(session, stream_id) != expected_version:
+            raise ConcurrencyError(f"stream {stream_id} changed since version {expected_version}")
+        traceparent, tracestate = current_traceparent()
+        when = time or self.clock.now()
+        envelopes = [
+            Envelope(id=new_id(), type=e.TYPE, source=self.source, subject=stream_id, time=when,
+                     sequence=expected_version + i + 1, key=key or stream_id, topic=e.TOPIC,
+                     data=e.model_dump(mode="json"), traceparent=traceparent, tracestate=tracestate)
+            for i, e in enumerate(events)
+        ]
+        rows = [
+            {"event_id": env.id, "stream_id": stream_id, "version": env.sequence, "type": env.type,
+             "topic": env.topic, "key": env.key, "source": env.source, "time": env.time,
+             "data": canonical_json(env.data).decode(), "traceparent": traceparent, "tracestate": tracestate}
+            for env in envelopes
+        ]
+        try:
+            with session.begin_nested():
+                session.execute(self.log.insert(), rows)
+        except IntegrityError as e:
+            raise ConcurrencyError(f"stream {stream_id} changed since version {expected_version}") from e
+        session.info["wake"] = True
+        return envelopes
+
+    def load(self, session: Session, stream_id: str) -> list[Envelope]:
+        rows = session.execute(
+            select(self.log).where(self.log.c.stream_id == stream_id).order_by(self.log.c.version)
+        ).mappings()
+        return [row_to_envelope(r) for r in rows]
+
+
+def row_to_envelope(row: object) -> Envelope:
+    import json
+
+    r = dict(row)  # type: ignore[call-overload]
+    return Envelope(id=r["event_id"], type=r["type"], source=r["source"], subject=r["stream_id"],
+                    time=r["time"], sequence=r["version"], key=r["key"], topic=r["topic"],
+                    data=json.loads(r["data"]), traceparent=r["traceparent"], tracestate=r["tracestate"])

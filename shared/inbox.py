@@ -1,0 +1,151 @@
+"""Consumers with an inbox: each event's effect and its id commit together; offsets after.
+
+A redelivered event finds its id in the inbox and does nothing. An event that keeps
+failing is retried a bounded number of times, then sent to `<topic>.dlq` with the
+reason and its source position in headers, and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+from opentelemetry.trace import SpanKind
+from sqlalchemy import MetaData, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.clock import Clock, SystemClock
+from shared.db import Database
+from shared.events.base import Envelope
+from shared.kafka import UndecodableRecord, decode
+from shared.telemetry import context_from, tracer
+from shared.topics import TopicNames, dlq
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, Envelope], None]
+
+
+class EventConsumer:
+    def __init__(self, name: str, db: Database, metadata: MetaData, names: TopicNames, topics: list[str],
+                 handler: Handler, consumer_factory: Callable[[str], KafkaConsumer],
+                 producer_factory: Callable[[], KafkaProducer], max_attempts: int = 3,
+                 retry_backoff: float = 0.2, clock: Clock | None = None) -> None:
+        self.name = name
+        self.db = db
+        self.inbox = metadata.tables["inbox"]
+        self.names = names
+        self.topics = topics
+        self.handler = handler
+        self.consumer_factory = consumer_factory
+        self.producer_factory = producer_factory
+        self.max_attempts = max_attempts
+        self.retry_backoff = retry_backoff
+        self.clock = clock or SystemClock()
+        self._dlq_producer: KafkaProducer | None = None
+        self.processed = 0
+        self.dead_lettered = 0
+
+    def run(self, stop: threading.Event) -> None:
+        consumer = self._connect(stop)
+        if consumer is None:
+            return
+        try:
+            consumer.subscribe([self.names(t) for t in self.topics])
+            while not stop.is_set():
+                batch = consumer.poll(timeout_ms=200)
+                for records in batch.values():
+                    for record in records:
+                        self.process(record)
+                if batch:
+                    consumer.commit()
+        finally:
+            consumer.close(autocommit=False)
+            if self._dlq_producer is not None:
+                self._dlq_producer.close(timeout=5)
+
+    def _connect(self, stop: threading.Event) -> KafkaConsumer | None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                return self.consumer_factory(self.names.group(self.name))
+            except Exception as e:
+                log.warning("consumer cannot reach Kafka yet", extra={"consumer": self.name, "error": repr(e)})
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+        return None
+
+    def process(self, record: ConsumerRecord) -> None:
+        logical = self.names.logical(record.topic)
+        try:
+            env = decode(record, logical)
+        except UndecodableRecord as e:
+            self.dead_letter(record, str(e))
+            return
+        with tracer().start_as_current_span(
+            f"process {record.topic}", context=context_from(env.traceparent, env.tracestate),
+            kind=SpanKind.CONSUMER,
+            attributes={"messaging.system": "kafka", "messaging.operation.type": "process",
+                        "messaging.destination.name": record.topic,
+                        "messaging.destination.partition.id": str(record.partition),
+                        "messaging.kafka.offset": record.offset, "messaging.message.id": env.id,
+                        "messaging.consumer.group.name": self.names.group(self.name)},
+        ):
+            for attempt in range(1, self.max_attempts + 1):
+                try:
+                    self.handle(env)
+                    return
+                except Exception as e:
+                    log.warning("event processing failed", extra={
+                        "consumer": self.name, "event_id": env.id, "event_type": env.type,
+                        "attempt": attempt, "error": repr(e)})
+                    if attempt == self.max_attempts:
+                        self.dead_letter(record, f"{type(e).__name__}: {e}")
+                        return
+                    time.sleep(self.retry_backoff * 2 ** (attempt - 1))
+
+    def handle(self, env: Envelope) -> bool:
+        """Apply one event exactly once; False when it had been applied before."""
+        try:
+            with self.db.transaction() as s:
+                seen = s.execute(select(self.inbox.c.event_id).where(
+                    self.inbox.c.consumer == self.name, self.inbox.c.event_id == env.id)).first()
+                if seen:
+                    return False
+                self.handler(s, env)
+                s.execute(self.inbox.insert().values(consumer=self.name, event_id=env.id,
+                                                     processed_at=self.clock.now()))
+        except IntegrityError:
+            if self._already_processed(env.id):
+                return False
+            raise
+        self.processed += 1
+        return True
+
+    def _already_processed(self, event_id: str) -> bool:
+        with self.db.sessions() as s:
+            return s.execute(select(self.inbox.c.event_id).where(
+                self.inbox.c.consumer == self.name, self.inbox.c.event_id == event_id)).first() is not None
+
+    def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        if self._dlq_producer is None:
+            self._dlq_producer = self.producer_factory()
+        headers: list[tuple[str, bytes]] = list(record.headers or [])
+        headers += [("vigil_dlq_reason", reason[:1000].encode()),
+                    ("vigil_dlq_source_topic", record.topic.encode()),
+                    ("vigil_dlq_source_partition", str(record.partition).encode()),
+                    ("vigil_dlq_source_offset", str(record.offset).encode()),
+                    ("vigil_dlq_consumer", self.name.encode())]
+        target = self.names(dlq(self.names.logical(record.topic)))
+        kwargs: dict[str, Any] = {"key": record.key, "value": record.value, "headers": headers}
+        self._dlq_producer.send(target, **kwargs).get(timeout=30)
+        self.dead_lettered += 1
+        log.error("event sent to the dead-letter topic",
+                  extra={"consumer": self.name, "topic": record.topic, "partition": record.partition,
+                         "offset": record.offset, "reason": reason[:200]})

@@ -1,0 +1,82 @@
+"""One report through all four services over a real broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from shared.settings import VigilSettings
+from tests.factories import report_body
+from tests.integration.stack import running, stack_env
+from tests.support.kafka_reader import headers_of, read_topic
+from tests.support.waiting import eventually
+
+PERSONAL = ["Amina Test", "amina@example.org", "E1 6AN", "East London Mosque", "Offensive graffiti"]
+
+
+def test_a_report_flows_from_intake_through_triage_and_notify_to_assessment(
+        vigil_settings: VigilSettings, new_database: Callable[[str], str], logdir: Path) -> None:
+    env = stack_env(vigil_settings, new_database)
+    topic = vigil_settings.topic_prefix
+    body = report_body(incident__types=["physical_assault"], incident__injuries="minor",
+                       incident__targeted_characteristics=["religion"])
+    with running(env, logdir) as svc:
+        answer = httpx.post(f"{svc['intake'].url}/v1/reports", json=body, timeout=10)
+        assert answer.status_code == 202, answer.text
+        reference = answer.json()["reference"]
+        assert answer.json()["status_url"].endswith(f"/v1/reports/{reference}")
+
+        [report] = read_topic(vigil_settings.kafka_bootstrap, f"{topic}vigil.reports.v1", expect=1)
+        h = headers_of(report)
+        assert h["ce_type"] == b"vigil.report.submitted.v1"
+        assert h["ce_specversion"] == b"1.0"
+        assert h["ce_source"] == b"/vigil/intake"
+        assert h["content-type"] == b"application/json"
+        assert h["ce_sequence"] == b"1"
+        assert h["traceparent"].startswith(b"00-")
+        data = json.loads(report.value)
+        assert report.key.decode() == data["report_id"] == h["ce_subject"].decode()
+        assert data["reference"] == reference
+        assert data["incident"]["location"]["area"] == "E23000001"
+        assert data["grading"] == {"source": "2", "intelligence": "A", "handling": "P"}
+        assert data["fingerprints"]["contact"] and data["fingerprints"]["place"]
+        for value in PERSONAL:
+            assert value.encode() not in report.value, f"{value!r} travelled in plain text"
+
+        [incident] = read_topic(vigil_settings.kafka_bootstrap, f"{topic}vigil.incidents.v1", expect=1)
+        decision = json.loads(incident.value)
+        assert headers_of(incident)["ce_type"] == b"vigil.incident.triaged.v1"
+        assert incident.key == report.key
+        assert decision["critical"] is True and decision["needs_duty_inspector"] is True
+        assert [m["code"] for m in decision["matched"]] == ["violence"]
+        assert decision["priority"] == "P2" and decision["ruleset_version"]
+        trace_id = h["traceparent"].split(b"-")[1]
+        assert headers_of(incident)["traceparent"].split(b"-")[1] == trace_id, "trace did not follow the report"
+
+        [sent] = read_topic(vigil_settings.kafka_bootstrap, f"{topic}vigil.notifications.v1", expect=1)
+        dispatched = json.loads(sent.value)
+        assert headers_of(sent)["ce_type"] == b"vigil.notification.dispatched.v1"
+        assert dispatched["incident_id"] == decision["incident_id"]
+        assert dispatched["recipient_role"] == "duty_inspector"
+        listed = httpx.get(f"{svc['notify'].url}/v1/notifications", timeout=5).json()
+        assert [(n["purpose"], n["status"]) for n in listed] == [("duty_inspector_alert", "sent")]
+
+        area = eventually(lambda: (r := httpx.get(f"{svc['assessment'].url}/v1/areas/E23000001", timeout=5)
+                                   .json())["reports"] == 1 and r, what="the projection to count the report")
+        assert area["name"] == "Metropolitan Police"
+
+
+def test_bad_report_gets_problem_json_naming_each_field(vigil_settings: VigilSettings,
+                                                       new_database: Callable[[str], str], logdir: Path) -> None:
+    env = stack_env(vigil_settings, new_database)
+    body = report_body(incident__types=[], incident__location={"area": "E23000001", "place_type": "castle"})
+    body["surprise"] = True
+    with running(env, logdir, ("intake",)) as svc:
+        answer = httpx.post(f"{svc['intake'].url}/v1/reports", json=body, timeout=10)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in answer.json()["errors"]}
+    assert {"incident.types", "incident.location.place_type", "surprise"} <= fields
