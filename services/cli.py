@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import signal
@@ -100,7 +101,8 @@ def up(args: argparse.Namespace) -> int:
                                              stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
         for name in SERVICES:
             settings = service_settings(name)
-            wait_until(lambda s=settings: port_open(s.port, s.host), 60, f"{name} on port {settings.port}")
+            wait_until(functools.partial(port_open, settings.port, settings.host), 60,
+                       f"{name} on port {settings.port}")
         print("\nVigil is up:")
         for name in SERVICES:
             settings = service_settings(name)
@@ -171,16 +173,34 @@ def parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=f"run the {name} service")
         sp.add_argument("mode", choices=["api", "worker", "all", "migrate"],
                         help="api: HTTP only; worker: consumers, relay and timers; all: both in one process")
-        sp.set_defaults(func=lambda a, n=name: _service_command(n, a))
+        sp.set_defaults(func=functools.partial(_service_command, name))
     mig = sub.add_parser("migrate", help="upgrade service databases to the latest migration")
     mig.add_argument("service", nargs="?", choices=SERVICES)
-    mig.set_defaults(func=lambda a: migrate([a.service] if a.service else list(SERVICES)) or 0)
+    mig.set_defaults(func=_migrate_command)
     sch = sub.add_parser("schemas", help="write docs/schemas/*.json and docs/asyncapi.yaml")
     sch.add_argument("--check", action="store_true", help="fail if the checked-in documents have drifted")
     sch.set_defaults(func=schemas)
     kf = sub.add_parser("kafka", help="run the local single-node broker in the foreground")
     kf.set_defaults(func=kafka_foreground)
+    for name in SERVICES:
+        _register_service_commands(name, sub)
     return p
+
+
+def _register_service_commands(name: str, sub: Any) -> None:
+    """A service adds its own tasks (`vigil erase`, `vigil assessment rebuild`) in services/<name>/commands.py."""
+    try:
+        module = importlib.import_module(f"services.{name}.commands")
+    except ModuleNotFoundError as e:
+        if e.name != f"services.{name}.commands":
+            raise
+        return
+    module.register(sub)
+
+
+def _migrate_command(args: argparse.Namespace) -> int:
+    migrate([args.service] if args.service else list(SERVICES))
+    return 0
 
 
 def _service_command(name: str, args: argparse.Namespace) -> int:

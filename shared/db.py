@@ -82,7 +82,11 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 
 class Database:
-    """One service's engine and sessions; `on_commit` callbacks run after a commit that set `session.info["wake"]` (appended events, queued work)."""
+    """One service's engine and sessions.
+
+    `on_commit` callbacks run after a commit whose session set `info["wake"]` (it appended
+    events or queued work), so relays and dispatchers start at once instead of polling.
+    """
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url

@@ -51,7 +51,7 @@ def decode(record: ConsumerRecord, logical_topic: str | None = None) -> Envelope
         data = json.loads(record.value) if record.value else {}
         return Envelope(
             id=event.get_id(), type=event.get_type(), source=event.get_source(),
-            subject=event.get_subject() or "", time=event.get_time(),  # type: ignore[arg-type]
+            subject=event.get_subject() or "", time=event.get_time(),
             sequence=int(event.get_extension("sequence") or 0),
             key=(record.key or b"").decode(), topic=logical_topic or record.topic, data=data,
             traceparent=_text(headers.get("traceparent")), tracestate=_text(headers.get("tracestate")),

@@ -162,8 +162,11 @@ class OutboxRelay:
 
     def _record(self, seq: int) -> None:
         with self.db.transaction() as s:
-            updated = s.execute(self.position_table.update().where(self.position_table.c.name == self.name)
-                                .values(position=seq, updated_at=self.clock.now())).rowcount
-            if not updated:
+            current = s.execute(select(self.position_table.c.position)
+                                .where(self.position_table.c.name == self.name)).first()
+            if current is not None:
+                s.execute(self.position_table.update().where(self.position_table.c.name == self.name)
+                          .values(position=seq, updated_at=self.clock.now()))
+            else:
                 s.execute(self.position_table.insert().values(name=self.name, position=seq,
                                                               updated_at=self.clock.now()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -60,10 +61,8 @@ def ensure_topics(bootstrap: str, names: TopicNames, partitions: int, logical: l
                 if name not in existing:
                     specs[name] = {"num_partitions": partitions, "replication_factor": 1, "configs": cfg}
         if specs:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another service got there first
                 admin.create_topics(specs, wait_for_metadata=True)
-            except TopicAlreadyExistsError:
-                pass
             log.info("created topics", extra={"topics": sorted(specs)})
     finally:
         admin.close()

@@ -87,7 +87,7 @@ class LocalKafka:
         props = self._configure()
         logs = self.data_dir / "logs"
         logs.mkdir(exist_ok=True)
-        out = open(logs / "stdout.log", "ab")
+        out = open(logs / "stdout.log", "ab")  # noqa: SIM115  (the broker owns it)
         cmd = ["java", *self.heap.split(), f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
                f"-Dkafka.logs.dir={logs}", "-cp", str(LIBS / "*"), "kafka.Kafka", str(props)]
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -66,7 +66,7 @@ class LocalPostgres:
             )
             if result.returncode != 0:
                 raise PostgresSetupError(f"initdb failed: {result.stderr.strip()[-1500:]}")
-        log = open(self.data_dir / "postgres.log", "ab")
+        log = open(self.data_dir / "postgres.log", "ab")  # noqa: SIM115  (the server owns it)
         cmd = self._as_server_user([
             str(bindir / "postgres"), "-D", str(pgdata), "-p", str(self.port),
             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.data_dir}",

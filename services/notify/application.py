@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,9 +84,9 @@ class NotifyApp:
             self._attempt(dict(row))
         return len(due)
 
-    def _attempt(self, row: dict[str, object]) -> None:
+    def _attempt(self, row: dict[str, Any]) -> None:
         key = str(row["idempotency_key"])
-        attempt = int(row["attempts"]) + 1  # type: ignore[call-overload]
+        attempt = int(row["attempts"]) + 1
         with self.db.transaction() as s:  # the attempt is on record before anything is sent
             s.execute(tables.deliveries.update().where(tables.deliveries.c.idempotency_key == key)
                       .values(attempts=attempt, updated_at=self.clock.now()))
@@ -98,7 +99,7 @@ class NotifyApp:
             return
         self._sent(row, attempt)
 
-    def _sent(self, row: dict[str, object], attempt: int) -> None:
+    def _sent(self, row: dict[str, Any], attempt: int) -> None:
         now = self.clock.now()
         nid = str(row["notification_id"])
         with self.db.transaction() as s:
@@ -106,16 +107,12 @@ class NotifyApp:
                 tables.deliveries.c.idempotency_key == row["idempotency_key"])
                 .values(status="sent", updated_at=now))
             self.store.append(s, nid, self.store.version(s, nid), [NotificationDispatched(
-                notification_id=nid, idempotency_key=str(row["idempotency_key"]),
-                incident_id=row["incident_id"], purpose=str(row["purpose"]), channel=str(row["channel"]),
-                recipient_role=str(row["recipient_role"]), dispatched_at=now, attempt=attempt)])
+                **_identity(row), recipient_role=row["recipient_role"], dispatched_at=now, attempt=attempt)])
 
-    def _failed(self, row: dict[str, object], attempt: int, error: str) -> None:
+    def _failed(self, row: dict[str, Any], attempt: int, error: str) -> None:
         now = self.clock.now()
         nid = str(row["notification_id"])
-        common = {"notification_id": nid, "idempotency_key": str(row["idempotency_key"]),
-                  "incident_id": row["incident_id"], "purpose": str(row["purpose"]),
-                  "channel": str(row["channel"])}
+        common = _identity(row)
         gave_up = attempt >= self.max_attempts
         with self.db.transaction() as s:
             s.execute(tables.deliveries.update().where(
@@ -129,3 +126,7 @@ class NotifyApp:
                 events.append(NotificationGaveUp(**common, gave_up_at=now, attempts=attempt,
                                                  last_error=error[:500]))
             self.store.append(s, nid, version, events)
+
+
+def _identity(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("notification_id", "idempotency_key", "incident_id", "purpose", "channel")}

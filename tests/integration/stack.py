@@ -25,7 +25,8 @@ def stack_env(settings: VigilSettings, new_database: Callable[[str], str]) -> di
 
 
 @contextmanager
-def running(env: dict[str, str], logdir: Path, names: tuple[str, ...] = SERVICES) -> Iterator[dict[str, ServiceProcess]]:
+def running(env: dict[str, str], logdir: Path,
+            names: tuple[str, ...] = SERVICES) -> Iterator[dict[str, ServiceProcess]]:
     procs: dict[str, ServiceProcess] = {}
     try:
         for name in names:

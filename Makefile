@@ -1,0 +1,37 @@
+# The README's two commands are `make run` and `make test`; the rest are for developers.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: run test setup jars lint schemas bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+jars: setup
+	$(PY) -c "from infra.kafka.local import ensure_jars; ensure_jars()"
+
+run: setup jars
+	$(VENV)/bin/vigil up
+
+test: setup jars lint
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/vigil schemas --check
+
+schemas: setup
+	$(VENV)/bin/vigil schemas
+
+bench: setup jars
+	$(PY) -m bench
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache
