@@ -77,9 +77,11 @@ def up(args: argparse.Namespace) -> int:
     from infra.procs import port_open, stop_process, wait_until
     from shared.settings import VigilSettings
 
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM stops the children too, like Ctrl-C
     vigil = VigilSettings()
     data = ROOT / vigil.data_dir
-    data.mkdir(exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
     broker = None
     host, _, port = vigil.kafka_bootstrap.rpartition(":")
     if args.no_kafka or port_open(int(port), host or "127.0.0.1"):
@@ -104,9 +106,9 @@ def up(args: argparse.Namespace) -> int:
             wait_until(functools.partial(port_open, settings.port, settings.host), 60,
                        f"{name} on port {settings.port}")
         print("\nVigil is up:")
-        for name in SERVICES:
+        for name, child in zip(SERVICES, children, strict=True):
             settings = service_settings(name)
-            print(f"  {name:<11} http://{settings.host}:{settings.port}/docs")
+            print(f"  {name:<11} http://{settings.host}:{settings.port}/docs   (pid {child.pid})")
         print(f"  public form http://127.0.0.1:{service_settings('intake').port}/")
         print(f"  logs        {logs}/\nPress Ctrl-C to stop everything.")
         _wait_for_interrupt(children)
@@ -118,6 +120,10 @@ def up(args: argparse.Namespace) -> int:
             broker.stop()
         print("Stopped.")
     return 0
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _wait_for_interrupt(children: list[subprocess.Popen[bytes]]) -> None:

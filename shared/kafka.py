@@ -71,7 +71,7 @@ def make_producer(bootstrap: str, client_id: str, **overrides: Any) -> KafkaProd
         "bootstrap_servers": bootstrap, "client_id": client_id,
         "enable_idempotence": True, "acks": "all", "linger_ms": 1,
         "max_in_flight_requests_per_connection": 5, "retries": 2147483647,
-        "request_timeout_ms": 15000, "delivery_timeout_ms": 30000, "compression_type": None,
+        "request_timeout_ms": 15000, "delivery_timeout_ms": 30000, "max_block_ms": 10000,
     }
     config.update(overrides)
     return KafkaProducer(**config)

@@ -154,11 +154,16 @@ class OutboxRelay:
                 env = env.model_copy(update={"traceparent": traceparent, "tracestate": tracestate})
                 futures.append(producer.send(**encode(env, topic)))
         producer.flush(timeout=30)
-        for future in futures:
-            future.get(timeout=30)
-        self._record(int(rows[-1]["seq"]))
-        self.published += len(rows)
-        return len(rows)
+        done = 0
+        try:
+            for future in futures:
+                future.get(timeout=30)
+                done += 1
+        finally:  # what was acknowledged stays published, even if a later send failed
+            if done:
+                self._record(int(rows[done - 1]["seq"]))
+                self.published += done
+        return done
 
     def _record(self, seq: int) -> None:
         with self.db.transaction() as s:

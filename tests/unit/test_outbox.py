@@ -1,0 +1,86 @@
+"""The relay against a recording producer: order, position, and partial failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.intake.tables import metadata
+from shared.clock import MovableClock
+from shared.db import Database
+from shared.events.reports import ReportWithdrawn
+from shared.eventstore import EventStore
+from shared.migrate import upgrade
+from shared.outbox import OutboxRelay
+from shared.topics import TopicNames
+
+
+class Sent:
+    """Stands in for kafka-python's FutureRecordMetadata."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+
+    def get(self, timeout: float | None = None) -> None:
+        if self.error:
+            raise self.error
+
+
+class RecordingProducer:
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.fail_after = fail_after
+
+    def send(self, topic: str, **kwargs: Any) -> Sent:
+        if self.fail_after is not None and len(self.sent) >= self.fail_after:
+            return Sent(TimeoutError("broker gone"))
+        self.sent.append({"topic": topic, **kwargs})
+        return Sent()
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+    def close(self, timeout: float | None = None) -> None:
+        pass
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    upgrade("intake", url)
+    return Database(url)
+
+
+def _append(db: Database, n: int) -> None:
+    store = EventStore(metadata, "/vigil/intake", MovableClock())
+    for i in range(n):
+        with db.transaction() as s:
+            store.append(s, f"r-{i}", 0, [ReportWithdrawn.model_validate(
+                {"report_id": f"r-{i}", "withdrawn_at": "2026-11-01T00:00:00Z"})])
+
+
+def test_relay_publishes_in_sequence_order_with_prefixed_topics_and_records_position(db: Database) -> None:
+    producer = RecordingProducer()
+    relay = OutboxRelay(db, metadata, TopicNames("p."), lambda: producer)  # type: ignore[arg-type,return-value]
+    _append(db, 5)
+    assert relay.publish_pending() == 5
+    assert [m["key"] for m in producer.sent] == [f"r-{i}".encode() for i in range(5)]
+    assert {m["topic"] for m in producer.sent} == {"p.vigil.reports.v1"}
+    assert relay.position() == 5
+    assert relay.publish_pending() == 0
+
+
+def test_after_a_partial_failure_only_the_unacknowledged_events_are_sent_again(db: Database) -> None:
+    failing = RecordingProducer(fail_after=2)
+    relay = OutboxRelay(db, metadata, TopicNames(), lambda: failing)  # type: ignore[arg-type,return-value]
+    _append(db, 4)
+    with pytest.raises(TimeoutError):
+        relay.publish_pending()
+    assert relay.position() == 2
+    healthy = RecordingProducer()
+    relay.producer_factory = lambda: healthy  # type: ignore[assignment,return-value]
+    relay._producer = None
+    assert relay.publish_pending() == 2
+    assert [m["key"] for m in healthy.sent] == [b"r-2", b"r-3"]
