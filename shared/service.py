@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy import MetaData
 
 from shared.clock import Clock
@@ -113,6 +114,7 @@ def service_app(core: ServiceCore, title: str, description: str, routers: list[A
         core.db.dispose()
 
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz")
     common_http(app, core.name)
     for router in routers:
         app.include_router(router)
