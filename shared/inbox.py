@@ -24,6 +24,7 @@ from shared.clock import Clock, SystemClock
 from shared.db import Database
 from shared.events.base import Envelope
 from shared.kafka import UndecodableRecord, decode
+from shared.metrics import counters, register_lag_source
 from shared.telemetry import context_from, tracer
 from shared.topics import TopicNames, dlq
 
@@ -51,6 +52,8 @@ class EventConsumer:
         self._dlq_producer: KafkaProducer | None = None
         self.processed = 0
         self.dead_lettered = 0
+        self.lag: dict[tuple[str, str, int], int] = {}
+        register_lag_source(lambda: dict(self.lag))
 
     def run(self, stop: threading.Event) -> None:
         consumer = self._connect(stop)
@@ -65,10 +68,18 @@ class EventConsumer:
                         self.process(record)
                 if batch:
                     consumer.commit()
+                self._measure_lag(consumer)
         finally:
             consumer.close(autocommit=False)
             if self._dlq_producer is not None:
                 self._dlq_producer.close(timeout=5)
+
+    def _measure_lag(self, consumer: KafkaConsumer) -> None:
+        """From what the last fetch told us; no extra round trip to the broker."""
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                self.lag[(self.name, tp.topic, tp.partition)] = max(0, highwater - consumer.position(tp))
 
     def _connect(self, stop: threading.Event) -> KafkaConsumer | None:
         backoff = 0.5
@@ -126,6 +137,7 @@ class EventConsumer:
                 return False
             raise
         self.processed += 1
+        counters().processed.add(1, {"consumer": self.name, "type": env.type})
         return True
 
     def _already_processed(self, event_id: str) -> bool:
@@ -146,6 +158,7 @@ class EventConsumer:
         kwargs: dict[str, Any] = {"key": record.key, "value": record.value, "headers": headers}
         self._dlq_producer.send(target, **kwargs).get(timeout=30)
         self.dead_lettered += 1
+        counters().dead_lettered.add(1, {"consumer": self.name, "topic": record.topic})
         log.error("event sent to the dead-letter topic",
                   extra={"consumer": self.name, "topic": record.topic, "partition": record.partition,
                          "offset": record.offset, "reason": reason[:200]})

@@ -23,6 +23,7 @@ from shared.clock import Clock, SystemClock
 from shared.db import Database
 from shared.eventstore import row_to_envelope
 from shared.kafka import encode
+from shared.metrics import counters
 from shared.telemetry import context_from, current_traceparent, tracer
 from shared.topics import TopicNames
 
@@ -163,6 +164,7 @@ class OutboxRelay:
             if done:
                 self._record(int(rows[done - 1]["seq"]))
                 self.published += done
+                counters().published.add(done, {"relay": self.name})
         return done
 
     def _record(self, seq: int) -> None:

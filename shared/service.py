@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
 
 from shared.clock import Clock
 from shared.db import Database
 from shared.eventstore import EventStore
 from shared.inbox import EventConsumer, Handler
+from shared.metrics import setup_metrics
 from shared.outbox import OutboxRelay
 from shared.problems import install_problem_handlers
 from shared.runtime import Runner, Task
@@ -63,6 +65,10 @@ def common_http(app: FastAPI, service: str) -> None:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok", "service": service})
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 class ServiceCore:
@@ -113,6 +119,7 @@ def service_app(core: ServiceCore, title: str, description: str, routers: list[A
             runner.shutdown()
         core.db.dispose()
 
+    setup_metrics(f"vigil-{core.name}")
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz")
     common_http(app, core.name)
