@@ -8,13 +8,14 @@ PYTHON ?= python3
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
-	touch $@
+	@echo "Installing Python packages into $(VENV) (first run only, a few minutes; log: $(VENV)/install.log) ..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(VENV)/bin/pip install -q -e '.[dev]' >> $(VENV)/install.log 2>&1 || (tail -50 $(VENV)/install.log; exit 1)
+	@touch $@
 
 jars: setup
-	$(PY) -c "from infra.kafka.local import ensure_jars; ensure_jars()"
+	@$(PY) -c "from infra.kafka.local import ensure_jars; ensure_jars()"
 
 run: setup jars
 	$(VENV)/bin/vigil up
