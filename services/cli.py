@@ -87,7 +87,7 @@ def up(args: argparse.Namespace) -> int:
     if args.no_kafka or port_open(int(port), host or "127.0.0.1"):
         print(f"Kafka: using the broker at {vigil.kafka_bootstrap}")
     else:
-        print("Kafka: fetching jars (first run only) and starting a local broker ...", flush=True)
+        print("Kafka: starting a local broker ...", flush=True)
         started = time.monotonic()
         broker = LocalKafka(data / "kafka", port=int(port), controller_port=int(port) + 1).start()
         print(f"Kafka: broker up at {broker.bootstrap} in {time.monotonic() - started:.1f}s")

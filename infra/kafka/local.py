@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from string import Template
@@ -32,6 +33,7 @@ def ensure_jars(quiet: bool = True) -> Path:
                 f"'{tool}' was not found: the local Kafka broker needs Java 17+ and Maven "
                 "(Debian: apt-get install openjdk-17-jre-headless maven)."
             )
+    print("Fetching the Kafka broker's jars with Maven (first run only) ...", file=sys.stderr, flush=True)
     cmd = ["mvn", "-B", "-f", str(HERE / "pom.xml"), "dependency:copy-dependencies"]
     if quiet:
         cmd.insert(1, "-q")
