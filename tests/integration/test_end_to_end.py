@@ -15,6 +15,7 @@ from tests.integration.stack import running, stack_env
 from tests.support.kafka_reader import headers_of, read_topic
 from tests.support.waiting import eventually
 
+
 def of_type(records: list[ConsumerRecord], ce_type: str) -> ConsumerRecord:
     matching = [r for r in records if headers_of(r)["ce_type"] == ce_type.encode()]
     assert len(matching) == 1, f"expected one {ce_type}, got {len(matching)} of {len(records)} records"
