@@ -62,7 +62,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_recycle", 1800)  # not pre-ping: a round trip on every checkout
     return create_engine(url, **kwargs)
 
 

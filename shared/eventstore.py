@@ -10,6 +10,7 @@ commits late (ADR 0003).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Column, MetaData, String, Table, Text, UniqueConstraint, func, select, text
@@ -27,6 +28,16 @@ APPEND_LOCK = 0x56_49_47_49  # "VIGI"
 
 class ConcurrencyError(RuntimeError):
     """Someone else changed this stream first; reload and decide again."""
+
+
+@dataclass(frozen=True)
+class NewStream:
+    """A stream to begin, with the trace context of the request that made it (for `start_streams`)."""
+
+    stream_id: str
+    events: Sequence[Event]
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 def event_tables(metadata: MetaData) -> dict[str, Table]:
@@ -90,17 +101,35 @@ class EventStore:
                      data=e.model_dump(mode="json"), traceparent=traceparent, tracestate=tracestate)
             for i, e in enumerate(events)
         ]
-        rows = [
-            {"event_id": env.id, "stream_id": stream_id, "version": env.sequence, "type": env.type,
-             "topic": env.topic, "key": env.key, "source": env.source, "time": env.time,
-             "data": canonical_json(env.data).decode(), "traceparent": traceparent, "tracestate": tracestate}
-            for env in envelopes
-        ]
         try:
             with session.begin_nested():
-                session.execute(self.log.insert(), rows)
+                session.execute(self.log.insert(), [_row(env) for env in envelopes])
         except IntegrityError as e:
             raise ConcurrencyError(f"stream {stream_id} changed since version {expected_version}") from e
+        session.info["wake"] = True
+        return envelopes
+
+    def start_streams(self, session: Session, streams: Sequence[NewStream]) -> list[Envelope]:
+        """Begin many new streams with one lock and one insert: a group commit of submissions.
+
+        Every stream must be new (its events get versions 1..n); a stream that already exists makes
+        the unique (stream_id, version) fail, raised as ConcurrencyError as `append` does.
+        """
+        if not streams:
+            return []
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
+        when = self.clock.now()
+        envelopes = [
+            Envelope(id=new_id(), type=e.TYPE, source=self.source, subject=stream.stream_id, time=when,
+                     sequence=i + 1, key=stream.stream_id, topic=e.TOPIC, data=e.model_dump(mode="json"),
+                     traceparent=stream.traceparent, tracestate=stream.tracestate)
+            for stream in streams for i, e in enumerate(stream.events)
+        ]
+        try:  # no savepoint (a round trip each way): a clash fails the caller's whole transaction
+            session.execute(self.log.insert(), [_row(env) for env in envelopes])
+        except IntegrityError as e:
+            raise ConcurrencyError("a stream to start already exists") from e
         session.info["wake"] = True
         return envelopes
 
@@ -109,6 +138,12 @@ class EventStore:
             select(self.log).where(self.log.c.stream_id == stream_id).order_by(self.log.c.version)
         ).mappings()
         return [row_to_envelope(r) for r in rows]
+
+
+def _row(env: Envelope) -> dict[str, object]:
+    return {"event_id": env.id, "stream_id": env.subject, "version": env.sequence, "type": env.type,
+            "topic": env.topic, "key": env.key, "source": env.source, "time": env.time,
+            "data": canonical_json(env.data).decode(), "traceparent": env.traceparent, "tracestate": env.tracestate}
 
 
 def row_to_envelope(row: object) -> Envelope:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
 
 from shared.clock import Clock
 from shared.db import Database
+from shared.edge import Edge
 from shared.eventstore import EventStore
 from shared.inbox import EventConsumer, Handler
 from shared.metrics import setup_metrics
@@ -27,7 +27,7 @@ from shared.wiring import KafkaWiring
 log = logging.getLogger(__name__)
 
 
-def topics_task(wiring: KafkaWiring) -> Callable[[threading.Event], None]:
+def topics_task(wiring: KafkaWiring, ready: threading.Event | None = None) -> Callable[[threading.Event], None]:
     """Create the topics once Kafka answers; until then the service keeps working on its own database."""
 
     def run(stop: threading.Event) -> None:
@@ -35,6 +35,8 @@ def topics_task(wiring: KafkaWiring) -> Callable[[threading.Event], None]:
         while not stop.is_set():
             try:
                 wiring.ensure_topics()
+                if ready is not None:
+                    ready.set()
                 return
             except Exception as e:
                 log.warning("cannot create topics yet; Kafka unreachable?", extra={"error": repr(e)})
@@ -44,23 +46,9 @@ def topics_task(wiring: KafkaWiring) -> Callable[[threading.Event], None]:
     return run
 
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-
-
 def common_http(app: FastAPI, service: str) -> None:
     install_problem_handlers(app)
-
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(Edge)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -69,6 +57,19 @@ def common_http(app: FastAPI, service: str) -> None:
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def after(ready: threading.Event, task: Task) -> Task:
+    """Start `task` once `ready` is set. A consumer that joins its group before its topics exist is assigned
+    nothing and, with kafka-python, stays so until the next metadata refresh (metadata_max_age_ms: 5 minutes)."""
+
+    def run(stop: threading.Event) -> None:
+        while not stop.is_set():
+            if ready.wait(0.2):
+                task(stop)
+                return
+
+    return run
 
 
 class ServiceCore:
@@ -98,10 +99,11 @@ class ServiceCore:
 
     def runner(self) -> Runner:
         runner = Runner()
-        runner.add(f"{self.name}-topics", topics_task(self.kafka))
+        topics_ready = threading.Event()
+        runner.add(f"{self.name}-topics", topics_task(self.kafka, topics_ready))
         runner.add(f"{self.name}-relay", self.relay.run)
         for consumer in self.consumers:
-            runner.add(consumer.name, consumer.run)
+            runner.add(consumer.name, after(topics_ready, consumer.run))
         for name, task in self.tasks:
             runner.add(f"{self.name}-{name}", task)
         return runner
@@ -121,7 +123,6 @@ def service_app(core: ServiceCore, title: str, description: str, routers: list[A
 
     setup_metrics(f"vigil-{core.name}")
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz")
     common_http(app, core.name)
     for router in routers:
         app.include_router(router)

@@ -1,76 +1,278 @@
-"""Intake's HTTP face: the public reports API and the internal personal-data API for services."""
+"""Intake's HTTP face: the public reports API, reporting centres' batch API, and the internal personal-data API.
+
+Routes are thin: authenticate, rate-limit, call the application, map its exceptions to problems.
+"""
 
 from __future__ import annotations
 
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field, ValidationError
 
 from services.intake.application import (
     IdempotencyConflict,
     IntakeApp,
     Receipt,
+    StatusView,
     SubmitReport,
     Submitter,
     UnknownReport,
 )
-from services.intake.domain import ReportIn, ReportRejected
+from services.intake.centres import Centres
+from services.intake.domain import ReportIn, ReportRejected, Status, UpdateIn
+from services.intake.ratelimit import RateLimiter, retry_after
+from services.intake.settings import IntakeSettings
 from shared.crypto import KeyDestroyed
 from shared.events.reports import Channel
-from shared.problems import Conflict, Gone, NotFound, Unauthorized, Unprocessable
+from shared.problems import Conflict, Gone, NotFound, Problem, Unauthorized, Unprocessable, field_errors
 
 router = APIRouter()
+REFERENCE = Annotated[str, Path(min_length=6, max_length=16, pattern="^[A-Za-z0-9]+$",
+                                description="the reference given at submission")]
+
+
+class TooManyRequests(Problem):
+    status = 429
+    title = "Too many requests"
 
 
 class Accepted(BaseModel):
+    reference: str = Field(description="short, readable reference to quote when following up",
+                           examples=["QH7DKT4MXA"])
+    status_url: str = Field(description="GET it with the follow-up token to see progress")
+    follow_up_token: str = Field(description="secret: shown only now; send as 'Authorization: Bearer <token>'")
+    warnings: list[str] = Field(default_factory=list, description="what intake discarded, and why")
+    external_reference: str | None = Field(None, description="the reporting centre's own reference, echoed")
+
+
+class ReportStatus(BaseModel):
     reference: str
-    status_url: str
-    follow_up_token: str
-    warnings: list[str] = []
+    status: Status = Field(description="received, triaged, with_the_police or closed")
+    received_at: str
+    updated_at: str
+    updates: int = Field(description="how many follow-ups the reporter has added")
 
 
-def intake_app(request: Request) -> IntakeApp:
-    app: IntakeApp = request.app.state.intake.app
+class BatchIn(BaseModel):
+    reports: list[dict[str, Any]] = Field(
+        min_length=1, max_length=100, description="up to 100 reports, each shaped like POST /v1/reports",
+        json_schema_extra={"items": {"$ref": "#/components/schemas/ReportIn"}})
+
+
+class BatchItem(BaseModel):
+    index: int
+    status: int = Field(description="202 accepted, 409 conflict, 422 rejected")
+    external_reference: str | None = None
+    accepted: Accepted | None = None
+    problem: dict[str, Any] | None = None
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[BatchItem]
+
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                              description="a reporting centre's key (vigil intake-key create)")
+bearer = HTTPBearer(auto_error=False, description="the follow-up token returned at submission")
+
+
+def intake_of(request: Request) -> Any:
+    return request.app.state.intake
+
+
+async def intake_app(request: Request) -> IntakeApp:
+    app: IntakeApp = intake_of(request).app
     return app
 
 
 IntakeDep = Annotated[IntakeApp, Depends(intake_app)]
 
 
+def client_address(request: Request, settings: IntakeSettings) -> str:
+    if settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+def check_rate(request: Request, limiter: RateLimiter, key: str) -> None:
+    settings: IntakeSettings = intake_of(request).settings
+    if not settings.rate_limit_enabled:
+        return
+    wait = limiter.take(key)
+    if wait:
+        raise TooManyRequests("too many requests from this address; please wait and try again",
+                              headers={"Retry-After": retry_after(wait)})
+
+
+async def submitter(request: Request, api_key: Annotated[str | None, Depends(api_key_header)]) -> Submitter:
+    """Public callers are limited per address; a centre, once its key checks out, per key."""
+    intake = intake_of(request)
+    if api_key is None:
+        check_rate(request, intake.limiter, client_address(request, intake.settings))
+        return Submitter(channel=Channel.api)
+    centres: Centres = intake.centres
+    who = await run_in_threadpool(centres.authenticate, api_key)
+    if who is None:
+        check_rate(request, intake.limiter, client_address(request, intake.settings))
+        raise Unauthorized("this API key is not valid", headers={"WWW-Authenticate": "ApiKey"})
+    check_rate(request, intake.centre_limiter, f"centre:{who.centre_id}")
+    return who
+
+
+def public_limit(request: Request) -> None:
+    intake = intake_of(request)
+    check_rate(request, intake.limiter, client_address(request, intake.settings))
+
+
+SubmitterDep = Annotated[Submitter, Depends(submitter)]
+
+
 def accepted(request: Request, receipt: Receipt) -> Accepted:
-    base = request.app.state.intake.settings.public_base_url.rstrip("/")
+    base = intake_of(request).settings.public_base_url.rstrip("/")
     return Accepted(reference=receipt.reference, status_url=f"{base}/v1/reports/{receipt.reference}",
-                    follow_up_token=receipt.follow_up_token, warnings=receipt.warnings)
+                    follow_up_token=receipt.follow_up_token, warnings=receipt.warnings,
+                    external_reference=receipt.external_reference)
+
+
+def rejected(e: ReportRejected, prefix: str = "") -> Unprocessable:
+    errors = [{"field": prefix + p.field, "pointer": "/" + (prefix + p.field).replace(".", "/"),
+               "message": p.message, "code": p.code} for p in e.problems]
+    return Unprocessable("Please correct: " + ", ".join(err["field"] for err in errors), errors=errors)
+
+
+IDEMPOTENCY = Header(max_length=200, description="the same key and body give the same answer and one report; "
+                                                 "the same key with another body gives 409")
 
 
 @router.post("/v1/reports", status_code=202, response_model=Accepted, tags=["reports"],
-             summary="Report a hate crime or hate incident")
-def submit_report(report: ReportIn, request: Request, app: IntakeDep,
-                  idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Accepted:
-    cmd = SubmitReport(report=report, submitter=Submitter(channel=Channel.api), idempotency_key=idempotency_key)
+             summary="Report a hate crime or hate incident",
+             responses={401: {"description": "an API key was given and is not valid"},
+                        409: {"description": "the Idempotency-Key was used with a different report"},
+                        413: {"description": "the body is too large"},
+                        422: {"description": "invalid report: every bad field is named"},
+                        429: {"description": "too many requests; see Retry-After"}})
+async def submit_report(report: ReportIn, request: Request, who: SubmitterDep,
+                        idempotency_key: Annotated[str | None, IDEMPOTENCY] = None) -> Accepted:
+    app: IntakeApp = intake_of(request).app  # not a dependency: each one costs on the hottest path
     try:
-        receipt = app.submit(cmd)
+        receipt = await app.submit_async(SubmitReport(report=report, submitter=who, idempotency_key=idempotency_key))
     except ReportRejected as e:
-        raise Unprocessable(e.message, errors=[{"field": e.field, "pointer": "/" + e.field.replace(".", "/"),
-                                                "message": e.message, "code": "rejected"}]) from e
+        raise rejected(e) from e
     except IdempotencyConflict as e:
         raise Conflict("this Idempotency-Key was already used with a different report") from e
     return accepted(request, receipt)
 
 
+@router.post("/v1/reports:batch", response_model=BatchResult, tags=["reporting centres"],
+             summary="Submit up to 100 reports at once (reporting centres)",
+             description="Each item is accepted or rejected on its own. An item's `external_reference` is its "
+                         "idempotency key: sending the same batch again gives the same answers and no duplicates.",
+             responses={401: {"description": "no valid API key"}, 413: {"description": "the body is too large"},
+                        422: {"description": "the batch itself is malformed"},
+                        429: {"description": "too many requests; see Retry-After"}})
+def submit_batch(batch: BatchIn, request: Request, app: IntakeDep, who: SubmitterDep) -> BatchResult:
+    if who.centre_id is None:
+        raise Unauthorized("batch submission needs a reporting centre's API key",
+                           headers={"WWW-Authenticate": "ApiKey"})
+    parsed: dict[int, ReportIn] = {}
+    results: dict[int, BatchItem] = {}
+    for i, raw in enumerate(batch.reports):
+        try:
+            parsed[i] = ReportIn.model_validate(raw)
+        except ValidationError as e:
+            errors = [{**err, "field": f"reports.{i}." + err["field"], "pointer": f"/reports/{i}" + err["pointer"]}
+                      for err in field_errors(e)]  # type: ignore[arg-type]
+            results[i] = BatchItem(index=i, status=422, external_reference=_ext(raw), problem=_problem(422, errors))
+    cmds = [SubmitReport(report=r, submitter=who, idempotency_key=f"ext:{r.external_reference}"
+                         if r.external_reference else None) for r in parsed.values()]
+    for i, outcome in zip(parsed, app.submit_many(cmds), strict=True):
+        results[i] = batch_item(request, i, parsed[i].external_reference, outcome)
+    ordered = [results[i] for i in range(len(batch.reports))]
+    ok = sum(1 for r in ordered if r.status == 202)
+    return BatchResult(accepted=ok, rejected=len(ordered) - ok, results=ordered)
+
+
+def _ext(raw: dict[str, Any]) -> str | None:
+    value = raw.get("external_reference")
+    return value if isinstance(value, str) else None
+
+
+def batch_item(request: Request, index: int, ext: str | None, outcome: Receipt | Exception) -> BatchItem:
+    if isinstance(outcome, ReportRejected):
+        return BatchItem(index=index, status=422, external_reference=ext,
+                         problem=_problem(422, rejected(outcome, f"reports.{index}.").extra["errors"]))
+    if isinstance(outcome, IdempotencyConflict):
+        return BatchItem(index=index, status=409, external_reference=ext, problem={
+            "title": "Conflict", "status": 409,
+            "detail": "this external_reference was already used for a different report"})
+    if isinstance(outcome, Exception):
+        raise outcome
+    return BatchItem(index=index, status=202, external_reference=ext, accepted=accepted(request, outcome))
+
+
+def _problem(status: int, errors: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"title": "Invalid report", "status": status,
+            "detail": "Please correct: " + ", ".join(e["field"] for e in errors[:10]), "errors": errors}
+
+
+def view(s: StatusView) -> ReportStatus:
+    return ReportStatus(reference=s.reference, status=s.status, received_at=s.received_at,
+                        updated_at=s.updated_at, updates=s.updates)
+
+
+TokenDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no report with this reference and token (the two are not told apart)"},
+             429: {"description": "too many requests; see Retry-After"}}
+
+
+@router.get("/v1/reports/{reference}", response_model=ReportStatus, tags=["follow-up"],
+            summary="The reporter's view of a report's progress", responses=NOT_FOUND,
+            dependencies=[Depends(public_limit)])
+def report_status(reference: REFERENCE, app: IntakeDep, token: TokenDep) -> JSONResponse:
+    try:
+        status = app.status(reference, token.credentials if token else None)
+    except UnknownReport as e:
+        raise NotFound("no report with this reference and token") from e
+    return JSONResponse(view(status).model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/v1/reports/{reference}/updates", status_code=202, response_model=ReportStatus,
+             tags=["follow-up"], summary="Add follow-up information to a report",
+             responses={**NOT_FOUND, 410: {"description": "the report was erased"},
+                        413: {"description": "the body is too large"}, 422: {"description": "invalid update"}},
+             dependencies=[Depends(public_limit)])
+def add_update(reference: REFERENCE, update: Annotated[UpdateIn, Body()], app: IntakeDep,
+               token: TokenDep) -> ReportStatus:
+    try:
+        return view(app.add_update(reference, token.credentials if token else None, update))
+    except UnknownReport as e:
+        raise NotFound("no report with this reference and token") from e
+    except KeyDestroyed as e:
+        raise Gone("this report was erased") from e
+
+
 def require_service(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    expected = request.app.state.intake.vigil.service_token.get_secret_value()
+    expected = intake_of(request).vigil.service_token.get_secret_value()
     given = (authorization or "").removeprefix("Bearer ").strip()
     if not given or not hmac.compare_digest(given, expected):
         raise Unauthorized("a service credential is required", headers={"WWW-Authenticate": "Bearer"})
 
 
 @router.get("/internal/v1/reports/{report_id}/personal", tags=["internal"],
-            dependencies=[Depends(require_service)], summary="Personal data of a report, for services only")
-def personal_data(report_id: str, app: IntakeDep) -> JSONResponse:
+            dependencies=[Depends(require_service)], summary="Personal data of a report, for services only",
+            responses={401: {"description": "no service credential"}, 404: {"description": "no such report"},
+                       410: {"description": "the report was erased"}})
+def personal_data(report_id: Annotated[str, Path(max_length=64)], app: IntakeDep) -> JSONResponse:
     try:
         data: dict[str, Any] = app.personal_data(report_id)
     except UnknownReport as e:

@@ -1,10 +1,15 @@
-"""Intake's use cases: accept a report durably, answer idempotently, hand out personal data to services."""
+"""Intake's use cases: accept a report durably, answer idempotently, follow up, hand personal data to services.
+
+A report answered 202 is committed (key, index, idempotency record and event in one
+transaction) before the answer; the event table is the outbox, so Kafka gets it after.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import hmac
 import json
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,13 +19,17 @@ from sqlalchemy.orm import Session
 
 from services.intake import tables
 from services.intake.domain import (
+    Checked,
     ReportIn,
     ReportRejected,
-    check_not_in_future,
-    contact_warnings,
+    Status,
+    UpdateIn,
+    check_report,
     default_grading,
     personal_fields,
 )
+from services.intake.randomness import new_reference, new_report_id, new_token
+from services.intake.writer import PendingReport, ReportWriter
 from shared.areas import AreaRegistry
 from shared.clock import Clock, utc
 from shared.crypto import Fingerprinter, KeyDestroyed, new_data_key, open_sealed, seal, unwrap_key, wrap_key
@@ -30,12 +39,13 @@ from shared.events.reports import (
     Fingerprints,
     IncidentFacts,
     LocationFacts,
+    ReportAmended,
     ReporterFacts,
     ReportSubmitted,
     Sealed,
 )
-from shared.eventstore import EventStore
-from shared.ids import new_id, new_reference
+from shared.eventstore import ConcurrencyError, EventStore
+from shared.telemetry import current_traceparent
 
 
 class IdempotencyConflict(Exception):
@@ -43,12 +53,12 @@ class IdempotencyConflict(Exception):
 
 
 class UnknownReport(LookupError):
-    pass
+    """No such report, or the token does not match: the caller cannot tell which."""
 
 
 @dataclass(frozen=True)
 class Submitter:
-    """Who is submitting: the public, or a reporting centre identified by its API key."""
+    """Who is submitting: the public (web form or API), or a reporting centre identified by its API key."""
 
     channel: Channel = Channel.api
     centre_id: str | None = None
@@ -56,7 +66,7 @@ class Submitter:
 
     @property
     def scope(self) -> str:
-        return self.centre_id or "public"
+        return f"centre:{self.centre_id}" if self.centre_id else "public"
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,6 @@ class SubmitReport:
     report: ReportIn
     submitter: Submitter = Submitter()
     idempotency_key: str | None = None
-    external_reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,14 +82,35 @@ class Receipt:
     reference: str
     follow_up_token: str
     warnings: list[str] = field(default_factory=list)
+    external_reference: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"report_id": self.report_id, "reference": self.reference,
-                "follow_up_token": self.follow_up_token, "warnings": self.warnings}
+        return {"report_id": self.report_id, "reference": self.reference, "follow_up_token": self.follow_up_token,
+                "warnings": self.warnings, "external_reference": self.external_reference}
 
 
-def request_hash(report: ReportIn, external_reference: str | None) -> str:
-    body = report.model_dump(mode="json") | {"_external_reference": external_reference}
+@dataclass(frozen=True)
+class StatusView:
+    reference: str
+    status: Status
+    received_at: str
+    updated_at: str
+    updates: int
+
+
+WRITE_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    cmd: SubmitReport
+    digest: str
+    receipt: Receipt
+    pending: PendingReport | None
+
+
+def request_hash(report: ReportIn) -> str:
+    body = report.model_dump(mode="json")
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -97,34 +127,69 @@ class IntakeApp:
         self.clock = clock
         self.master_key = master_key
         self.fingerprints = fingerprints
+        self.writer = ReportWriter(db, store)
 
     def submit(self, cmd: SubmitReport) -> Receipt:
-        digest = request_hash(cmd.report, cmd.external_reference)
-        if cmd.idempotency_key:
-            earlier = self._earlier_answer(cmd.submitter.scope, cmd.idempotency_key, digest)
-            if earlier is not None:
-                return earlier
-        report, warnings = contact_warnings(cmd.report)
-        now = self.clock.now()
-        check_not_in_future(report.incident.occurred_at, now)
-        area, district = self._resolve_area(report)
-        receipt = Receipt(report_id=new_id(), reference=new_reference(),
-                          follow_up_token=secrets.token_urlsafe(24), warnings=warnings)
-        built = self._submitted_event(cmd, report, receipt, area, district)
+        [result] = self.submit_many([cmd])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def submit_many(self, cmds: list[SubmitReport]) -> list[Receipt | Exception]:
+        """Prepare and queue every report first, then wait: a batch shares its group commits.
+
+        Each report gets its own answer: a receipt, or the ReportRejected / IdempotencyConflict
+        (or database error) that stopped it; one report's failure never stops the others.
+        """
+        prepared = [self._prepare(cmd) for cmd in cmds]
+        return [self._settle(item) for item in prepared]
+
+    def _prepare(self, cmd: SubmitReport) -> _Prepared | Exception:
+        digest = request_hash(cmd.report)
         try:
-            with self.db.transaction() as s:
-                self._store_key_and_index(s, receipt, area, cmd, built.data_key)
-                if cmd.idempotency_key:
-                    s.execute(tables.idempotency.insert().values(
-                        scope=cmd.submitter.scope, key=cmd.idempotency_key, request_hash=digest,
-                        response=json.dumps(receipt.as_dict()), created_at=now))
-                self.store.append(s, receipt.report_id, 0, [built.event])
-        except IntegrityError:
-            if cmd.idempotency_key:  # a concurrent twin won the race: answer as it did
+            if cmd.idempotency_key:
                 earlier = self._earlier_answer(cmd.submitter.scope, cmd.idempotency_key, digest)
                 if earlier is not None:
-                    return earlier
-            raise
+                    return _Prepared(cmd, digest, earlier, None)
+            checked = check_report(cmd.report, self.clock.now(), self.areas, cmd.submitter.centre_id is not None)
+        except (ReportRejected, IdempotencyConflict) as e:
+            return e
+        receipt = self._new_receipt(checked, cmd)
+        pending = self._pending(cmd, checked, receipt, new_data_key(), digest)
+        self.writer.enqueue(pending)
+        return _Prepared(cmd, digest, receipt, pending)
+
+    def _settle(self, item: _Prepared | Exception) -> Receipt | Exception:
+        if isinstance(item, Exception) or item.pending is None:
+            return item if isinstance(item, Exception) else item.receipt
+        try:
+            item.pending.done.result(WRITE_TIMEOUT)
+        except (IntegrityError, ConcurrencyError) as e:
+            key = item.cmd.idempotency_key
+            try:  # a twin with the same key won the race: answer as it was answered
+                earlier = self._earlier_answer(item.cmd.submitter.scope, key, item.digest) if key else None
+            except IdempotencyConflict as conflict:
+                return conflict
+            return earlier if earlier is not None else e
+        return item.receipt
+
+    @staticmethod
+    def _new_receipt(checked: Checked, cmd: SubmitReport) -> Receipt:
+        return Receipt(report_id=new_report_id(), reference=new_reference(), follow_up_token=new_token(),
+                       warnings=checked.warnings, external_reference=cmd.report.external_reference)
+
+    async def submit_async(self, cmd: SubmitReport) -> Receipt:
+        """The hot path without a thread per request: prepare here, await the group commit.
+
+        With an Idempotency-Key the earlier answer must be looked up first, which blocks, so that
+        (rarer) path runs `submit` on a worker thread instead.
+        """
+        if cmd.idempotency_key:
+            return await asyncio.get_running_loop().run_in_executor(None, self.submit, cmd)
+        checked = check_report(cmd.report, self.clock.now(), self.areas, cmd.submitter.centre_id is not None)
+        receipt = self._new_receipt(checked, cmd)
+        pending = self._pending(cmd, checked, receipt, new_data_key(), "")
+        await asyncio.wrap_future(self.writer.enqueue(pending))
         return receipt
 
     def _earlier_answer(self, scope: str, key: str, digest: str) -> Receipt | None:
@@ -137,30 +202,15 @@ class IntakeApp:
             raise IdempotencyConflict(key)
         return Receipt(**json.loads(row["response"]))
 
-    def _resolve_area(self, report: ReportIn) -> tuple[str, str | None]:
-        loc = report.incident.location
-        if loc.area:
-            if not self.areas.is_valid(loc.area):
-                raise ReportRejected("incident.location.area", f"unknown area code '{loc.area}'")
-            area = self.areas.area_of(loc.area) or loc.area
-            return area, (loc.area if loc.area != area else None)
-        if loc.postcode:
-            area_code = self.areas.area_for_postcode(loc.postcode)
-            if area_code:
-                return area_code, None
-            raise ReportRejected("incident.location.area",
-                                 "the postcode's area is not known: please choose the area from the list")
-        raise ReportRejected("incident.location.area", "an area (or a postcode we can place) is required")
-
-    def _submitted_event(self, cmd: SubmitReport, report: ReportIn, receipt: Receipt, area: str,
-                         district: str | None) -> _Built:
-        data_key = new_data_key()
+    def _submitted_event(self, submitter: Submitter, checked: Checked, receipt: Receipt,
+                         data_key: bytes) -> ReportSubmitted:
+        report = checked.report
         inc, rep = report.incident, report.reporter
         personal = personal_fields(report)
-        event = ReportSubmitted(
+        return ReportSubmitted(
             report_id=receipt.report_id, reference=receipt.reference, submitted_at=self.clock.now(),
-            channel=cmd.submitter.channel, centre_id=cmd.submitter.centre_id,
-            external_reference=cmd.external_reference,
+            channel=submitter.channel, centre_id=submitter.centre_id,
+            external_reference=report.external_reference,
             reporter=ReporterFacts(role=rep.role, anonymous=rep.anonymous,
                                    preferred_language=rep.preferred_language, organisation=rep.organisation,
                                    has_contact=bool(rep.email or rep.phone)),
@@ -169,48 +219,111 @@ class IntakeApp:
                 occurred_at=utc(inc.occurred_at), occurred_at_is_approximate=inc.occurred_at_is_approximate,
                 ongoing=inc.ongoing, types=inc.types, targeted_characteristics=inc.targeted_characteristics,
                 religion_targeted=inc.religion_targeted,
-                location=LocationFacts(area=area, district=district, place_type=inc.location.place_type),
+                location=LocationFacts(area=checked.area, district=checked.district,
+                                       place_type=inc.location.place_type),
                 online_platform=inc.online.platform if inc.online else None, injuries=inc.injuries,
                 weapon=inc.weapon, vulnerabilities=inc.vulnerabilities, repeat=inc.repeat),
-            grading=default_grading(rep.role, report.consent, cmd.submitter.trusted),
+            grading=default_grading(rep.role, report.consent, submitter.trusted),
             fingerprints=Fingerprints(contact=self.fingerprints.contact(rep.email, rep.phone),
-                                      place=self.fingerprints.place(area, inc.location.place_name)),
+                                      place=self.fingerprints.place(checked.area, inc.location.place_name)),
             personal=seal(data_key, receipt.report_id, personal) if personal else None,
         )
-        return _Built(event, data_key)
 
-    def _store_key_and_index(self, s: Session, receipt: Receipt, area: str, cmd: SubmitReport,
-                             data_key: bytes) -> None:
+    def _pending(self, cmd: SubmitReport, checked: Checked, receipt: Receipt, data_key: bytes,
+                 digest: str) -> PendingReport:
+        """The rows and event of one report, built here so the writer's transaction only inserts."""
         now = self.clock.now()
-        s.execute(tables.report_keys.insert().values(
-            report_id=receipt.report_id, created_at=now,
-            wrapped_key=wrap_key(self.master_key, data_key, receipt.report_id)))
-        s.execute(tables.reports.insert().values(
-            report_id=receipt.report_id, reference=receipt.reference,
-            token_hash=token_hash(receipt.follow_up_token), status="received", area=area,
-            centre_id=cmd.submitter.centre_id, external_reference=cmd.external_reference,
-            created_at=now, updated_at=now))
+        traceparent, tracestate = current_traceparent()
+        key_row = {"report_id": receipt.report_id, "created_at": now, "destroyed_at": None,
+                   "wrapped_key": wrap_key(self.master_key, data_key, receipt.report_id)}
+        report_row = {"report_id": receipt.report_id, "reference": receipt.reference,
+                      "token_hash": token_hash(receipt.follow_up_token), "status": Status.received.value,
+                      "area": checked.area, "centre_id": cmd.submitter.centre_id,
+                      "external_reference": receipt.external_reference, "created_at": now, "updated_at": now}
+        idempotency_row = None
+        if cmd.idempotency_key:
+            idempotency_row = {"scope": cmd.submitter.scope, "key": cmd.idempotency_key, "request_hash": digest,
+                               "response": json.dumps(receipt.as_dict()), "created_at": now}
+        return PendingReport(receipt.report_id, key_row, report_row,
+                             self._submitted_event(cmd.submitter, checked, receipt, data_key),
+                             idempotency_row, traceparent, tracestate)
+
+    # -- the reporter's follow-up ---------------------------------------------------------
+
+    def _authorised_row(self, s: Session, reference: str, token: str | None) -> Any:
+        row = s.execute(select(tables.reports).where(tables.reports.c.reference == reference.upper())
+                        ).mappings().first()
+        given = token_hash(token or "")
+        if row is None or not token or not hmac.compare_digest(row["token_hash"], given):
+            raise UnknownReport(reference)
+        return row
+
+    def status(self, reference: str, token: str | None) -> StatusView:
+        with self.db.sessions() as s:
+            row = self._authorised_row(s, reference, token)
+            updates = self.store.version(s, row["report_id"]) - 1
+        return StatusView(reference=row["reference"], status=Status(row["status"]),
+                          received_at=row["created_at"].isoformat(), updated_at=row["updated_at"].isoformat(),
+                          updates=updates)
+
+    def add_update(self, reference: str, token: str | None, update: UpdateIn) -> StatusView:
+        """Follow-up information becomes `vigil.report.amended.v1`; new text is sealed with the report's key."""
+        with self.db.transaction() as s:
+            row = self._authorised_row(s, reference, token)
+            report_id = row["report_id"]
+            data_key = self._data_key(s, report_id)
+            history = self.store.load(s, report_id)
+            facts = _latest_facts(history)
+            changed = _changed_facts(facts, update)
+            event = ReportAmended(report_id=report_id, amended_at=self.clock.now(), incident=changed,
+                                  personal=seal(data_key, report_id, {"information": update.information}))
+            self.store.append(s, report_id, len(history), [event])
+            s.execute(tables.reports.update().where(tables.reports.c.report_id == report_id)
+                      .values(updated_at=self.clock.now()))
+        return self.status(reference, token)
+
+    def _data_key(self, s: Session, report_id: str) -> bytes:
+        key_row = s.execute(select(tables.report_keys).where(
+            tables.report_keys.c.report_id == report_id)).mappings().first()
+        if key_row is None:
+            raise UnknownReport(report_id)
+        if key_row["wrapped_key"] is None:
+            raise KeyDestroyed(report_id)
+        return unwrap_key(self.master_key, key_row["wrapped_key"], report_id)
+
+    # -- services ---------------------------------------------------------------------------
 
     def personal_data(self, report_id: str) -> dict[str, Any]:
-        """Open every sealed part of a report's history, latest value winning; for services only."""
+        """Open every sealed part of a report's history, latest value winning; follow-ups as a list."""
         with self.db.sessions() as s:
-            key_row = s.execute(select(tables.report_keys).where(
-                tables.report_keys.c.report_id == report_id)).mappings().first()
-            if key_row is None:
-                raise UnknownReport(report_id)
-            if key_row["wrapped_key"] is None:
-                raise KeyDestroyed(report_id)
+            data_key = self._data_key(s, report_id)
             envelopes = self.store.load(s, report_id)
-        data_key = unwrap_key(self.master_key, key_row["wrapped_key"], report_id)
         merged: dict[str, Any] = {}
+        updates: list[dict[str, str]] = []
         for env in envelopes:
             sealed = env.data.get("personal")
-            if sealed:
-                merged.update(open_sealed(data_key, report_id, Sealed.model_validate(sealed)))
+            if not sealed:
+                continue
+            opened = open_sealed(data_key, report_id, Sealed.model_validate(sealed))
+            if "information" in opened:
+                updates.append({"at": env.time.isoformat(), "information": opened.pop("information")})
+            merged.update(opened)
+        if updates:
+            merged["updates"] = updates
         return merged
 
 
-@dataclass
-class _Built:
-    event: ReportSubmitted
-    data_key: bytes
+def _latest_facts(history: list[Any]) -> IncidentFacts:
+    facts: IncidentFacts | None = None
+    for env in history:
+        if env.data.get("incident"):
+            facts = IncidentFacts.model_validate(env.data["incident"])
+    if facts is None:
+        raise UnknownReport("no submitted event")
+    return facts
+
+
+def _changed_facts(facts: IncidentFacts, update: UpdateIn) -> IncidentFacts | None:
+    changes = {k: v for k, v in update.model_dump(exclude={"information"}).items()
+               if v is not None and getattr(facts, k) != v}
+    return facts.model_copy(update=changes) if changes else None

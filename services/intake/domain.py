@@ -1,15 +1,20 @@
 """The public report contract (v1) and the rules intake applies to it.
 
-Plain Python over pydantic: no web framework, database or Kafka here.
+Plain Python over pydantic: no web framework, database or Kafka here. Field-level rules
+live on the models; rules that span fields or need reference data (the area registry,
+the clock) live in `check_report`, so every problem can name the exact field to fix.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from shared.areas import AreaRegistry
 from shared.clock import utc
 from shared.events.reports import (
     Consent,
@@ -24,8 +29,19 @@ from shared.events.reports import (
 )
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-LanguageTag = Annotated[str, Field(pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$", max_length=35)]
+LanguageTag = Annotated[str, Field(pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$", max_length=35,
+                                   description="BCP 47 language tag, e.g. en, ar, tr, ur, cy")]
 FUTURE_TOLERANCE = timedelta(minutes=5)
+OLDEST = timedelta(days=366 * 10)
+
+
+def N_(message: str) -> str:
+    """The gettext marker: the public form translates these warnings."""
+    return message
+
+
+CONTACT_DISCARDED = N_("contact details were discarded because contact consent was not given")
+NAME_DISCARDED = N_("the name was discarded because the report is anonymous")
 
 
 class _In(BaseModel):
@@ -33,41 +49,45 @@ class _In(BaseModel):
 
 
 class ReporterIn(_In):
-    role: ReporterRole
-    anonymous: bool = False
-    name: ShortText | None = None
-    email: EmailStr | None = Field(None, max_length=254)
-    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = None
+    role: ReporterRole = Field(description="victim, witness, third_party (on someone's behalf) or organisation")
+    anonymous: bool = Field(False, description="true: the reporter's name is not kept")
+    name: ShortText | None = Field(None, description="personal data; discarded when anonymous")
+    email: EmailStr | None = Field(None, max_length=254, description="personal data; kept only with contact consent")
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = Field(
+        None, description="personal data; kept only with contact consent")
     preferred_language: LanguageTag = "en"
-    organisation: ShortText | None = None
+    organisation: ShortText | None = Field(None, description="required when role is organisation")
 
 
 class LocationIn(_In):
-    area: Annotated[str, Field(min_length=3, max_length=20)] | None = None
-    postcode: Annotated[str, Field(max_length=10)] | None = None
+    area: Annotated[str, Field(min_length=3, max_length=20)] | None = Field(
+        None, description="police force area (ONS code, e.g. E23000001) or a district code; "
+                          "may be left out when the postcode's district is known")
+    postcode: Annotated[str, Field(max_length=10)] | None = Field(None, description="full postcode or district")
     place_type: PlaceType
-    place_name: ShortText | None = None
+    place_name: ShortText | None = Field(None, description="personal data, e.g. the name of a mosque or shop")
 
 
 class OnlineIn(_In):
-    platform: ShortText
-    url: Annotated[str, Field(max_length=2000)] | None = None
+    platform: ShortText = Field(description="e.g. X, Facebook, TikTok, a game or a website")
+    url: Annotated[str, Field(max_length=2000)] | None = Field(None, description="personal data")
 
 
 class IncidentIn(_In):
-    occurred_at: datetime
+    occurred_at: datetime = Field(description="ISO 8601 with a time zone; not in the future")
     occurred_at_is_approximate: bool = False
-    ongoing: bool = False
-    types: list[IncidentType] = Field(min_length=1, max_length=11)
-    targeted_characteristics: list[Strand] = Field(min_length=1, max_length=6)
-    religion_targeted: Religion | None = None
+    ongoing: bool = Field(False, description="happening now, or the threat continues")
+    types: list[IncidentType] = Field(min_length=1, max_length=11, description="one or more, each once")
+    targeted_characteristics: list[Strand] = Field(min_length=1, max_length=6,
+                                                   description="perceived motivation; one or more, each once")
+    religion_targeted: Religion | None = Field(None, description="only with 'religion' among the characteristics")
     location: LocationIn
-    online: OnlineIn | None = None
+    online: OnlineIn | None = Field(None, description="required when place_type is online")
     injuries: Injuries = Injuries.none
     weapon: bool = False
     vulnerabilities: list[Vulnerability] = Field(default_factory=list, max_length=4)
-    repeat: bool = False
-    description: Annotated[str, Field(max_length=10000)] = ""
+    repeat: bool = Field(False, description="it happened before to this person or place")
+    description: Annotated[str, Field(max_length=10000)] = Field("", description="free text; personal data")
 
     @field_validator("types", "targeted_characteristics", "vulnerabilities")
     @classmethod
@@ -76,14 +96,6 @@ class IncidentIn(_In):
             raise ValueError("each value may appear once")
         return v
 
-    @model_validator(mode="after")
-    def _cross_field(self) -> IncidentIn:
-        if self.location.place_type == PlaceType.online and self.online is None:
-            raise ValueError("online details (platform) are required when place_type is online")
-        if self.religion_targeted is not None and Strand.religion not in self.targeted_characteristics:
-            raise ValueError("religion_targeted needs 'religion' among targeted_characteristics")
-        return self
-
 
 class ReportIn(_In):
     """What `POST /v1/reports` and the public form accept."""
@@ -91,29 +103,129 @@ class ReportIn(_In):
     reporter: ReporterIn
     consent: Consent = Consent()
     incident: IncidentIn
+    external_reference: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="a reporting centre's own reference (API key required); kept and echoed")
+
+
+class UpdateIn(_In):
+    """Follow-up information from the reporter: new text and changed facts."""
+
+    information: Annotated[str, Field(min_length=1, max_length=10000)] = Field(
+        description="what the reporter wants to add; personal data")
+    ongoing: bool | None = None
+    injuries: Injuries | None = None
+    weapon: bool | None = None
+    repeat: bool | None = None
+
+
+class Status(StrEnum):
+    """What a reporter may see of their report's progress, nothing internal."""
+
+    received = "received"
+    triaged = "triaged"
+    with_the_police = "with_the_police"
+    closed = "closed"
+
+
+STATUS_ORDER = {s: i for i, s in enumerate(Status)}
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+    code: str = "invalid"
 
 
 class ReportRejected(ValueError):
-    """A report that is well-formed but not acceptable; `field` names what to fix."""
+    """A report that is well-formed but not acceptable; each problem names what to fix."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+        self.problems = problems
 
 
-def check_not_in_future(occurred_at: datetime, now: datetime) -> None:
+@dataclass(frozen=True)
+class Checked:
+    """A report that passed every rule, with what intake derived from it."""
+
+    report: ReportIn
+    area: str
+    district: str | None
+    warnings: list[str]
+
+
+def check_report(report: ReportIn, now: datetime, areas: AreaRegistry, from_centre: bool) -> Checked:
+    """Every cross-field and reference-data rule at once, so the reporter fixes everything in one go."""
+    problems = time_problems(report.incident.occurred_at, now) + _shape_problems(report, from_centre)
+    loc = report.incident.location
+    area, district, area_problems = resolve_area(loc.area, loc.postcode, areas)
+    problems += area_problems
+    if problems:
+        raise ReportRejected(problems)
+    cleaned, warnings = discard_unconsented(report)
+    return Checked(cleaned, area or "", district, warnings)
+
+
+def time_problems(occurred_at: datetime, now: datetime) -> list[FieldProblem]:
+    if occurred_at.tzinfo is None:
+        return [FieldProblem("incident.occurred_at", "give a time zone (e.g. Z or +01:00)", "timezone_missing")]
     if utc(occurred_at) > now + FUTURE_TOLERANCE:
-        raise ReportRejected("incident.occurred_at", "the incident time is in the future")
+        return [FieldProblem("incident.occurred_at", "the incident time is in the future", "in_future")]
+    if utc(occurred_at) < now - OLDEST:
+        return [FieldProblem("incident.occurred_at", "the incident time is more than ten years ago", "too_old")]
+    return []
 
 
-def contact_warnings(report: ReportIn) -> tuple[ReportIn, list[str]]:
-    """Contact details without contact consent are discarded, and the reporter is told."""
+def _shape_problems(report: ReportIn, from_centre: bool) -> list[FieldProblem]:
+    inc, rep = report.incident, report.reporter
+    problems = []
+    if inc.location.place_type == PlaceType.online and inc.online is None:
+        problems.append(FieldProblem("incident.online", "say which platform when the place is online", "required"))
+    if inc.religion_targeted is not None and Strand.religion not in inc.targeted_characteristics:
+        problems.append(FieldProblem("incident.religion_targeted",
+                                     "needs 'religion' among targeted_characteristics", "inconsistent"))
+    if rep.role == ReporterRole.organisation and not rep.organisation:
+        problems.append(FieldProblem("reporter.organisation", "name the organisation reporting", "required"))
+    if report.external_reference and not from_centre:
+        problems.append(FieldProblem("external_reference", "only reporting centres with an API key may give one",
+                                     "not_allowed"))
+    return problems
+
+
+def resolve_area(code: str | None, postcode: str | None,
+                 areas: AreaRegistry) -> tuple[str | None, str | None, list[FieldProblem]]:
+    """Force area and district from the area code, or from the postcode's district when we know it."""
+    if code:
+        if not areas.is_valid(code):
+            return None, None, [FieldProblem("incident.location.area", f"unknown area code '{code}'",
+                                             "unknown_area")]
+        area = areas.area_of(code) or code
+        return area, (code if code != area else None), []
+    if postcode:
+        area_code = areas.area_for_postcode(postcode)
+        if area_code:
+            return area_code, None, []
+        return None, None, [FieldProblem("incident.location.area",
+                                         "we cannot place this postcode: please choose the area from the list",
+                                         "area_unresolved")]
+    return None, None, [FieldProblem("incident.location.area", "choose an area (or give a postcode)", "required")]
+
+
+def discard_unconsented(report: ReportIn) -> tuple[ReportIn, list[str]]:
+    """Contact details without contact consent, and a name on an anonymous report, are not kept."""
     r = report.reporter
-    if report.consent.contact or not (r.email or r.phone):
+    update: dict[str, None] = {}
+    warnings = []
+    if not report.consent.contact and (r.email or r.phone):
+        update |= {"email": None, "phone": None}
+        warnings.append(CONTACT_DISCARDED)
+    if r.anonymous and r.name:
+        update["name"] = None
+        warnings.append(NAME_DISCARDED)
+    if not update:
         return report, []
-    cleaned = report.model_copy(update={"reporter": r.model_copy(update={"email": None, "phone": None})})
-    return cleaned, ["contact details were discarded because contact consent was not given"]
+    return report.model_copy(update={"reporter": r.model_copy(update=update)}), warnings
 
 
 def default_grading(role: ReporterRole, consent: Consent, trusted_centre: bool) -> Grading:
@@ -133,3 +245,30 @@ def personal_fields(report: ReportIn) -> dict[str, str]:
         "url": inc.online.url if inc.online else None, "description": inc.description or None,
     }
     return {k: v for k, v in values.items() if v}
+
+
+def status_after(current: Status, event_type: str) -> Status:
+    """A reporter's status only moves forward; unknown incident events leave it alone."""
+    proposed = incident_status(event_type)
+    if proposed is None or STATUS_ORDER[proposed] <= STATUS_ORDER[current]:
+        return current
+    return proposed
+
+
+WITH_POLICE = ("acknowledged", "assigned", "duty_inspector_assigned", "escalated", "criteria_overridden",
+               "regraded", "reopened")
+
+
+def incident_status(event_type: str) -> Status | None:
+    """Map `vigil.incident.<what>.vN` by its type string, so new versions and new types need no code."""
+    parts = event_type.split(".")
+    if len(parts) != 4 or parts[:2] != ["vigil", "incident"]:
+        return None
+    what = parts[2]
+    if what == "triaged":
+        return Status.triaged
+    if what == "closed":
+        return Status.closed
+    if what in WITH_POLICE:
+        return Status.with_the_police
+    return None

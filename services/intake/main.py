@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from kafka import KafkaConsumer
 
 from services.intake import tables
 from services.intake.api import router
 from services.intake.application import IntakeApp
+from services.intake.centres import Centres
+from services.intake.edge import BodyLimit, SecurityHeaders
+from services.intake.ratelimit import RateLimiter
 from services.intake.settings import IntakeSettings
+from services.intake.status import StatusFollower
+from services.intake.web import Web, web_router
 from shared.areas import default_registry
 from shared.clock import Clock, SystemClock
 from shared.crypto import Fingerprinter
 from shared.service import ServiceCore, service_app
 from shared.settings import VigilSettings
+from shared.topics import INCIDENTS
 
 SERVICE = "intake"
 
@@ -21,8 +31,21 @@ class Intake(ServiceCore):
     def __init__(self, vigil: VigilSettings, settings: IntakeSettings, clock: Clock) -> None:
         super().__init__(SERVICE, vigil, settings.database_url, tables.metadata, clock)
         self.settings = settings
-        self.app = IntakeApp(self.db, self.store, default_registry(), clock, vigil.master_key_bytes(),
+        self.areas = default_registry()
+        self.app = IntakeApp(self.db, self.store, self.areas, clock, vigil.master_key_bytes(),
                              Fingerprinter(vigil.fingerprint_key.get_secret_value()))
+        self.centres = Centres(self.db, clock)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.centre_limiter = RateLimiter(settings.rate_limit_centre_per_minute, settings.rate_limit_centre_burst)
+        self.web = Web(self, settings)
+        status = self.consume("status", [INCIDENTS], StatusFollower(clock))
+        status.consumer_factory = self._consumer_once_topics_exist
+
+    def _consumer_once_topics_exist(self, group: str) -> KafkaConsumer:
+        """A consumer that subscribes before its topic exists sees no partitions until its next metadata
+        refresh (minutes); so the topics are made first. Failing here is retried by the consumer loop."""
+        self.kafka.ensure_topics()
+        return self.kafka.consumer(group)
 
 
 def build(vigil: VigilSettings | None = None, settings: IntakeSettings | None = None,
@@ -33,7 +56,65 @@ def build(vigil: VigilSettings | None = None, settings: IntakeSettings | None = 
 def create_app(intake: Intake | None = None, with_worker: bool = True) -> FastAPI:
     """The API runs the outbox relay in-process, so a report reaches Kafka milliseconds after commit."""
     intake = intake or build()
-    app = service_app(intake, "Vigil intake", "Accepts hate-crime reports from the public and reporting "
-                      "centres, durably, and puts them on Kafka.", [router], with_worker)
+    app = service_app(intake, "Vigil intake", DESCRIPTION, [router, web_router], with_worker)
     app.state.intake = intake
+    app.add_middleware(BodyLimit, limit=intake.settings.max_body_bytes,
+                       limits_by_path={"/v1/reports:batch": intake.settings.max_batch_body_bytes})
+    app.add_middleware(SecurityHeaders)  # outermost, so even a 413 carries the headers
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
+    intake.web.mount_static(app)
     return app
+
+
+DESCRIPTION = """Accepts hate-crime and hate-incident reports from the public and from third-party reporting
+centres, stores them durably and puts them on Kafka (`vigil.reports.v1`) through an outbox.
+
+Every error is `application/problem+json` (RFC 9457); a bad request names each field in `errors`
+(`field`, `pointer`, `message`, `code`). Unknown fields are rejected. Public endpoints are rate limited
+per client address (429 with `Retry-After`)."""
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object", "title": "Problem", "required": ["title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "pointer": {"type": "string"},
+            "message": {"type": "string"}, "code": {"type": "string"}}}}},
+}
+
+
+def problem_openapi(app: FastAPI) -> dict[str, Any]:
+    """Every error answer is documented as problem+json, which is what the handlers send."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            for code, response in op.get("responses", {}).items():
+                if code.isdigit() and int(code) >= 400:
+                    response["content"] = {"application/problem+json": {
+                        "schema": {"$ref": "#/components/schemas/Problem"}}}
+    for example_target in ("ReportIn",):
+        if example_target in components:
+            components[example_target]["examples"] = [REPORT_EXAMPLE]
+    app.openapi_schema = schema
+    return schema
+
+
+REPORT_EXAMPLE: dict[str, Any] = {
+    "reporter": {"role": "witness", "anonymous": False, "name": "A. Reporter", "email": "a@example.org",
+                 "preferred_language": "en"},
+    "consent": {"contact": True, "share_with_police": True, "share_with_partners": False,
+                "refer_to_support": False},
+    "incident": {"occurred_at": "2026-11-20T21:30:00Z", "occurred_at_is_approximate": True, "ongoing": False,
+                 "types": ["graffiti"], "targeted_characteristics": ["religion"], "religion_targeted": "muslim",
+                 "location": {"area": "E23000001", "postcode": "E1 6AN", "place_type": "place_of_worship",
+                              "place_name": "the mosque on the high street"},
+                 "injuries": "none", "weapon": False, "vulnerabilities": [], "repeat": False,
+                 "description": "Offensive graffiti sprayed on the front wall overnight."},
+}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -10,4 +11,18 @@ class IntakeSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8001
     public_base_url: str = "http://127.0.0.1:8001"
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = Field(64 * 1024, description="request bodies above this get 413")
+    max_batch_body_bytes: int = Field(4 * 1024 * 1024, description="the limit for POST /v1/reports:batch")
+    # Per client address, per process: a token bucket. A family reporting together from one
+    # home connection (several reports, some corrections) stays well inside the burst.
+    rate_limit_enabled: bool = True
+    rate_limit_per_minute: float = Field(60.0, gt=0)
+    rate_limit_burst: int = Field(60, ge=1)
+    rate_limit_centre_per_minute: float = Field(600.0, gt=0)
+    rate_limit_centre_burst: int = Field(200, ge=1)
+    trust_forwarded_for: bool = Field(False, description="take the client address from X-Forwarded-For "
+                                                         "(only behind a proxy that sets it)")
+    languages: str = "en,ar,tr,ur"
+    default_language: str = "en"
+    support_services_url: str = "https://www.victimsupport.org.uk/"
+    quick_exit_url: str = "https://www.bbc.co.uk/weather"
