@@ -83,6 +83,7 @@ def make_consumer(bootstrap: str, group: str, client_id: str, **overrides: Any) 
         "enable_auto_commit": False, "auto_offset_reset": "earliest",
         "isolation_level": "read_committed", "fetch_max_wait_ms": 100,
         "max_poll_records": 500, "session_timeout_ms": 10000, "heartbeat_interval_ms": 1000,
+        "metadata_max_age_ms": 10000,  # see new partitions and topics in seconds, not the default 5 minutes
     }
     config.update(overrides)
     return KafkaConsumer(**config)

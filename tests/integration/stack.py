@@ -29,8 +29,11 @@ def running(env: dict[str, str], logdir: Path,
             names: tuple[str, ...] = SERVICES) -> Iterator[dict[str, ServiceProcess]]:
     procs: dict[str, ServiceProcess] = {}
     try:
+        env = dict(env)
         for name in names:
             procs[name] = ServiceProcess(name, env, logdir).start()
+            if name == "intake":  # the others reach intake's internal API here
+                env["VIGIL_INTAKE_INTERNAL_URL"] = procs[name].url
         yield procs
     finally:
         for proc in procs.values():
