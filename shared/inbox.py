@@ -60,7 +60,10 @@ class EventConsumer:
         if consumer is None:
             return
         try:
-            consumer.subscribe([self.names(t) for t in self.topics])
+            physical = [self.names(t) for t in self.topics]
+            for topic in physical:  # metadata first: a group joined without it assigns nothing for minutes
+                consumer.partitions_for_topic(topic)
+            consumer.subscribe(physical)
             while not stop.is_set():
                 batch = consumer.poll(timeout_ms=200)
                 for records in batch.values():

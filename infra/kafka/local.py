@@ -58,6 +58,7 @@ class LocalKafka:
         self.controller_port = controller_port or free_port()
         self.heap = heap
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
 
     @property
     def bootstrap(self) -> str:
@@ -89,6 +90,8 @@ class LocalKafka:
         props = self._configure()
         logs = self.data_dir / "logs"
         logs.mkdir(exist_ok=True)
+        log = logs / "server.log"
+        self._log_start = log.stat().st_size if log.exists() else 0  # a restart appends: read only what is new
         out = open(logs / "stdout.log", "ab")  # noqa: SIM115  (the broker owns it)
         cmd = ["java", *self.heap.split(), f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
                f"-Dkafka.logs.dir={logs}", "-cp", str(LIBS / "*"), "kafka.Kafka", str(props)]
@@ -104,7 +107,11 @@ class LocalKafka:
         if self.proc is not None and self.proc.poll() is not None:
             raise KafkaSetupError(f"the broker exited early; see {self.data_dir / 'logs'}")
         log = self.data_dir / "logs" / "server.log"
-        return log.exists() and "Kafka Server started" in log.read_text(errors="replace")
+        if not log.exists():
+            return False
+        with open(log, "rb") as f:
+            f.seek(self._log_start)
+            return b"Kafka Server started" in f.read()
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -37,6 +37,7 @@ class LocalPostgres:
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.user = "vigil"
+        self._log_start = 0
 
     @property
     def url(self) -> str:
@@ -66,7 +67,9 @@ class LocalPostgres:
             )
             if result.returncode != 0:
                 raise PostgresSetupError(f"initdb failed: {result.stderr.strip()[-1500:]}")
-        log = open(self.data_dir / "postgres.log", "ab")  # noqa: SIM115  (the server owns it)
+        log_path = self.data_dir / "postgres.log"
+        self._log_start = log_path.stat().st_size if log_path.exists() else 0  # a restart appends
+        log = open(log_path, "ab")  # noqa: SIM115  (the server owns it)
         cmd = self._as_server_user([
             str(bindir / "postgres"), "-D", str(pgdata), "-p", str(self.port),
             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.data_dir}",
@@ -84,8 +87,9 @@ class LocalPostgres:
     def _ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
             raise PostgresSetupError(f"postgres exited early; see {self.data_dir / 'postgres.log'}")
-        return port_open(self.port) and "ready to accept connections" in (
-            self.data_dir / "postgres.log").read_text(errors="replace")
+        with open(self.data_dir / "postgres.log", "rb") as f:
+            f.seek(self._log_start)
+            return b"ready to accept connections" in f.read() and port_open(self.port)
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import FastAPI
 
 from services.assessment import tables
 from services.assessment.api import router
-from services.assessment.projection import on_report_event
+from services.assessment.partner import Pseudonymiser
 from services.assessment.settings import AssessmentSettings
+from services.assessment.worker import LiveProjection
 from shared.clock import Clock, SystemClock
 from shared.service import ServiceCore, service_app
 from shared.settings import VigilSettings
-from shared.topics import REPORTS
+from shared.topics import INCIDENTS, REPORTS
 
 SERVICE = "assessment"
 
@@ -20,7 +23,12 @@ class Assessment(ServiceCore):
     def __init__(self, vigil: VigilSettings, settings: AssessmentSettings, clock: Clock) -> None:
         super().__init__(SERVICE, vigil, settings.database_url, tables.metadata, clock)
         self.settings = settings
-        self.consume("projection", [REPORTS], on_report_event)
+        self.registry = settings.registry()
+        self.scoring = settings.scoring()
+        pseudonymiser = Pseudonymiser(vigil.fingerprint_key.get_secret_value()) if settings.partner_feed else None
+        self.projection = LiveProjection(self.db, self.store, self.registry, clock, self.scoring, pseudonymiser)
+        self.consume("projection", [REPORTS, INCIDENTS], self.projection.handle)
+        self.add_task("reassess", functools.partial(self.projection.run_timer, settings.reassess_interval_seconds))
 
 
 def build(vigil: VigilSettings | None = None, settings: AssessmentSettings | None = None,

@@ -1,24 +1,453 @@
-"""The per-area projection: folds report events into counts per area."""
+"""The per-area projection as a pure fold: events in, per-report and per-incident facts out.
+
+The fold keeps the *facts* each event established (the latest version of every report, every
+incident, every heightened-tension period, the ids of erased reports) and nothing derived from
+the order they arrived in. Everything an analyst sees (counts, scores, spikes, risk levels) is
+computed from those facts as of a moment (``services.assessment.scoring``), so the same events
+in any interleaving across partitions give the same state, and the same bytes from ``dump``.
+
+Per-key order is Kafka's promise (one report's events share a partition); across keys anything
+may come first, so the fold is written to commute across keys:
+
+- an erasure is sticky and wins in either order against the report's incidents;
+- a report's facts come from its highest-sequence event;
+- the watermark (latest event time seen) is a maximum.
+
+The same fold runs over two stores: ``MemoryState`` (the rebuild and the tests) and the live
+worker's database tables (``services.assessment.worker``).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
 
-from services.assessment import tables
-from shared.events.base import Envelope
-from shared.events.reports import ReportSubmitted
+import orjson
+
+from shared.areas import AreaRegistry
+from shared.clock import utc
+
+REPORT_PREFIX = "vigil.report."
+INCIDENT_PREFIX = "vigil.incident."
 
 
-def on_report_event(s: Session, env: Envelope) -> None:
-    event = env.event()
-    if not isinstance(event, ReportSubmitted):
-        return
-    area = event.incident.location.area
-    row = s.execute(select(tables.area_counts).where(tables.area_counts.c.area == area)).mappings().first()
-    if row is None:
-        s.execute(tables.area_counts.insert().values(area=area, reports=1, last_report_at=event.submitted_at))
-    else:
-        last = max(filter(None, [row["last_report_at"], event.submitted_at]))
-        s.execute(tables.area_counts.update().where(tables.area_counts.c.area == area)
-                  .values(reports=row["reports"] + 1, last_report_at=last))
+@dataclass(frozen=True)
+class Fact:
+    """What the fold needs of an event: its type, key, aggregate version, time and data."""
+
+    type: str
+    key: str
+    sequence: int
+    time: datetime
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFacts:
+    report_id: str
+    reference: str
+    area: str
+    district: str | None
+    occurred_at: datetime
+    submitted_at: datetime
+    updated_at: datetime
+    sequence: int
+    types: tuple[str, ...]
+    strands: tuple[str, ...]
+    religion: str | None
+    place_type: str
+    place_fp: str | None       # keyed hash; kept only for places of worship, to count distinct ones
+    injuries: str
+    weapon: bool
+    ongoing: bool
+    vulnerable: bool
+    repeat: bool
+    grading: str               # 3x5x2 code, e.g. "2AP"
+    channel: str
+    role: str
+    withdrawn: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFacts:
+    incident_id: str
+    report_id: str
+    area: str
+    priority: str
+    critical: bool
+    status: str                # open | acknowledged | closed
+    triaged_at: datetime
+    updated_at: datetime
+    matched: tuple[str, ...]
+    escalation_level: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TensionFacts:
+    tension_id: str
+    area: str                  # an area code or "national"
+    starts_at: datetime
+    ends_at: datetime | None
+    declared_at: datetime
+    lifted_at: datetime | None = None
+
+    def active(self, when: datetime) -> bool:
+        if self.lifted_at is not None and self.lifted_at <= when:
+            return False
+        return self.starts_at <= when and (self.ends_at is None or when < self.ends_at)
+
+
+class Store(Protocol):
+    def report(self, report_id: str) -> ReportFacts | None: ...
+    def put_report(self, facts: ReportFacts) -> None: ...
+    def drop_report(self, report_id: str) -> None: ...
+    def erased(self, report_id: str) -> bool: ...
+    def mark_erased(self, report_id: str, at: datetime) -> None: ...
+    def incident(self, incident_id: str) -> IncidentFacts | None: ...
+    def incidents_of(self, report_id: str) -> list[IncidentFacts]: ...
+    def put_incident(self, facts: IncidentFacts) -> None: ...
+    def drop_incident(self, incident_id: str) -> None: ...
+    def tension(self, tension_id: str) -> TensionFacts | None: ...
+    def put_tension(self, facts: TensionFacts) -> None: ...
+    def see(self, when: datetime) -> None: ...
+
+
+def when(value: Any) -> datetime:
+    return utc(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
+
+
+def maybe_when(value: Any) -> datetime | None:
+    return None if value in (None, "") else when(value)
+
+
+class Fold:
+    """Applies one event to a store; answers the areas whose picture it changed."""
+
+    def __init__(self, registry: AreaRegistry) -> None:
+        self.registry = registry
+        self._kinds: dict[str, tuple[str, str]] = {}
+
+    def apply(self, store: Store, fact: Fact) -> set[str]:
+        """Every step is idempotent (a sequence check, a sticky flag, a maximum), so re-applying is harmless.
+
+        The watermark moves only after the event was applied: an event that fails here (and goes to
+        the dead-letter topic in the live worker) leaves no mark in either the live state or a rebuild.
+        """
+        areas: set[str] = set()
+        family, kind = self._kinds.get(fact.type) or self._kind(fact.type)
+        if family == "report":
+            areas = self._report(store, kind, fact)
+        elif family == "incident":
+            areas = self._incident(store, kind, fact)
+        store.see(fact.time)
+        return areas
+
+    def _kind(self, type_name: str) -> tuple[str, str]:
+        """`vigil.report.amended.v1` -> ("report", "amended"); remembered, as a rebuild asks a million times."""
+        family = "report" if type_name.startswith(REPORT_PREFIX) else (
+            "incident" if type_name.startswith(INCIDENT_PREFIX) else "")
+        kind = type_name.split(".")[2] if family and type_name.count(".") >= 3 else ""
+        self._kinds[type_name] = (family, kind)
+        return family, kind
+
+    # reports -------------------------------------------------------------------------------
+
+    def _report(self, store: Store, kind: str, fact: Fact) -> set[str]:
+        d = fact.data
+        report_id = str(d.get("report_id") or fact.key)
+        if kind == "erased":
+            return self._erase(store, report_id, when(d.get("erased_at") or fact.time))
+        if store.erased(report_id):
+            return set()
+        current = store.report(report_id)
+        if current is not None and current.sequence >= fact.sequence:
+            return set()  # a redelivery of something older than what we hold
+        if kind == "submitted":
+            facts = self.report_facts(d, fact)
+        elif current is None:
+            return set()  # follow-up to a report we never held (erased, or from before retention)
+        elif kind == "amended":
+            facts = self._amend(current, d, fact)
+        elif kind == "withdrawn":
+            facts = replace(current, withdrawn=True, sequence=fact.sequence,
+                            updated_at=when(d.get("withdrawn_at") or fact.time))
+        else:
+            return set()
+        store.put_report(facts)
+        return {a for a in (current.area if current else None, facts.area) if a}
+
+    def _erase(self, store: Store, report_id: str, at: datetime) -> set[str]:
+        areas: set[str] = set()
+        current = store.report(report_id)
+        if current is not None:
+            areas.add(current.area)
+            store.drop_report(report_id)
+        for incident in store.incidents_of(report_id):
+            areas.add(incident.area)
+            store.drop_incident(incident.incident_id)
+        if not store.erased(report_id):
+            store.mark_erased(report_id, at)
+        return areas
+
+    def _area(self, code: str) -> tuple[str, str | None]:
+        """A district collapses to its force; an unknown code is kept as given and reported, never guessed."""
+        force = self.registry.area_of(code)
+        if force is None:
+            return code, None
+        return force, (code if code != force else None)
+
+    def report_facts(self, d: Mapping[str, Any], fact: Fact) -> ReportFacts:
+        incident = d["incident"]
+        location = incident["location"]
+        area, district = self._area(str(location["area"]))
+        grading = d.get("grading") or {}
+        submitted = when(d.get("submitted_at") or fact.time)
+        types, strands, religion, place_type, place_fp, injuries, weapon, ongoing, vulnerable, repeat = (
+            self._incident_fields(incident, (d.get("fingerprints") or {}).get("place")))
+        return ReportFacts(
+            str(d.get("report_id") or fact.key), str(d.get("reference", "")), area,
+            location.get("district") or district, min(when(incident["occurred_at"]), submitted), submitted,
+            submitted, fact.sequence, types, strands, religion, place_type, place_fp, injuries, weapon, ongoing,
+            vulnerable, repeat,
+            f"{grading.get('source', '2')}{grading.get('intelligence', 'C')}{grading.get('handling', 'C')}",
+            str(d.get("channel", "")), str((d.get("reporter") or {}).get("role", "")))
+
+    @staticmethod
+    def _incident_fields(incident: Mapping[str, Any], place_fp: str | None) -> tuple[Any, ...]:
+        """types .. repeat, in ReportFacts' field order."""
+        place_type = str(incident["location"].get("place_type", "other"))
+        return (tuple(sorted(set(incident.get("types") or ["other"]))),
+                tuple(sorted(set(incident.get("targeted_characteristics") or ["other"]))),
+                incident.get("religion_targeted"), place_type,
+                place_fp if place_type == "place_of_worship" else None,
+                str(incident.get("injuries") or "none"), bool(incident.get("weapon")), bool(incident.get("ongoing")),
+                bool(incident.get("vulnerabilities")), bool(incident.get("repeat")))
+
+    def _amend(self, current: ReportFacts, d: Mapping[str, Any], fact: Fact) -> ReportFacts:
+        updated = when(d.get("amended_at") or fact.time)
+        incident = d.get("incident")
+        if not incident:
+            return replace(current, sequence=fact.sequence, updated_at=updated)
+        area, district = self._area(str(incident["location"]["area"]))
+        place_fp = (d.get("fingerprints") or {}).get("place") or current.place_fp
+        names = ("types", "strands", "religion", "place_type", "place_fp", "injuries", "weapon", "ongoing",
+                 "vulnerable", "repeat")
+        changes = dict(zip(names, self._incident_fields(incident, place_fp), strict=True))
+        return replace(current, area=area, district=incident["location"].get("district") or district,
+                       occurred_at=min(when(incident["occurred_at"]), current.submitted_at),
+                       sequence=fact.sequence, updated_at=updated, **changes)
+
+    # incidents -----------------------------------------------------------------------------
+
+    def _incident(self, store: Store, kind: str, fact: Fact) -> set[str]:
+        d = fact.data
+        if kind.startswith("heightened_tension_"):
+            return self._tension(store, kind, d, fact)
+        if kind == "triaged":
+            return self._triaged(store, d, fact)
+        current = store.incident(str(d.get("incident_id", "")))
+        if current is None:
+            return set()
+        at = when(d.get(f"{kind}_at") or d.get("overridden_at") or fact.time)
+        if kind == "acknowledged" and current.status == "open":
+            updated = replace(current, status="acknowledged", updated_at=at)
+        elif kind == "escalated":
+            level = max(current.escalation_level, int(d.get("level") or 1))  # a max: re-applying is harmless
+            updated = replace(current, escalation_level=level, updated_at=max(at, current.updated_at),
+                              priority=str(d.get("priority") or current.priority))
+        elif kind == "criteria_overridden":
+            updated = replace(current, priority=str(d.get("priority") or current.priority), updated_at=at,
+                              critical=bool(d.get("needs_duty_inspector", current.critical)))
+        elif kind == "closed":
+            updated = replace(current, status="closed", updated_at=at)
+        else:
+            return set()
+        store.put_incident(updated)
+        return {current.area}
+
+    def _triaged(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
+        report_id = str(d.get("report_id") or fact.key)
+        if store.erased(report_id):
+            return set()
+        incident_id = str(d["incident_id"])
+        current = store.incident(incident_id)
+        at = when(d.get("triaged_at") or fact.time)
+        area, _ = self._area(str(d.get("area", "")))
+        facts = IncidentFacts(
+            incident_id=incident_id, report_id=report_id, area=area, priority=str(d.get("priority", "P4")),
+            critical=bool(d.get("critical")), status=current.status if current else "open",
+            triaged_at=current.triaged_at if current else at, updated_at=max(at, current.updated_at) if current else at,
+            matched=tuple(sorted(str(m.get("code")) for m in d.get("matched") or [] if isinstance(m, Mapping))),
+            escalation_level=current.escalation_level if current else 0,
+        )
+        store.put_incident(facts)
+        return {area} | ({current.area} if current else set())
+
+    def _tension(self, store: Store, kind: str, d: Mapping[str, Any], fact: Fact) -> set[str]:
+        tension_id = str(d.get("tension_id") or fact.key)
+        area = str(d.get("area") or fact.key)
+        current = store.tension(tension_id)
+        if kind == "heightened_tension_declared":
+            declared = when(d.get("declared_at") or fact.time)
+            store.put_tension(TensionFacts(tension_id, area, when(d.get("starts_at") or declared),
+                                           maybe_when(d.get("ends_at")), declared,
+                                           current.lifted_at if current else None))
+        elif kind == "heightened_tension_lifted":
+            lifted = when(d.get("lifted_at") or fact.time)
+            base = current or TensionFacts(tension_id, area, lifted, None, lifted)
+            store.put_tension(replace(base, lifted_at=lifted))
+        return {area}
+
+
+class MemoryState:
+    """The fold's state in dictionaries: the rebuild, snapshots and unit tests use it."""
+
+    def __init__(self) -> None:
+        self.reports: dict[str, ReportFacts] = {}
+        self.erasures: dict[str, datetime] = {}
+        self.incidents: dict[str, IncidentFacts] = {}
+        self.by_report: dict[str, set[str]] = {}
+        self.tensions: dict[str, TensionFacts] = {}
+        self.watermark: datetime | None = None
+
+    def report(self, report_id: str) -> ReportFacts | None:
+        return self.reports.get(report_id)
+
+    def put_report(self, facts: ReportFacts) -> None:
+        self.reports[facts.report_id] = facts
+
+    def drop_report(self, report_id: str) -> None:
+        self.reports.pop(report_id, None)
+
+    def erased(self, report_id: str) -> bool:
+        return report_id in self.erasures
+
+    def mark_erased(self, report_id: str, at: datetime) -> None:
+        self.erasures[report_id] = at
+
+    def incident(self, incident_id: str) -> IncidentFacts | None:
+        return self.incidents.get(incident_id)
+
+    def incidents_of(self, report_id: str) -> list[IncidentFacts]:
+        return [self.incidents[i] for i in sorted(self.by_report.get(report_id, ())) if i in self.incidents]
+
+    def put_incident(self, facts: IncidentFacts) -> None:
+        self.incidents[facts.incident_id] = facts
+        self.by_report.setdefault(facts.report_id, set()).add(facts.incident_id)
+
+    def drop_incident(self, incident_id: str) -> None:
+        facts = self.incidents.pop(incident_id, None)
+        if facts is not None:
+            self.by_report.get(facts.report_id, set()).discard(incident_id)
+
+    def tension(self, tension_id: str) -> TensionFacts | None:
+        return self.tensions.get(tension_id)
+
+    def put_tension(self, facts: TensionFacts) -> None:
+        self.tensions[facts.tension_id] = facts
+
+    def see(self, when: datetime) -> None:
+        if self.watermark is None or when > self.watermark:
+            self.watermark = when
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the fold holds, as plain sorted lists: what dumps, snapshots and the database agree on."""
+
+    reports: list[ReportFacts]
+    erasures: list[tuple[str, datetime]]
+    incidents: list[IncidentFacts]
+    tensions: list[TensionFacts]
+    watermark: datetime | None
+
+    @classmethod
+    def of(cls, state: MemoryState) -> Snapshot:
+        return cls(reports=sorted(state.reports.values(), key=lambda r: r.report_id),
+                   erasures=sorted(state.erasures.items()),
+                   incidents=sorted(state.incidents.values(), key=lambda i: i.incident_id),
+                   tensions=sorted(state.tensions.values(), key=lambda t: t.tension_id),
+                   watermark=state.watermark)
+
+    def restore(self) -> MemoryState:
+        state = MemoryState()
+        for r in self.reports:
+            state.put_report(r)
+        for report_id, at in self.erasures:
+            state.mark_erased(report_id, at)
+        for i in self.incidents:
+            state.put_incident(i)
+        for t in self.tensions:
+            state.put_tension(t)
+        state.watermark = self.watermark
+        return state
+
+
+def facts_dict(facts: ReportFacts | IncidentFacts | TensionFacts) -> dict[str, Any]:
+    return dict(orjson.loads(orjson.dumps(facts)))
+
+
+def snapshot_document(snap: Snapshot) -> dict[str, Any]:
+    """The facts as a document for `canonical`: orjson writes the dataclasses and datetimes in C, which is
+    what makes a snapshot of a million reports take seconds rather than minutes."""
+    return {"reports": snap.reports, "erasures": snap.erasures, "incidents": snap.incidents,
+            "tensions": snap.tensions, "watermark": snap.watermark}
+
+
+def _times(row: dict[str, Any], names: tuple[str, ...], lists: tuple[str, ...]) -> dict[str, Any]:
+    for n in names:
+        row[n] = maybe_when(row[n])
+    for n in lists:
+        row[n] = tuple(row[n])
+    return row
+
+
+def snapshot_from_bytes(body: bytes) -> Snapshot:
+    doc = orjson.loads(body)
+    reports = [ReportFacts(**_times(r, ("occurred_at", "submitted_at", "updated_at"), ("types", "strands")))
+               for r in doc["reports"]]
+    incidents = [IncidentFacts(**_times(i, ("triaged_at", "updated_at"), ("matched",))) for i in doc["incidents"]]
+    tensions = [TensionFacts(**_times(t, ("starts_at", "ends_at", "declared_at", "lifted_at"), ()))
+                for t in doc["tensions"]]
+    return Snapshot(reports, [(e[0], when(e[1])) for e in doc["erasures"]], incidents, tensions,
+                    maybe_when(doc.get("watermark")))
+
+
+def merge(states: Iterable[MemoryState]) -> MemoryState:
+    """Union of states folded from disjoint partitions. One key never spans two partitions of a topic, so
+    the only cross-share effect is an erasure in one share of an incident triaged in another: applied here."""
+    merged = MemoryState()
+    for state in states:
+        for r in state.reports.values():
+            held = merged.reports.get(r.report_id)
+            if held is None or r.sequence > held.sequence:
+                merged.reports[r.report_id] = r
+        merged.erasures.update(state.erasures)
+        for i in state.incidents.values():
+            merged.put_incident(i)
+        for t in state.tensions.values():
+            held_t = merged.tensions.get(t.tension_id)
+            if held_t is None or (t.lifted_at or t.declared_at) > (held_t.lifted_at or held_t.declared_at):
+                merged.tensions[t.tension_id] = t
+        if state.watermark is not None:
+            merged.see(state.watermark)
+    for report_id in merged.erasures:
+        merged.drop_report(report_id)
+        for incident in merged.incidents_of(report_id):
+            merged.drop_incident(incident.incident_id)
+    return merged
+
+
+def fold_all(facts: Iterable[Fact], registry: AreaRegistry, state: MemoryState | None = None) -> MemoryState:
+    state = state or MemoryState()
+    fold = Fold(registry)
+    for fact in facts:
+        fold.apply(state, fact)
+    return state
+
+
+def canonical(doc: Any) -> bytes:
+    """Compact, key-sorted UTF-8 JSON (the shape of `shared.events.base.canonical_json`), written by orjson."""
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)

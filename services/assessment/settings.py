@@ -1,6 +1,16 @@
+"""Assessment's settings (env prefix ASSESSMENT_)."""
+
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.assessment.calendar import DEFAULT_ANNIVERSARIES, Anniversary
+from services.assessment.scoring import HALF_LIFE_HOURS, THRESHOLDS, ScoringConfig
+from shared.areas import AreaRegistry, default_registry
 
 
 class AssessmentSettings(BaseSettings):
@@ -9,3 +19,29 @@ class AssessmentSettings(BaseSettings):
     database_url: str = "sqlite:///var/assessment.db"
     host: str = "127.0.0.1"
     port: int = 8004
+    reassess_interval_seconds: float = Field(60.0, gt=0, description="how often every area is re-assessed")
+    half_life_hours: float = Field(HALF_LIFE_HOURS, gt=0, description="recency weighting of severity")
+    thresholds: tuple[float, float, float, float] = Field(
+        THRESHOLDS, description="score-to-normal ratios for moderate, substantial, severe, critical")
+    anniversaries_file: Path | None = Field(
+        None, description="YAML list of {name, month, day, weight}: replaces the default anniversaries")
+    areas_extra_file: Path | None = Field(
+        None, description="extra districts and postcode districts layered on the packaged areas")
+    partner_feed: bool = Field(True, description="publish the redacted partner view on vigil.partner.v1")
+    snapshot_every: int = Field(250_000, gt=0, description="rebuild: events between snapshots")
+
+    def scoring(self) -> ScoringConfig:
+        return ScoringConfig(half_life_hours=self.half_life_hours, thresholds=self.thresholds,
+                             anniversaries=self.anniversaries())
+
+    def anniversaries(self) -> tuple[Anniversary, ...]:
+        if self.anniversaries_file is None:
+            return DEFAULT_ANNIVERSARIES
+        rows = yaml.safe_load(self.anniversaries_file.read_text(encoding="utf-8")) or []
+        return tuple(Anniversary(str(r["name"]), int(r["month"]), int(r["day"]), float(r.get("weight", 1.2)))
+                     for r in rows)
+
+    def registry(self) -> AreaRegistry:
+        if self.areas_extra_file is None:
+            return default_registry()
+        return AreaRegistry.load(extra=self.areas_extra_file)

@@ -1,18 +1,96 @@
-"""Assessment's own tables: its event log and the per-area projection."""
+"""Assessment's own tables: its event log, the fold's facts, the published risk per area, snapshots."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, String, Table
+from sqlalchemy import Boolean, Column, Float, Index, Integer, LargeBinary, String, Table, Text
 
-from shared.db import UTCDateTime, new_metadata
+from shared.db import BigId, UTCDateTime, new_metadata
 from shared.eventstore import event_tables
 
 metadata = new_metadata()
 event_tables(metadata)
 
-area_counts = Table(
-    "area_counts", metadata,
-    Column("area", String(20), primary_key=True),
-    Column("reports", Integer, nullable=False),
-    Column("last_report_at", UTCDateTime(), nullable=True),
+reports = Table(
+    "proj_reports", metadata,
+    Column("report_id", String(40), primary_key=True),
+    Column("reference", String(40), nullable=False),
+    Column("area", String(20), nullable=False),
+    Column("district", String(40), nullable=True),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("submitted_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("types", String(400), nullable=False),
+    Column("strands", String(200), nullable=False),
+    Column("religion", String(20), nullable=True),
+    Column("place_type", String(30), nullable=False),
+    Column("place_fp", String(100), nullable=True),
+    Column("injuries", String(10), nullable=False),
+    Column("weapon", Boolean, nullable=False),
+    Column("ongoing", Boolean, nullable=False),
+    Column("vulnerable", Boolean, nullable=False),
+    Column("repeat", Boolean, nullable=False),
+    Column("grading", String(3), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("withdrawn", Boolean, nullable=False),
+    Index("ix_proj_reports_area_occurred", "area", "occurred_at"),
 )
+
+erasures = Table(
+    "proj_erasures", metadata,
+    Column("report_id", String(40), primary_key=True),
+    Column("erased_at", UTCDateTime(), nullable=False),
+)
+
+incidents = Table(
+    "proj_incidents", metadata,
+    Column("incident_id", String(40), primary_key=True),
+    Column("report_id", String(40), nullable=False, index=True),
+    Column("area", String(20), nullable=False, index=True),
+    Column("priority", String(4), nullable=False),
+    Column("critical", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("triaged_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("matched", String(400), nullable=False),
+    Column("escalation_level", Integer, nullable=False),
+)
+
+tensions = Table(
+    "proj_tensions", metadata,
+    Column("tension_id", String(40), primary_key=True),
+    Column("area", String(20), nullable=False),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime(), nullable=True),
+    Column("declared_at", UTCDateTime(), nullable=False),
+    Column("lifted_at", UTCDateTime(), nullable=True),
+)
+
+meta = Table(
+    "proj_meta", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+area_risk = Table(
+    "area_risk", metadata,
+    Column("area", String(20), primary_key=True),
+    Column("level", String(20), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("changed_at", UTCDateTime(), nullable=False),
+    Column("tension_raised", Boolean, nullable=False),
+)
+
+snapshots = Table(
+    "snapshots", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("offsets", Text, nullable=False),
+    Column("events", BigId, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("state", LargeBinary, nullable=False),
+)
+
+PROJECTION = (reports, erasures, incidents, tensions, meta)

@@ -1,8 +1,10 @@
-"""Notify's own tables: its event log and the delivery ledger (one row per idempotency key)."""
+"""Notify's own tables: its event log, the delivery ledger (one row per idempotency key), durable
+timers, Duty Inspector chases, community impact assessment prompts, reporter preferences
+(no contact details: those are fetched from intake at send time) and rota overrides."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
 
 from shared.db import UTCDateTime, new_metadata
 from shared.eventstore import event_tables
@@ -18,7 +20,7 @@ deliveries = Table(
     Column("purpose", String(40), nullable=False),
     Column("channel", String(20), nullable=False),
     Column("recipient_role", String(40), nullable=False),
-    Column("recipient", String(320), nullable=False),
+    Column("recipient", String(320), nullable=False),  # a reference (person:<id>, reporter:<report id>, partner:<id>)
     Column("payload", Text, nullable=False),
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False),
@@ -26,4 +28,76 @@ deliveries = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("report_id", String(36), nullable=True),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+timers = Table(
+    "timers", metadata,
+    Column("timer_id", String(36), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("fired_at", UTCDateTime(), nullable=True),
+    Index("ix_timers_due", "fired_at", "due_at"),
+)
+
+chases = Table(
+    "chases", metadata,
+    Column("incident_id", String(36), primary_key=True),
+    Column("report_id", String(36), nullable=True),
+    Column("reference", String(40), nullable=False),
+    Column("area", String(20), nullable=False),
+    Column("priority", String(4), nullable=False),
+    Column("ack_deadline", UTCDateTime(), nullable=True),
+    Column("matched", Text, nullable=False),
+    Column("state", String(20), nullable=False),  # paging | acknowledged | closed | exhausted
+    Column("page", String(20), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("acknowledged_at", UTCDateTime(), nullable=True),
+    Column("acknowledged_by", String(120), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+assessments = Table(
+    "assessments", metadata,
+    Column("assessment_id", String(36), primary_key=True),
+    Column("trigger", String(30), nullable=False),  # critical_incident | tension_rise | requested
+    Column("incident_id", String(36), nullable=True),
+    Column("area", String(20), nullable=False),
+    Column("reference", String(40), nullable=True),
+    Column("priority", String(4), nullable=True),
+    Column("level", String(20), nullable=True),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("state", String(20), nullable=False),  # open | completed | closed
+    Column("completed_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_assessments_incident", "incident_id"),
+    Index("ix_assessments_area", "area", "state"),
+)
+
+reporters = Table(
+    "reporters", metadata,
+    Column("report_id", String(36), primary_key=True),
+    Column("reference", String(40), nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("contact_consent", Boolean, nullable=False),
+    Column("has_contact", Boolean, nullable=False),
+    Column("erased", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+rota_overrides = Table(
+    "rota_overrides", metadata,
+    Column("override_id", String(36), primary_key=True),
+    Column("area", String(20), nullable=False),
+    Column("person_id", String(80), nullable=False),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_rota_overrides_area", "area", "starts_at"),
 )

@@ -1,10 +1,10 @@
-"""Triage's own tables: its event log and the incident queue projection."""
+"""Triage's own tables: its event log, the queue projection, the memory triage decides with, and staff access."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, String, Table
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
 
-from shared.db import UTCDateTime, new_metadata
+from shared.db import BigId, UTCDateTime, new_metadata
 from shared.eventstore import event_tables
 
 metadata = new_metadata()
@@ -20,4 +20,125 @@ incidents = Table(
     Column("state", String(20), nullable=False),
     Column("ack_deadline", UTCDateTime(), nullable=True),
     Column("triaged_at", UTCDateTime(), nullable=False),
+    Column("report_id", String(36), nullable=True),
+    Column("needs_duty_inspector", Boolean, nullable=False, server_default="0"),
+    Column("matched", Text, nullable=True),
+    Column("ruleset_version", String(40), nullable=True),
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("duty_inspector", String(36), nullable=True),
+    Column("acknowledged_by", String(36), nullable=True),
+    Column("acknowledged_at", UTCDateTime(), nullable=True),
+    Column("escalation_level", Integer, nullable=False, server_default="0"),
+    Column("escalated_deadline", UTCDateTime(), nullable=True),
+    Column("cia", String(20), nullable=False, server_default="none"),
+    Column("cia_due_at", UTCDateTime(), nullable=True),
+    Column("outcome", String(40), nullable=True),
+    Column("closed_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=True),
+    Index("ix_incidents_queue", "state", "priority", "ack_deadline"),
+)
+
+# What triage remembers of each report to find repeats and clusters: keyed hashes, never plain text.
+report_memory = Table(
+    "report_memory", metadata,
+    Column("report_id", String(36), primary_key=True),
+    Column("area", String(20), nullable=False),
+    Column("submitted_at", UTCDateTime(), nullable=False),
+    Column("contact_fp", String(64), nullable=True),
+    Column("place_fp", String(64), nullable=True),
+    Column("reporter_role", String(20), nullable=True),
+    Column("facts", Text, nullable=False),
+    Index("ix_report_memory_area_time", "area", "submitted_at"),
+    Index("ix_report_memory_contact", "contact_fp"),
+    Index("ix_report_memory_place", "place_fp"),
+)
+
+rulesets = Table(
+    "rulesets", metadata,
+    Column("version", String(40), primary_key=True),
+    Column("name", String(80), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("published_by", String(80), nullable=False),
+    Column("published_at", UTCDateTime(), nullable=False),
+)
+
+tensions = Table(
+    "tensions", metadata,
+    Column("tension_id", String(36), primary_key=True),
+    Column("area", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime(), nullable=True),
+    Column("declared_by", String(36), nullable=False),
+    Column("declared_at", UTCDateTime(), nullable=False),
+    Column("proposal_id", String(36), nullable=True),
+    Column("lifted_at", UTCDateTime(), nullable=True),
+    Column("lifted_by", String(36), nullable=True),
+    Column("lift_reason", Text, nullable=True),
+    Index("ix_tensions_area", "area"),
+)
+
+tension_proposals = Table(
+    "tension_proposals", metadata,
+    Column("proposal_id", String(36), primary_key=True),
+    Column("area", String(20), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("raised_at", UTCDateTime(), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("decided_by", String(36), nullable=True),
+    Column("decided_at", UTCDateTime(), nullable=True),
+)
+
+community_impact_assessments = Table(
+    "community_impact_assessments", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", String(36), nullable=False, index=True),
+    Column("community_tension", String(20), nullable=False),
+    Column("risk_of_disorder", String(20), nullable=False),
+    Column("communities", Text, nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("actions", Text, nullable=True),
+    Column("next_review_at", UTCDateTime(), nullable=True),
+    Column("completed_by", String(36), nullable=False),
+    Column("completed_at", UTCDateTime(), nullable=False),
+)
+
+staff_users = Table(
+    "staff_users", metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("username", String(80), nullable=False, unique=True),
+    Column("display_name", String(120), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("roles", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+staff_sessions = Table(
+    "staff_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(36), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+)
+
+personal_data_views = Table(
+    "personal_data_views", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", String(36), nullable=False, index=True),
+    Column("report_id", String(36), nullable=False),
+    Column("user_id", String(36), nullable=False),
+    Column("viewed_at", UTCDateTime(), nullable=False),
+    Column("outcome", String(20), nullable=False),
+)
+
+incident_viewers = Table(
+    "incident_viewers", metadata,
+    Column("incident_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("seen_at", UTCDateTime(), nullable=False),
 )

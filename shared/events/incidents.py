@@ -1,4 +1,8 @@
-"""Events on `vigil.incidents.v1`, written by triage. Keyed by report id (tension: by area)."""
+"""Events on `vigil.incidents.v1`, written by triage. Keyed by report id (tension: by area; rulesets: "ruleset").
+
+Free text that staff write (override reasons excepted, which are short and about the decision) stays in
+triage's own database: community impact assessment notes never travel on Kafka.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from shared.events.base import Event, event_type
+from shared.events.reports import Grading
 
 TOPIC = "vigil.incidents.v1"
+NATIONAL = "national"
 
 
 class Priority(StrEnum):
@@ -28,6 +34,8 @@ class MatchedRule(BaseModel):
 
 @event_type("vigil.incident.triaged.v1", TOPIC)
 class IncidentTriaged(Event):
+    """A decision on a report. A re-triage after an amendment is a later version with `retriage` true."""
+
     incident_id: str
     report_id: str
     reference: str
@@ -39,3 +47,131 @@ class IncidentTriaged(Event):
     priority: Priority
     ack_deadline: datetime | None
     ruleset_version: str
+    retriage: bool = False
+    computed_priority: Priority | None = None
+    hate_crime: bool | None = None
+    grading: Grading | None = None
+
+
+@event_type("vigil.incident.duty_inspector_assigned.v1", TOPIC)
+class DutyInspectorAssigned(Event):
+    incident_id: str
+    area: str
+    duty_inspector: str
+    assigned_by: str
+    assigned_at: datetime
+
+
+@event_type("vigil.incident.acknowledged.v1", TOPIC)
+class IncidentAcknowledged(Event):
+    incident_id: str
+    area: str | None = None
+    acknowledged_by: str
+    acknowledged_at: datetime
+
+
+@event_type("vigil.incident.escalated.v1", TOPIC)
+class IncidentEscalated(Event):
+    """The acknowledgement deadline passed; notify chases along the area's escalation policy."""
+
+    incident_id: str
+    area: str
+    priority: Priority
+    level: int
+    reason: str
+    deadline: datetime | None = None
+    escalated_at: datetime
+
+
+@event_type("vigil.incident.criteria_overridden.v1", TOPIC)
+class CriteriaOverridden(Event):
+    """A person changed the decision; the only way a priority goes down."""
+
+    incident_id: str
+    area: str
+    previous_priority: Priority
+    priority: Priority
+    previous_needs_duty_inspector: bool
+    needs_duty_inspector: bool
+    ack_deadline: datetime | None = None
+    reason: str
+    overridden_by: str
+    overridden_at: datetime
+
+
+@event_type("vigil.incident.regraded.v1", TOPIC)
+class IncidentRegraded(Event):
+    """Triage staff changed the 3x5x2 grading the report arrived with, with a reason."""
+
+    incident_id: str
+    area: str
+    previous: Grading | None
+    grading: Grading
+    reason: str
+    regraded_by: str
+    regraded_at: datetime
+
+
+@event_type("vigil.incident.heightened_tension_declared.v1", TOPIC)
+class HeightenedTensionDeclared(Event):
+    """Every hate crime report in scope needs the Duty Inspector while it lasts. Keyed by area or "national"."""
+
+    tension_id: str
+    area: str
+    reason: str
+    starts_at: datetime
+    ends_at: datetime | None = None
+    declared_by: str
+    declared_at: datetime
+    proposal_id: str | None = None
+
+
+@event_type("vigil.incident.heightened_tension_lifted.v1", TOPIC)
+class HeightenedTensionLifted(Event):
+    tension_id: str
+    area: str
+    reason: str
+    lifted_by: str
+    lifted_at: datetime
+
+
+@event_type("vigil.incident.community_impact_assessment_requested.v1", TOPIC)
+class CommunityImpactAssessmentRequested(Event):
+    incident_id: str | None = None
+    area: str
+    requested_by: str
+    requested_at: datetime
+    due_at: datetime
+
+
+@event_type("vigil.incident.community_impact_assessment_completed.v1", TOPIC)
+class CommunityImpactAssessmentCompleted(Event):
+    """The assessment's structured outcome; its notes stay in triage's database."""
+
+    incident_id: str
+    area: str
+    community_tension: str
+    risk_of_disorder: str
+    next_review_at: datetime | None = None
+    completed_by: str
+    completed_at: datetime
+
+
+@event_type("vigil.incident.closed.v1", TOPIC)
+class IncidentClosed(Event):
+    incident_id: str
+    area: str | None = None
+    outcome: str
+    closed_by: str | None = None
+    closed_at: datetime
+
+
+@event_type("vigil.incident.ruleset_published.v1", TOPIC)
+class RulesetPublished(Event):
+    """A new critical-incident ruleset is in force from `published_at`; earlier decisions keep theirs."""
+
+    version: str
+    sha256: str
+    rule_codes: list[str]
+    published_by: str
+    published_at: datetime

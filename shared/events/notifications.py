@@ -43,3 +43,27 @@ class NotificationGaveUp(Event):
     gave_up_at: datetime
     attempts: int
     last_error: str
+
+
+@event_type("vigil.notification.cancelled.v1", TOPIC)
+class NotificationCancelled(Event):
+    """Withdrawn before it was sent: the chase was acknowledged, or the reporter's data was erased."""
+
+    notification_id: str
+    idempotency_key: str
+    incident_id: str | None
+    purpose: str
+    channel: str
+    cancelled_at: datetime
+    reason: str | None = None
+
+
+@event_type("vigil.notification.escalation_exhausted.v1", TOPIC)
+class EscalationExhausted(Event):
+    """Every level of the area's escalation policy was paged, with its loops, and nobody acknowledged."""
+
+    incident_id: str
+    area: str
+    priority: str
+    pages: int
+    exhausted_at: datetime

@@ -1,4 +1,11 @@
-"""Events on `vigil.partner.v1`: the redacted partner view, allowlisted fields only."""
+"""Events on `vigil.partner.v1`: the redacted partner view, allowlisted fields only.
+
+Keyed by a pseudonymous id (a keyed hash of the report id), so a partner can follow one item's
+updates without learning anything that identifies the report. No names, contacts, free text,
+postcodes, place names or exact times: the ISO week only. Items under handling code C carry
+`conditions_apply`, so the partner feed and webhooks hold them back from partners whose
+agreement does not allow them.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ TOPIC = "vigil.partner.v1"
 
 @event_type("vigil.partner.incident_reported.v1", TOPIC)
 class PartnerIncidentReported(Event):
-    """No names, contacts, free text, postcodes or exact times: a week-level date only."""
+    """An item as partners may see it; published again (same id) when its facts or priority change."""
 
     pseudonymous_id: str
     area: str
@@ -18,4 +25,25 @@ class PartnerIncidentReported(Event):
     strands: list[str]
     place_type: str
     priority: str | None
+    grading: str
+    conditions_apply: bool = False
+
+
+@event_type("vigil.partner.incident_withdrawn.v1", TOPIC)
+class PartnerIncidentWithdrawn(Event):
+    """Area and grading ride along so a feed filters it exactly as it filtered the item."""
+
+    pseudonymous_id: str
+    area: str
+    week: str
+    grading: str
+
+
+@event_type("vigil.partner.incident_erased.v1", TOPIC)
+class PartnerIncidentErased(Event):
+    """The reporter's data was erased: partners must delete whatever they hold under this id."""
+
+    pseudonymous_id: str
+    area: str
+    week: str
     grading: str

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 from kafka import KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
 
 from infra.kafka.local import LocalKafka
 from shared.events.base import Envelope
@@ -19,6 +20,7 @@ from shared.settings import VigilSettings
 from tests.factories import report_body
 from tests.integration.stack import running, stack_env
 from tests.support.kafka_reader import headers_of, read_topic
+from tests.support.waiting import eventually
 
 
 def test_reports_accepted_while_kafka_is_down_arrive_exactly_once_when_it_returns(
@@ -48,6 +50,10 @@ def test_reports_accepted_while_kafka_is_down_arrive_exactly_once_when_it_return
         broker.stop()
 
 
+def of_type(records: list[ConsumerRecord], ce_type: str) -> list[ConsumerRecord]:
+    return [r for r in records if headers_of(r)["ce_type"] == ce_type.encode()]
+
+
 def _submitted_envelope() -> Envelope:
     event = ReportSubmitted.model_validate({
         "report_id": new_id(), "reference": "ACDEFGHJKM", "submitted_at": "2026-11-20T10:00:00Z",
@@ -72,7 +78,8 @@ def test_an_event_delivered_three_times_is_triaged_once(
         for _ in range(3):
             producer.send(**encode(envelope, reports)).get(timeout=30)
         producer.close()
-        decisions = read_topic(vigil_settings.kafka_bootstrap, incidents, expect=1, timeout=60, until=3.0)
+        records = read_topic(vigil_settings.kafka_bootstrap, incidents, expect=1, timeout=60, until=3.0)
+    decisions = of_type(records, "vigil.incident.triaged.v1")
     assert len(decisions) == 1
     assert json.loads(decisions[0].value)["incident_id"] == envelope.data["report_id"]
     assert json.loads(decisions[0].value)["priority"] == "P1"
@@ -92,7 +99,9 @@ def test_poison_events_go_to_the_dead_letter_topic_and_the_consumer_moves_on(
         producer.send(**encode(good, f"{prefix}vigil.reports.v1")).get(timeout=30)
         producer.close()
         dead = read_topic(vigil_settings.kafka_bootstrap, f"{prefix}vigil.reports.v1.dlq", expect=2, timeout=60)
-        [decision] = read_topic(vigil_settings.kafka_bootstrap, f"{prefix}vigil.incidents.v1", expect=1)
+        [decision] = eventually(lambda: of_type(read_topic(
+            vigil_settings.kafka_bootstrap, f"{prefix}vigil.incidents.v1", expect=1), "vigil.incident.triaged.v1"),
+            60, "the good event to be triaged")
     reasons = {headers_of(r)["vigil_dlq_reason"].decode().split(":")[0] for r in dead}
     assert any("ce_type" in headers_of(r)["vigil_dlq_reason"].decode() for r in dead)
     assert "UnknownEventType" in reasons

@@ -1,0 +1,122 @@
+"""`vigil assessment ...`: the service modes plus `rebuild` and `report`.
+
+The top-level command already has an `assessment` entry taking a mode (api, worker, all, migrate);
+it is replaced here by one with sub-commands, the same four modes first, so nothing that ran
+before changes meaning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+MODES = {"api": "HTTP only", "worker": "consumers, relay and timers", "all": "HTTP and worker in one process",
+         "migrate": "upgrade the database to the latest migration"}
+
+
+def register(sub: Any) -> None:
+    from services import cli
+
+    parser = argparse.ArgumentParser(prog="vigil assessment", description="Per-area risk and the strategic assessment.")
+    modes = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
+    for mode, text in MODES.items():
+        modes.add_parser(mode, help=text).set_defaults(func=functools.partial(cli._service_command, "assessment"))
+    rebuild = modes.add_parser("rebuild", help="replay the event topics from offset 0 into a fresh projection")
+    rebuild.add_argument("--into", metavar="DATABASE_URL", help="write the projection here (default: the service's)")
+    rebuild.add_argument("--full", action="store_true", help="ignore snapshots and replay from offset 0")
+    rebuild.add_argument("--check", action="store_true", help="compare with the live projection; exit 1 if different")
+    rebuild.set_defaults(func=rebuild_command)
+    report = modes.add_parser("report", help="write the strategic assessment (PDF or HTML by the file's suffix)")
+    report.add_argument("--area", help="force area code (default: all areas)")
+    report.add_argument("--from", dest="start", type=_day, help="first day, YYYY-MM-DD (default: 28 days ago)")
+    report.add_argument("--to", dest="end", type=_day, help="last day, YYYY-MM-DD (default: today)")
+    report.add_argument("--out", required=True, type=Path, help="FILE.pdf or FILE.html")
+    report.set_defaults(func=report_command)
+    sub.choices["assessment"] = parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
+
+
+def _settings() -> tuple[Any, Any]:
+    from services.assessment.settings import AssessmentSettings
+    from shared.settings import VigilSettings
+
+    return VigilSettings(), AssessmentSettings()
+
+
+def rebuild_command(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from services.assessment.rebuild import Rebuild, live_digest
+    from shared.clock import SystemClock
+    from shared.db import Database
+    from shared.migrate import upgrade
+    from shared.topics import TopicNames
+
+    vigil, settings = _settings()
+    url = args.into or settings.database_url
+    upgrade("assessment", url)
+    db = Database(url)
+    registry = settings.registry()
+    job = Rebuild(vigil.kafka_bootstrap, TopicNames(vigil.topic_prefix), registry, db, SystemClock(),
+                  snapshot_every=settings.snapshot_every)
+    columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
+               TimeRemainingColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task("rebuild", total=None)
+        result = job.run(resume=not args.full, digest=args.check,
+                         progress=lambda done, total: bar.update(task, completed=done, total=total))
+    db.dispose()
+    resumed = f" (resumed from a snapshot of {result.resumed_from} events)" if result.resumed_from else ""
+    print(f"rebuilt from {result.events} events{resumed}; {result.skipped} skipped")
+    if args.check:
+        print(f"digest of the rebuilt projection: {result.digest}")
+        live = Database(settings.database_url)
+        other = live_digest(live, registry)
+        live.dispose()
+        if other != result.digest:
+            print(f"the live projection differs: digest {other}", file=sys.stderr)
+            return 1
+        print("the live projection is identical")
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from services.assessment.api import period
+    from services.assessment.report import build_assessment, render_html, render_pdf
+    from shared.db import Database
+    from shared.problems import Problem
+
+    _vigil, settings = _settings()
+    registry = settings.registry()
+    if args.area and args.area not in registry:
+        print(f"vigil assessment report: unknown area code '{args.area}'", file=sys.stderr)
+        return 2
+    if args.out.suffix.lower() not in (".pdf", ".html"):
+        print("vigil assessment report: --out must end in .pdf or .html", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    try:
+        first, last = period(args.start, args.end, now.date())
+    except Problem as e:
+        print(f"vigil assessment report: {e}", file=sys.stderr)
+        return 2
+    db = Database(settings.database_url)
+    with db.sessions() as s:
+        doc = build_assessment(s, registry, settings.scoring(), args.area, first, last, now)
+    db.dispose()
+    if args.out.suffix.lower() == ".pdf":
+        args.out.write_bytes(render_pdf(doc))
+    else:
+        args.out.write_text(render_html(doc, pdf_href=args.out.with_suffix(".pdf").name), encoding="utf-8")
+    print(f"wrote {args.out} ({len(doc.items)} items, {len(doc.areas)} areas)")
+    return 0

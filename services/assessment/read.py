@@ -1,0 +1,91 @@
+"""Reading the projection for analysts: pictures as of now, timelines, the inputs of a strategic assessment."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.assessment import tables
+from services.assessment.projection import IncidentFacts, ReportFacts, TensionFacts
+from services.assessment.scoring import AreaPicture, ScoringConfig, assess
+from services.assessment.store import incident_of, report_of, tension_of
+from services.assessment.views import pictures
+from services.assessment.worker import LOOKBACK, area_inputs
+from shared.areas import AreaRegistry
+
+HANDLING = {"P": "lawful sharing permitted", "C": "lawful sharing permitted with conditions"}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    reports: list[ReportFacts]
+    incidents: list[IncidentFacts]
+    tensions: list[TensionFacts]
+
+
+def inputs_since(s: Session, since: datetime, area: str | None = None) -> Inputs:
+    r, i = tables.reports, tables.incidents
+    rq = select(r).where(r.c.occurred_at > since)
+    iq = select(i)
+    if area:
+        rq, iq = rq.where(r.c.area == area), iq.where(i.c.area == area)
+    return Inputs([report_of(x) for x in s.execute(rq.order_by(r.c.occurred_at, r.c.report_id)).mappings()],
+                  [incident_of(x) for x in s.execute(iq.order_by(i.c.triaged_at, i.c.incident_id)).mappings()],
+                  [tension_of(x) for x in s.execute(select(tables.tensions)).mappings()])
+
+
+def all_pictures(s: Session, registry: AreaRegistry, as_of: datetime,
+                 config: ScoringConfig) -> tuple[dict[str, AreaPicture], dict[str, int]]:
+    got = inputs_since(s, as_of - LOOKBACK)
+    return pictures(registry, got.reports, got.incidents, got.tensions, as_of, config)
+
+
+def area_picture(s: Session, area: str, as_of: datetime, config: ScoringConfig) -> AreaPicture:
+    return assess(area, *area_inputs(s, area, as_of), as_of, config)
+
+
+def area_totals(s: Session, area: str, as_of: datetime) -> dict[str, Any]:
+    """All-time figures and the finer (district) level over 28 days."""
+    r = tables.reports
+    live = (r.c.area == area) & (r.c.withdrawn.is_(False))
+    total, last = s.execute(select(func.count(), func.max(r.c.submitted_at)).where(live)).one()
+    districts = Counter(d or "unassigned" for (d,) in s.execute(
+        select(r.c.district).where(live, r.c.occurred_at > as_of - timedelta(days=28))))
+    return {"reports": int(total), "last_report_at": last.isoformat() if last else None,
+            "districts_28d": dict(sorted(districts.items()))}
+
+
+def report_item(r: ReportFacts) -> dict[str, Any]:
+    """One report as an analyst's item: facts, its 3x5x2 grading and where it came from."""
+    return {"kind": "report", "at": r.occurred_at.isoformat(), "reference": r.reference, "area": r.area,
+            "district": r.district, "types": list(r.types), "strands": list(r.strands), "religion": r.religion,
+            "place_type": r.place_type, "withdrawn": r.withdrawn, "grading": grading(r.grading),
+            "provenance": {"source_event": "vigil.report.submitted.v1", "channel": r.channel, "reporter_role": r.role,
+                           "submitted_at": r.submitted_at.isoformat(), "last_updated_at": r.updated_at.isoformat(),
+                           "version": r.sequence}}
+
+
+def incident_item(i: IncidentFacts, reference: str | None) -> dict[str, Any]:
+    return {"kind": "incident", "at": i.triaged_at.isoformat(), "incident_id": i.incident_id, "area": i.area,
+            "reference": reference, "priority": i.priority, "critical": i.critical, "status": i.status,
+            "matched": list(i.matched), "escalation_level": i.escalation_level,
+            "provenance": {"source_event": "vigil.incident.triaged.v1", "last_updated_at": i.updated_at.isoformat()}}
+
+
+def grading(code: str) -> dict[str, Any]:
+    source, intelligence, handling = code[0:1], code[1:2], code[2:3]
+    return {"code": code, "source": source, "intelligence": intelligence, "handling": handling,
+            "handling_meaning": HANDLING.get(handling, "unknown"), "conditions_apply": handling != "P"}
+
+
+def timeline(s: Session, area: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    got = inputs_since(s, start, area)
+    refs = {r.report_id: r.reference for r in got.reports}
+    items = [report_item(r) for r in got.reports if r.occurred_at <= end]
+    items += [incident_item(i, refs.get(i.report_id)) for i in got.incidents if start < i.triaged_at <= end]
+    return sorted(items, key=lambda x: (x["at"], x["kind"], x.get("reference") or ""))

@@ -1,0 +1,156 @@
+"""The live projection: each event folded inside its inbox transaction, then the areas it touched re-assessed.
+
+A change of level is appended to assessment's own event log (the outbox) in the same transaction,
+so `vigil.areas.v1` hears about it exactly once. A significant rise also raises tension; when the
+area settles below substantial with no spike, tension eases. Time passing changes pictures too
+(reports age, Friday prayers end), so a timer re-assesses every area at an interval.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from services.assessment import tables
+from services.assessment.partner import Pseudonymiser, partner_events
+from services.assessment.projection import Fact, Fold, IncidentFacts, ReportFacts, TensionFacts
+from services.assessment.scoring import AreaPicture, ScoringConfig, assess, level_rank
+from services.assessment.store import DbStore, incident_of, report_of, tension_of
+from shared.areas import AreaRegistry
+from shared.clock import Clock
+from shared.db import Database
+from shared.events.areas import AreaRiskChanged, AreaTensionEased, AreaTensionRaised, RiskLevel
+from shared.events.base import Envelope, Event
+from shared.eventstore import ConcurrencyError, EventStore
+
+log = logging.getLogger(__name__)
+LOOKBACK = timedelta(days=28 * 2 + 1)  # the 28-day window plus four weeks of baseline
+
+
+def fact_of(env: Envelope) -> Fact:
+    return Fact(env.type, env.key, env.sequence, env.time, env.data)
+
+
+def area_inputs(s: Session, area: str, as_of: datetime) -> tuple[list[ReportFacts], list[IncidentFacts],
+                                                                 list[TensionFacts]]:
+    r, i, t = tables.reports, tables.incidents, tables.tensions
+    reports = [report_of(row) for row in s.execute(select(r).where(
+        r.c.area == area, r.c.occurred_at > as_of - LOOKBACK)).mappings()]
+    incidents = [incident_of(row) for row in s.execute(select(i).where(i.c.area == area)).mappings()]
+    tensions = [tension_of(row) for row in s.execute(select(t).where(or_(t.c.area == area,
+                                                                         t.c.area == "national"))).mappings()]
+    return reports, incidents, tensions
+
+
+def partner_subject(fact: Fact) -> str | None:
+    """The report a partner-visible change is about: report events, and triage decisions (they set priority)."""
+    if fact.type.startswith("vigil.report."):
+        return str(fact.data.get("report_id") or fact.key)
+    if fact.type in ("vigil.incident.triaged.v1", "vigil.incident.criteria_overridden.v1"):
+        return str(fact.data.get("report_id") or fact.key)
+    return None
+
+
+def significant_rise(previous: str | None, picture: AreaPicture) -> bool:
+    """A spike that puts the area at substantial or above, or a jump of two levels or more to substantial."""
+    before = level_rank(previous) if previous else 0
+    now = level_rank(picture.level)
+    return now >= 2 and (picture.spike.spike or now - before >= 2)
+
+
+class LiveProjection:
+    def __init__(self, db: Database, store: EventStore, registry: AreaRegistry, clock: Clock,
+                 config: ScoringConfig | None = None, pseudonymiser: Pseudonymiser | None = None) -> None:
+        self.db = db
+        self.store = store
+        self.fold = Fold(registry)
+        self.registry = registry
+        self.clock = clock
+        self.config = config or ScoringConfig()
+        self.pseudonymiser = pseudonymiser
+
+    def handle(self, s: Session, env: Envelope) -> None:
+        """The inbox handler: fold, tell partners, then re-assess what moved (known areas only)."""
+        store, fact = DbStore(s), fact_of(env)
+        report_id = partner_subject(fact)
+        before = store.report(report_id) if report_id else None
+        areas = self.fold.apply(store, fact)
+        if report_id and self.pseudonymiser is not None:
+            self._tell_partners(s, store, report_id, before, fact)
+        for area in sorted(a for a in areas if a in self.registry):
+            self.reassess(s, area)
+
+    def _tell_partners(self, s: Session, store: DbStore, report_id: str, before: ReportFacts | None,
+                       fact: Fact) -> None:
+        after = store.report(report_id)
+        if fact.type.startswith("vigil.report.") and after == before and not fact.type.endswith(".erased.v1"):
+            return  # a redelivery or a follow-up to a report we do not hold: nothing changed
+        incidents = sorted(store.incidents_of(report_id), key=lambda i: i.triaged_at)
+        erased_at = fact.time if fact.type == "vigil.report.erased.v1" else None
+        pseudonym = self.pseudonymiser(report_id) if self.pseudonymiser else report_id
+        events = partner_events(pseudonym, before, after, incidents[-1] if incidents else None, erased_at)
+        if events:
+            stream = f"partner-{pseudonym}"
+            self.store.append(s, stream, self.store.version(s, stream), events, key=pseudonym)
+
+    def reassess(self, s: Session, area: str) -> AreaPicture:
+        now = self.clock.now()
+        picture = assess(area, *area_inputs(s, area, now), now, self.config)
+        row = s.execute(select(tables.area_risk).where(tables.area_risk.c.area == area)).mappings().first()
+        previous = row["level"] if row else None
+        raised = bool(row["tension_raised"]) if row else False
+        if previous == picture.level and raised == self._raised_after(previous, raised, picture):
+            return picture
+        events: list[Event] = []
+        if previous != picture.level and (row is not None or picture.level != "low"):
+            events.append(AreaRiskChanged(area=area, level=RiskLevel(picture.level),
+                                          previous_level=RiskLevel(previous) if previous else None,
+                                          score=picture.score, reasons=list(picture.reasons), changed_at=now,
+                                          calendar_factor=picture.calendar_factor, spike=picture.spike.spike))
+        now_raised = self._raised_after(previous, raised, picture)
+        if now_raised and not raised:
+            events.append(AreaTensionRaised(area=area, level=RiskLevel(picture.level), reasons=list(picture.reasons),
+                                            raised_at=now, previous_level=RiskLevel(previous) if previous else None,
+                                            score=picture.score))
+        elif raised and not now_raised:
+            events.append(AreaTensionEased(area=area, level=RiskLevel(picture.level), reasons=list(picture.reasons),
+                                           eased_at=now))
+        self._save(s, area, picture, now_raised, now, row is None)
+        stream = f"area-{area}"
+        if events:
+            self.store.append(s, stream, self.store.version(s, stream), events, key=area)
+        return picture
+
+    @staticmethod
+    def _raised_after(previous: str | None, raised: bool, picture: AreaPicture) -> bool:
+        if not raised:
+            return significant_rise(previous, picture)
+        return level_rank(picture.level) >= 2 or picture.spike.spike
+
+    @staticmethod
+    def _save(s: Session, area: str, picture: AreaPicture, raised: bool, now: datetime, new: bool) -> None:
+        values = {"level": picture.level, "score": picture.score, "reasons": json.dumps(list(picture.reasons)),
+                  "changed_at": now, "tension_raised": raised}
+        if new:
+            s.execute(tables.area_risk.insert().values(area=area, **values))
+        else:
+            s.execute(tables.area_risk.update().where(tables.area_risk.c.area == area).values(**values))
+
+    def reassess_all(self, areas: Iterable[str] | None = None) -> None:
+        for area in areas or [a.code for a in self.registry.all()]:
+            try:
+                with self.db.transaction() as s:
+                    self.reassess(s, area)
+            except ConcurrencyError:
+                log.info("area re-assessed concurrently; next round will see it", extra={"area": area})
+
+    def run_timer(self, interval: float, stop: threading.Event) -> None:
+        """Re-assess every area each `interval` seconds, so ageing and the calendar move levels too."""
+        while not stop.wait(interval):
+            self.reassess_all()

@@ -1,0 +1,102 @@
+"""Turning a ledger row into a message at send time.
+
+The ledger holds a recipient reference (person:<id>, reporter:<report id>, partner:<id>) and
+a template with non-personal context. Contact details are looked up only now: staff from the
+directory, reporters from intake's internal API (used and dropped, never stored).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.notify import tables
+from services.notify.channels import Message, PermanentFailure
+from services.notify.dispatch import Cancel
+from services.notify.messages import Templates
+from services.notify.policy import Directory
+from shared.personal import PersonalDataClient, ReportErased, UnknownReport
+
+
+def still_wanted(s: Session, row: dict[str, Any]) -> str | None:
+    """An alert claimed after the acknowledgement is withdrawn, not sent: acknowledging stops the chase at once."""
+    if row["purpose"] != "duty_inspector_alert":
+        return None
+    state = s.execute(select(tables.chases.c.state).where(tables.chases.c.incident_id == row["incident_id"])).scalar()
+    return None if state in (None, "paging", "exhausted") else f"the chase is over ({state})"
+
+
+class Composer:
+    def __init__(self, directory: Directory, templates: Templates, personal: PersonalDataClient | None) -> None:
+        self.directory = directory
+        self.templates = templates
+        self.personal = personal
+
+    def __call__(self, row: dict[str, Any]) -> Message:
+        payload: dict[str, Any] = json.loads(str(row["payload"]))
+        kind, _, ref = str(row["recipient"]).partition(":")
+        key = str(row["idempotency_key"])
+        if kind == "partner":
+            return self._webhook(key, ref, payload)
+        if kind == "person":
+            return self._to_person(key, str(row["channel"]), ref, payload)
+        if kind == "reporter":
+            return self._to_reporter(key, ref, payload)
+        raise PermanentFailure(f"unknown recipient kind {kind!r}")
+
+    def _webhook(self, key: str, partner_id: str, payload: dict[str, Any]) -> Message:
+        subscription = self.directory.partners.get(partner_id)
+        if subscription is None:
+            raise Cancel("the partner's subscription was removed")
+        return Message(key, "webhook", subscription.url, payload=payload["body"], secret=subscription.secret)
+
+    def _to_person(self, key: str, channel: str, person_id: str, payload: dict[str, Any]) -> Message:
+        person = self.directory.people.get(person_id)
+        if person is None:
+            raise Cancel("the person left the directory")
+        rendered = self.templates.render(payload["template"], person.language, payload["context"])
+        if channel == "sms":
+            if not person.phone:
+                raise PermanentFailure("no phone number in the directory")
+            return Message(key, "sms", person.phone, rendered.subject, rendered.sms, language=rendered.language)
+        address = person.email or ""
+        if channel == "email" and not address:
+            raise PermanentFailure("no email address in the directory")
+        return Message(key, channel, address, rendered.subject, rendered.text, rendered.html, rendered.language)
+
+    def _to_reporter(self, key: str, report_id: str, payload: dict[str, Any]) -> Message:
+        if self.personal is None:
+            raise RuntimeError("no personal-data client configured")
+        try:
+            contact = self.personal.get(report_id)
+        except ReportErased as e:
+            raise Cancel("the report was erased") from e
+        except UnknownReport as e:
+            raise PermanentFailure("intake does not know this report") from e
+        rendered = self.templates.render(payload["template"], payload.get("language"), payload["context"])
+        if contact.get("email"):
+            return Message(key, "email", str(contact["email"]), rendered.subject, rendered.text, rendered.html,
+                           rendered.language)
+        if contact.get("phone"):
+            return Message(key, "sms", str(contact["phone"]), rendered.subject, rendered.sms,
+                           language=rendered.language)
+        raise Cancel("the reporter left no way to contact them")
+
+
+class ReporterRouter:
+    """The reporter's deliveries go out by email when there is an address, else by SMS."""
+
+    name = "reporter"
+
+    def __init__(self, channels: dict[str, Any]) -> None:
+        self.channels = channels
+
+    def send(self, message: Message) -> None:
+        """Through the log when the wanted channel is off (a development install), as for staff."""
+        channel = self.channels.get(message.channel) or self.channels.get("log")
+        if channel is None:
+            raise PermanentFailure(f"channel {message.channel} is not enabled")
+        channel.send(message)

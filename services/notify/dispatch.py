@@ -1,0 +1,244 @@
+"""The delivery ledger and its dispatchers: record the attempt before sending, the result after.
+
+Each channel has its own dispatcher thread and worker pool, so an unreachable SMTP server
+holds up email only. A dispatcher claims a due delivery by bumping its attempt count with a
+conditional update and leasing it (`next_attempt_at` moves past the lease); if the process
+dies mid-send, the lease runs out and the delivery is sent again under the same idempotency
+key. Failures back off exponentially with jitter; after `max_attempts` the delivery gives up,
+an event says so and staff see it in the list.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Table, case, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.notify import tables
+from services.notify.channels import Channel, Message, PermanentFailure
+from shared.clock import Clock
+from shared.db import Database
+from shared.events.notifications import (
+    NotificationCancelled,
+    NotificationDeliveryFailed,
+    NotificationDispatched,
+    NotificationGaveUp,
+)
+from shared.eventstore import EventStore
+from shared.ids import new_id
+
+log = logging.getLogger(__name__)
+
+
+class Cancel(Exception):
+    """The message must not be sent after all (the report was erased, the chase was acknowledged)."""
+
+
+Composer = Callable[[dict[str, Any]], Message]
+# Checked in the claiming transaction: a reason to cancel instead of sending, or None.
+StillWanted = Callable[[Session, dict[str, Any]], str | None]
+WAKE = "notify_wake"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    row: dict[str, Any]
+    attempt: int
+    result: str  # sent | cancelled | refused (permanent) | failed (transient)
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Retry:
+    max_attempts: int = 5
+    base_seconds: float = 2.0
+    max_seconds: float = 300.0
+    lease_seconds: float = 30.0
+
+    def backoff(self, attempt: int) -> timedelta:
+        """Exponential backoff with 'equal jitter': half fixed, half random, so retries spread out."""
+        ceiling = min(self.base_seconds * 2 ** (attempt - 1), self.max_seconds)
+        return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
+
+
+def queue(s: Session, clock: Clock, *, key: str, incident_id: str | None, purpose: str, channel: str,
+          recipient_role: str, recipient: str, payload: dict[str, Any], report_id: str | None = None) -> bool:
+    """Put one delivery on the ledger unless its idempotency key is there already."""
+    now = clock.now()
+    if not insert_new(s, tables.deliveries,
+                      idempotency_key=key, notification_id=new_id(), incident_id=incident_id, purpose=purpose,
+                      channel=channel, recipient_role=recipient_role, recipient=recipient, report_id=report_id,
+                      payload=json.dumps(payload, sort_keys=True, default=str), status="pending", attempts=0,
+                      next_attempt_at=now, created_at=now, updated_at=now):
+        return False
+    wake_after_commit(s, channel)
+    return True
+
+
+def wake_after_commit(s: Session, name: str) -> None:
+    """Ask for one dispatcher (or the timers) to be woken when this transaction commits, not all of them."""
+    s.info.setdefault(WAKE, set()).add(name)
+
+
+def insert_new(s: Session, table: Table, **values: Any) -> bool:
+    """INSERT unless the primary key exists (ON CONFLICT DO NOTHING): one statement instead of a look and a write."""
+    dialect = s.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    key = next(iter(table.primary_key.columns))
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return s.execute(statement).first() is not None  # rowcount is not reliable here across drivers
+
+
+def cancel_pending(s: Session, clock: Clock, store: EventStore, *conditions: Any) -> int:
+    """Withdraw deliveries not yet attempted (an acknowledged chase, an erased report)."""
+    d = tables.deliveries
+    rows = list(s.execute(select(d).where(d.c.status == "pending", d.c.attempts == 0, *conditions)).mappings())
+    now = clock.now()
+    for row in rows:
+        s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"], d.c.status == "pending")
+                  .values(status="cancelled", updated_at=now))
+        nid = str(row["notification_id"])
+        store.append(s, nid, store.version(s, nid), [NotificationCancelled(**identity(dict(row)), cancelled_at=now)])
+    return len(rows)
+
+
+class Dispatcher:
+    def __init__(self, db: Database, store: EventStore, clock: Clock, name: str, channel: Channel,
+                 compose: Composer, retry: Retry, workers: int = 4, still_wanted: StillWanted | None = None) -> None:
+        self.name = name
+        self.still_wanted = still_wanted
+        self.db = db
+        self.store = store
+        self.clock = clock
+        self.channel = channel
+        self.compose = compose
+        self.retry = retry
+        self.workers = workers
+        self._wake = threading.Event()
+        self.sent = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        with ThreadPoolExecutor(self.workers, thread_name_prefix=f"notify-{self.name}") as pool:
+            while not stop.is_set():
+                self._wake.clear()
+                # One chunk per query: an alert queued meanwhile overtakes prompts already waiting.
+                while not stop.is_set() and self.dispatch_due(pool, limit=self.workers):
+                    pass
+                self._wake.wait(0.5)
+
+    def dispatch_due(self, pool: ThreadPoolExecutor | None = None, limit: int = 50) -> int:
+        """Send what is due, a chunk of `workers` at a time: one transaction claims the chunk, the sends run in
+        parallel, one transaction records their results (so a crash can repeat at most one chunk's sends)."""
+        d = tables.deliveries
+        now = self.clock.now()
+        with self.db.sessions() as s:
+            due = [dict(r) for r in s.execute(select(d).where(
+                d.c.status == "pending", d.c.channel == self.name, d.c.next_attempt_at <= now)
+                .order_by(case((d.c.purpose == "duty_inspector_alert", 0), else_=1), d.c.next_attempt_at)
+                .limit(limit)).mappings()]
+        for i in range(0, len(due), self.workers):
+            claimed = self._claim(due[i:i + self.workers])
+            outcomes = list(pool.map(self._send, claimed) if pool else map(self._send, claimed))
+            self._record(outcomes)
+        return len(due)
+
+    def attempt(self, row: dict[str, Any]) -> None:
+        self._record([self._send(c) for c in self._claim([row])])
+
+    def _claim(self, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
+        """Record the attempts before anything is sent; rows another dispatcher got first are left out."""
+        d = tables.deliveries
+        now = self.clock.now()
+        claimed = []
+        with self.db.transaction() as s:
+            for row in rows:
+                reason = self.still_wanted(s, row) if self.still_wanted else None
+                if reason is not None:
+                    self._cancel(s, row, reason)
+                    continue
+                attempt = int(row["attempts"]) + 1
+                result = s.execute(d.update().where(
+                    d.c.idempotency_key == row["idempotency_key"], d.c.status == "pending",
+                    d.c.attempts == row["attempts"]).values(
+                    attempts=attempt, updated_at=now,
+                    next_attempt_at=now + timedelta(seconds=self.retry.lease_seconds)))
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append((row, attempt))
+        return claimed
+
+    def _send(self, claim: tuple[dict[str, Any], int]) -> Outcome:
+        row, attempt = claim
+        try:
+            self.channel.send(self.compose(row))
+        except Cancel as e:
+            return Outcome(row, attempt, "cancelled", str(e))
+        except PermanentFailure as e:
+            return Outcome(row, attempt, "refused", str(e))
+        except Exception as e:
+            return Outcome(row, attempt, "failed", f"{type(e).__name__}: {e}")
+        return Outcome(row, attempt, "sent", None)
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        if not outcomes:
+            return
+        with self.db.transaction() as s:
+            for o in outcomes:
+                if o.result == "sent":
+                    self._sent(s, o.row, o.attempt)
+                elif o.result == "cancelled":
+                    self._cancel(s, o.row, o.error or "")
+                else:
+                    self._failed(s, o.row, o.attempt, o.error or "", permanent=o.result == "refused")
+
+    def _sent(self, s: Session, row: dict[str, Any], attempt: int) -> None:
+        d = tables.deliveries
+        now = self.clock.now()
+        s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"])
+                  .values(status="sent", sent_at=now, updated_at=now, last_error=None))
+        self._append(s, row, NotificationDispatched(**identity(row), recipient_role=row["recipient_role"],
+                                                    dispatched_at=now, attempt=attempt))
+        self.sent += 1
+
+    def _cancel(self, s: Session, row: dict[str, Any], reason: str) -> None:
+        d = tables.deliveries
+        now = self.clock.now()
+        s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"])
+                  .values(status="cancelled", updated_at=now, last_error=reason[:500]))
+        self._append(s, row, NotificationCancelled(**identity(row), cancelled_at=now, reason=reason[:200]))
+
+    def _failed(self, s: Session, row: dict[str, Any], attempt: int, error: str, permanent: bool) -> None:
+        d = tables.deliveries
+        now = self.clock.now()
+        gave_up = permanent or attempt >= self.retry.max_attempts
+        log.warning("notification delivery failed", extra={
+            "idempotency_key": row["idempotency_key"], "channel": row["channel"], "attempt": attempt,
+            "gave_up": gave_up, "error": error[:200]})
+        s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"]).values(
+            status="gave_up" if gave_up else "pending", last_error=error[:2000], updated_at=now,
+            next_attempt_at=now + self.retry.backoff(attempt)))
+        self._append(s, row, NotificationDeliveryFailed(**identity(row), failed_at=now, attempt=attempt,
+                                                        error=error[:500]))
+        if gave_up:
+            self._append(s, row, NotificationGaveUp(**identity(row), gave_up_at=now, attempts=attempt,
+                                                    last_error=error[:500]))
+
+    def _append(self, s: Session, row: dict[str, Any], event: Any) -> None:
+        nid = str(row["notification_id"])
+        self.store.append(s, nid, self.store.version(s, nid), [event])
+
+
+def identity(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("notification_id", "idempotency_key", "incident_id", "purpose", "channel")}

@@ -1,0 +1,238 @@
+"""Who is told, and when: the staff directory, on-call rotas and escalation policies.
+
+Plain Python over pydantic models. The shapes follow the paging tools staff already know
+(PagerDuty, Opsgenie): a rota hands each area's Duty Inspector duty round a list of
+people in fixed shifts; an escalation policy is ordered levels, each with targets and a
+delay before the next level, re-sending within a level until acknowledged, and the whole
+policy repeated `loops` more times before it is exhausted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ChannelName = Literal["email", "sms", "log"]
+ON_CALL = "on_call"
+DEFAULT_AREA = "default"
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Person(_Config):
+    """A member of staff; their contact details stay in notify's configuration, never on Kafka."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    language: str = "en"
+    channels: list[ChannelName] = ["email"]
+
+
+class Rota(_Config):
+    """Fixed-length shifts handed round `people` from `start`, like a PagerDuty schedule layer."""
+
+    start: datetime
+    shift_hours: float = Field(12, gt=0)
+    people: list[str] = Field(min_length=1)
+
+    def on_call(self, at: datetime) -> str:
+        shift = timedelta(hours=self.shift_hours)
+        index = int((at - _aware(self.start)) // shift)
+        return self.people[index % len(self.people)]
+
+
+class Level(_Config):
+    targets: list[str] = Field(min_length=1, description="'on_call', 'person:<id>' or 'team:<name>'")
+    delay_minutes: float = Field(15, gt=0, description="wait before escalating to the next level")
+
+
+class EscalationPolicy(_Config):
+    levels: list[Level] = Field(min_length=1)
+    resend_every_minutes: float | None = Field(5, gt=0, description="re-send within a level until acknowledged")
+    loops: int = Field(0, ge=0, description="times the whole policy repeats after the last level")
+
+
+class AreaSetup(_Config):
+    rota: Rota
+    policy: str = "standard"
+    neighbourhood_team: str
+    community_liaison: str
+
+
+class Subscription(_Config):
+    """A partner agency's webhook: which areas and event types, and whether handling code C is allowed."""
+
+    url: str
+    secret: str
+    areas: list[str] = ["*"]
+    event_types: list[str] = ["*"]
+    handling_c: bool = False
+
+    def entitled(self, area: str, event_type: str, handling: str | None) -> bool:
+        return (("*" in self.areas or area in self.areas)
+                and ("*" in self.event_types or event_type in self.event_types)
+                and (handling != "C" or self.handling_c))
+
+
+class Directory(_Config):
+    """The whole configuration: people, teams, per-area set-up, policies and partner subscriptions."""
+
+    people: dict[str, Person]
+    teams: dict[str, list[str]] = {}
+    areas: dict[str, AreaSetup]
+    policies: dict[str, EscalationPolicy]
+    partners: dict[str, Subscription] = {}
+
+    @field_validator("areas")
+    @classmethod
+    def _has_default(cls, areas: dict[str, AreaSetup]) -> dict[str, AreaSetup]:
+        if DEFAULT_AREA not in areas:
+            raise ValueError(f"areas needs a '{DEFAULT_AREA}' entry for areas without their own set-up")
+        return areas
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Directory:
+        problems = []
+        for code, setup in self.areas.items():
+            problems += [f"areas.{code}.rota: unknown person {p}" for p in setup.rota.people if p not in self.people]
+            if setup.policy not in self.policies:
+                problems.append(f"areas.{code}.policy: unknown policy {setup.policy}")
+            for team in (setup.neighbourhood_team, setup.community_liaison):
+                if team not in self.teams:
+                    problems.append(f"areas.{code}: unknown team {team}")
+        for name, members in self.teams.items():
+            problems += [f"teams.{name}: unknown person {p}" for p in members if p not in self.people]
+        for name, policy in self.policies.items():
+            for i, level in enumerate(policy.levels):
+                problems += [f"policies.{name}.levels[{i}]: {t}" for t in level.targets if not self._target_ok(t)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _target_ok(self, target: str) -> bool:
+        kind, _, ref = target.partition(":")
+        return target == ON_CALL or (kind == "person" and ref in self.people) or (kind == "team" and ref in self.teams)
+
+    def area(self, code: str) -> AreaSetup:
+        return self.areas.get(code) or self.areas[DEFAULT_AREA]
+
+    def policy_for(self, area: str) -> EscalationPolicy:
+        return self.policies[self.area(area).policy]
+
+    def on_call(self, area: str, at: datetime, override: str | None = None) -> str:
+        return override if override in self.people else self.area(area).rota.on_call(at)
+
+    def resolve(self, target: str, area: str, at: datetime, override: str | None = None) -> list[str]:
+        """Person ids a target names, in order, without repeats."""
+        if target == ON_CALL:
+            return [self.on_call(area, at, override)]
+        kind, _, ref = target.partition(":")
+        return [ref] if kind == "person" else list(dict.fromkeys(self.teams[ref]))
+
+    def level_people(self, area: str, level: int, at: datetime, override: str | None = None) -> list[str]:
+        targets = self.policy_for(area).levels[level].targets
+        people = [p for t in targets for p in self.resolve(t, area, at, override)]
+        return list(dict.fromkeys(people))
+
+    def cia_people(self, area: str) -> list[str]:
+        setup = self.area(area)
+        return list(dict.fromkeys(self.teams[setup.neighbourhood_team] + self.teams[setup.community_liaison]))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One step of the chase: the level paged, which pass through the policy, which re-send."""
+
+    level: int
+    loop: int
+    repeat: int
+
+    @property
+    def label(self) -> str:
+        return f"L{self.level + 1}.{self.loop}.{self.repeat}"
+
+
+FIRST_PAGE = Page(0, 0, 0)
+
+
+def next_page(policy: EscalationPolicy, page: Page) -> tuple[Page | None, timedelta]:
+    """The page after `page` and how long after it; None once the policy is exhausted (after that wait).
+
+    Re-sends happen every `resend_every_minutes` while they fall before the level's delay;
+    at the delay the chase moves to the next level (or back to the first, while loops remain).
+    """
+    delay = timedelta(minutes=policy.levels[page.level].delay_minutes)
+    every = timedelta(minutes=policy.resend_every_minutes) if policy.resend_every_minutes else None
+    elapsed = every * page.repeat if every else timedelta(0)
+    if every and elapsed + every < delay:
+        return Page(page.level, page.loop, page.repeat + 1), every
+    remaining = delay - elapsed
+    if page.level + 1 < len(policy.levels):
+        return Page(page.level + 1, page.loop, 0), remaining
+    if page.loop < policy.loops:
+        return Page(0, page.loop + 1, 0), remaining
+    return None, remaining
+
+
+def parse_page(label: str) -> Page:
+    level, loop, repeat = label.removeprefix("L").split(".")
+    return Page(int(level) - 1, int(loop), int(repeat))
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+# The content of a community impact assessment (DOMAIN.md), asked of the neighbourhood team
+# and community liaison; the words are translated in the templates, the keys are stable.
+CIA_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("what_happened", "What happened, in brief?"),
+    ("communities_affected", "Which communities are affected (including across district borders)?"),
+    ("effect_and_fear", "What is the effect on them, and on fear of crime?"),
+    ("disorder_risk", "What is the risk of disorder?"),
+    ("rumour_social_media", "What rumours or social media activity are there?"),
+    ("vulnerable_locations", "Which vulnerable locations are nearby (places of worship, schools)?"),
+    ("upcoming_events", "Which events are coming up (prayers, festivals, marches)?"),
+    ("police_response", "Is the police response of good quality and proportionate?"),
+    ("actions", "Which actions (reassurance patrols, visits to places of worship, engagement), with owners?"),
+    ("next_review", "When is the next review?"),
+)
+
+
+@dataclass(frozen=True)
+class AssessmentSchedule:
+    """When a community impact assessment is due, how often to remind, and when to review once done."""
+
+    due_after: timedelta = timedelta(hours=4)
+    remind_every: timedelta = timedelta(hours=1)
+    max_reminders: int = 12
+    review_after: timedelta = timedelta(days=7)
+    max_reviews: int = 4
+
+    def due(self, start: datetime) -> datetime:
+        return start + self.due_after
+
+    def reminder_at(self, due_at: datetime, n: int) -> datetime | None:
+        """The n-th reminder (1-based): the first one hour before the due time, then every hour."""
+        if n > self.max_reminders:
+            return None
+        return due_at - self.remind_every + self.remind_every * (n - 1)
+
+    def review_at(self, completed_at: datetime, n: int) -> datetime | None:
+        if n > self.max_reviews:
+            return None
+        return completed_at + self.review_after * n
+
+
+def load_directory(path: str | Path | None = None) -> Directory:
+    """Read a directory from YAML or JSON (JSON is YAML); the shipped development one when no path is given."""
+    source = Path(path) if path else Path(__file__).resolve().parent / "directory.yaml"
+    return Directory.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))

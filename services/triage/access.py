@@ -1,0 +1,71 @@
+"""Who may do what in triage. Checked on the server for every route and action, whatever the UI shows."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    triage_officer = "triage_officer"
+    duty_inspector = "duty_inspector"
+    supervisor = "supervisor"
+    analyst = "analyst"
+    admin = "admin"
+
+
+class Action(StrEnum):
+    view_queue = "view_queue"
+    view_personal = "view_personal"
+    acknowledge = "acknowledge"
+    acknowledge_critical = "acknowledge_critical"
+    assign = "assign"
+    regrade = "regrade"
+    override = "override"
+    request_cia = "request_cia"
+    record_cia = "record_cia"
+    close = "close"
+    declare_tension = "declare_tension"
+    view_audit = "view_audit"
+    manage_users = "manage_users"
+
+
+R = Role
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.view_queue: frozenset(R),
+    Action.view_personal: frozenset({R.triage_officer, R.duty_inspector, R.supervisor}),
+    Action.acknowledge: frozenset({R.triage_officer, R.duty_inspector, R.supervisor}),
+    Action.acknowledge_critical: frozenset({R.duty_inspector, R.supervisor}),
+    Action.assign: frozenset({R.triage_officer, R.duty_inspector, R.supervisor}),
+    Action.regrade: frozenset({R.triage_officer, R.duty_inspector, R.supervisor}),
+    Action.override: frozenset({R.duty_inspector, R.supervisor}),
+    Action.request_cia: frozenset({R.duty_inspector, R.supervisor}),
+    Action.record_cia: frozenset({R.duty_inspector, R.supervisor}),
+    Action.close: frozenset({R.duty_inspector, R.supervisor}),
+    Action.declare_tension: frozenset({R.supervisor}),
+    Action.view_audit: frozenset({R.supervisor, R.admin}),
+    Action.manage_users: frozenset({R.admin}),
+}
+
+
+def allowed(roles: frozenset[str] | set[str], action: Action) -> bool:
+    return any(r in PERMISSIONS[action] for r in roles)
+
+
+class NotPermitted(PermissionError):
+    """The signed-in person's roles do not allow this; refused on the server whatever the page showed."""
+
+
+class Staff:
+    """A signed-in member of staff, as far as the use cases need to know."""
+
+    def __init__(self, user_id: str, username: str, display_name: str, roles: frozenset[str],
+                 csrf_token: str = "") -> None:
+        self.user_id, self.username, self.display_name = user_id, username, display_name
+        self.roles, self.csrf_token = roles, csrf_token
+
+    def can(self, action: Action) -> bool:
+        return allowed(self.roles, action)
+
+    def require(self, action: Action) -> None:
+        if not self.can(action):
+            raise NotPermitted(f"your role does not allow this ({action.value.replace('_', ' ')})")

@@ -1,0 +1,54 @@
+"""A small client for intake's internal personal-data API.
+
+A service that must contact a reporter asks at the moment it needs the details, uses them
+and keeps nothing: no cache, no copy in its own tables (DESIGN.md, Privacy).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from shared.settings import VigilSettings
+
+
+class PersonalDataUnavailable(Exception):
+    """Intake could not answer now (down, timeout, 5xx): try again later."""
+
+
+class UnknownReport(LookupError):
+    """Intake has no such report (404)."""
+
+
+class ReportErased(LookupError):
+    """The report was erased (410): its personal data is gone for good."""
+
+
+class PersonalDataClient:
+    def __init__(self, base_url: str, token: str, timeout: float = 5.0, client: httpx.Client | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.client = client or httpx.Client(timeout=timeout)
+
+    @classmethod
+    def from_settings(cls, settings: VigilSettings, timeout: float = 5.0) -> PersonalDataClient:
+        return cls(settings.intake_internal_url, settings.service_token.get_secret_value(), timeout)
+
+    def get(self, report_id: str) -> dict[str, Any]:
+        url = f"{self.base_url}/internal/v1/reports/{report_id}/personal"
+        try:
+            response = self.client.get(url, headers={"Authorization": f"Bearer {self.token}"})
+        except httpx.HTTPError as e:
+            raise PersonalDataUnavailable(f"intake unreachable: {type(e).__name__}") from e
+        if response.status_code == 404:
+            raise UnknownReport(report_id)
+        if response.status_code == 410:
+            raise ReportErased(report_id)
+        if response.status_code != 200:
+            raise PersonalDataUnavailable(f"intake answered HTTP {response.status_code}")
+        data: dict[str, Any] = response.json()
+        return data
+
+    def close(self) -> None:
+        self.client.close()
