@@ -22,6 +22,8 @@ from types import ModuleType
 from typing import Any
 
 SERVICES = ("intake", "triage", "notify", "assessment")
+MODES = {"api": "HTTP only", "worker": "consumers, outbox relay and timers", "all": "HTTP and worker in one process",
+         "migrate": "upgrade the database to the latest migration"}
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("vigil")
 
@@ -175,11 +177,13 @@ def parser() -> argparse.ArgumentParser:
     up_p = sub.add_parser("up", help="start the whole system locally")
     up_p.add_argument("--no-kafka", action="store_true", help="use VIGIL_KAFKA_BOOTSTRAP, start no broker")
     up_p.set_defaults(func=up)
+    services = {}
     for name in SERVICES:
-        sp = sub.add_parser(name, help=f"run the {name} service")
-        sp.add_argument("mode", choices=["api", "worker", "all", "migrate"],
-                        help="api: HTTP only; worker: consumers, relay and timers; all: both in one process")
-        sp.set_defaults(func=functools.partial(_service_command, name))
+        sp = sub.add_parser(name, help=f"run the {name} service, or one of its tasks")
+        modes = sp.add_subparsers(dest="mode", required=True, metavar="MODE")
+        for mode, text in MODES.items():
+            modes.add_parser(mode, help=text).set_defaults(func=functools.partial(_service_command, name))
+        services[name] = modes
     mig = sub.add_parser("migrate", help="upgrade service databases to the latest migration")
     mig.add_argument("service", nargs="?", choices=SERVICES)
     mig.set_defaults(func=_migrate_command)
@@ -188,20 +192,21 @@ def parser() -> argparse.ArgumentParser:
     sch.set_defaults(func=schemas)
     kf = sub.add_parser("kafka", help="run the local single-node broker in the foreground")
     kf.set_defaults(func=kafka_foreground)
-    for name in SERVICES:
-        _register_service_commands(name, sub)
+    for name, modes in services.items():
+        _register_service_commands(name, sub, modes)
     return p
 
 
-def _register_service_commands(name: str, sub: Any) -> None:
-    """A service adds its own tasks (`vigil erase`, `vigil assessment rebuild`) in services/<name>/commands.py."""
+def _register_service_commands(name: str, commands: Any, modes: Any) -> None:
+    """A service adds its tasks in services/<name>/commands.py: `register(commands, modes)` may add
+    modes of its own (`vigil assessment rebuild`) or top-level commands (`vigil intake-key`)."""
     try:
         module = importlib.import_module(f"services.{name}.commands")
     except ModuleNotFoundError as e:
         if e.name != f"services.{name}.commands":
             raise
         return
-    module.register(sub)
+    module.register(commands, modes)
 
 
 def _migrate_command(args: argparse.Namespace) -> int:

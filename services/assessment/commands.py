@@ -1,30 +1,17 @@
 """`vigil assessment ...`: the service modes plus `rebuild` and `report`.
 
-The top-level command already has an `assessment` entry taking a mode (api, worker, all, migrate);
-it is replaced here by one with sub-commands, the same four modes first, so nothing that ran
-before changes meaning.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-MODES = {"api": "HTTP only", "worker": "consumers, relay and timers", "all": "HTTP and worker in one process",
-         "migrate": "upgrade the database to the latest migration"}
 
-
-def register(sub: Any) -> None:
-    from services import cli
-
-    parser = argparse.ArgumentParser(prog="vigil assessment", description="Per-area risk and the strategic assessment.")
-    modes = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
-    for mode, text in MODES.items():
-        modes.add_parser(mode, help=text).set_defaults(func=functools.partial(cli._service_command, "assessment"))
+def register(_commands: Any, modes: Any) -> None:
     rebuild = modes.add_parser("rebuild", help="replay the event topics from offset 0 into a fresh projection")
     rebuild.add_argument("--into", metavar="DATABASE_URL", help="write the projection here (default: the service's)")
     rebuild.add_argument("--full", action="store_true", help="ignore snapshots and replay from offset 0")
@@ -36,7 +23,6 @@ def register(sub: Any) -> None:
     report.add_argument("--to", dest="end", type=_day, help="last day, YYYY-MM-DD (default: today)")
     report.add_argument("--out", required=True, type=Path, help="FILE.pdf or FILE.html")
     report.set_defaults(func=report_command)
-    sub.choices["assessment"] = parser
 
 
 def _day(text: str) -> date:

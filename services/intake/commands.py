@@ -15,8 +15,8 @@ from typing import Any
 CENTRE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("intake-key", help="manage reporting centres' API keys for intake")
+def register(commands: Any, _modes: Any) -> None:
+    p = commands.add_parser("intake-key", help="manage reporting centres' API keys for intake")
     keys = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = keys.add_parser("create", help="issue a key (shown once; only its hash is stored)")
     create.add_argument("--centre", required=True, help="the centre's id, e.g. tell-mama")

@@ -11,26 +11,12 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-TASKS = ("check-directory",)
 
-
-def register(sub: Any) -> None:
-    """Extend `vigil notify MODE` with the tasks as further modes."""
-    p = sub.choices.get("notify") or sub.add_parser("notify", help="run the notify service")
-    mode = next((a for a in p._actions if a.dest == "mode"), None)
-    if mode is None:
-        p.add_argument("mode", choices=TASKS)
-    else:
-        mode.choices = [*mode.choices, *TASKS]
-    p.add_argument("file", nargs="?", help="check-directory: the directory file (default: NOTIFY_DIRECTORY_FILE)")
-    run_service = p.get_default("func")
-
-    def dispatch(args: argparse.Namespace) -> int:
-        if args.mode == "check-directory":
-            return check_directory(args)
-        return int(run_service(args) or 0)
-
-    p.set_defaults(func=dispatch)
+def register(_commands: Any, modes: Any) -> None:
+    p = modes.add_parser("check-directory",
+                         help="validate the directory and show who is on call and how alerts escalate")
+    p.add_argument("file", nargs="?", help="the directory file (default: NOTIFY_DIRECTORY_FILE)")
+    p.set_defaults(func=check_directory)
 
 
 def check_directory(args: argparse.Namespace) -> int:

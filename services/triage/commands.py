@@ -16,35 +16,25 @@ from typing import Any
 
 from services.triage.access import Role
 
-TASKS = ("create-user", "check-ruleset", "publish-ruleset", "rebuild-memory")
 
-
-def register(sub: Any) -> None:
-    """Extend `vigil triage MODE` with the tasks as further modes (`vigil triage create-user ...`)."""
-    p = sub.choices.get("triage") or sub.add_parser("triage", help="run the triage service")
-    mode = next((a for a in p._actions if a.dest == "mode"), None)
-    if mode is None:
-        p.add_argument("mode", choices=TASKS)
-    else:
-        mode.choices = [*mode.choices, *TASKS]
-    p.add_argument("file", nargs="?", help="check-ruleset, publish-ruleset: the ruleset file")
-    p.add_argument("--username", help="create-user: the sign-in name")
-    p.add_argument("--name", help="create-user: the display name")
-    p.add_argument("--role", action="append", choices=[r.value for r in Role],
-                   help="create-user: a role; repeat for several")
-    p.add_argument("--password-env", default="", help="create-user: read the password from this environment "
-                   "variable instead of asking (for scripts)")
-    p.add_argument("--by", default=os.environ.get("USER", "admin"), help="publish-ruleset: who is publishing")
-    run_service = p.get_default("func")
-
-    def dispatch(args: argparse.Namespace) -> int:
-        task = {"create-user": create_user, "check-ruleset": check_ruleset,
-                "publish-ruleset": publish_ruleset, "rebuild-memory": rebuild_memory}.get(args.mode)
-        if task is None:
-            return int(run_service(args) or 0)
-        return task(args)
-
-    p.set_defaults(func=dispatch)
+def register(_commands: Any, modes: Any) -> None:
+    user = modes.add_parser("create-user", help="create a staff account (asks for the password)")
+    user.add_argument("--username", required=True, help="the sign-in name")
+    user.add_argument("--name", required=True, help="the display name")
+    user.add_argument("--role", action="append", required=True, choices=[r.value for r in Role],
+                      help="a role; repeat for several")
+    user.add_argument("--password-env", default="", help="read the password from this environment variable "
+                      "instead of asking (for scripts)")
+    user.set_defaults(func=create_user)
+    check = modes.add_parser("check-ruleset", help="validate a ruleset file, naming each problem")
+    check.add_argument("file", help="the ruleset file")
+    check.set_defaults(func=check_ruleset)
+    publish = modes.add_parser("publish-ruleset", help="put a ruleset in force (earlier decisions keep theirs)")
+    publish.add_argument("file", help="the ruleset file")
+    publish.add_argument("--by", default=os.environ.get("USER", "admin"), help="who is publishing")
+    publish.set_defaults(func=publish_ruleset)
+    modes.add_parser("rebuild-memory", help="refold the repeat/cluster memory from vigil.reports.v1, offset 0"
+                     ).set_defaults(func=rebuild_memory)
 
 
 def _triage() -> Any:
