@@ -20,20 +20,27 @@ SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy"
                     (b"x-frame-options", b"DENY"), (b"cross-origin-opener-policy", b"same-origin")]
 
 
+Headers = list[tuple[bytes, bytes]]
+
+
 class Edge:
-    def __init__(self, app: ASGIApp) -> None:
+    """Adds the security headers a response lacks; `extra(path)` adds a service's own (a CSP, say)."""
+
+    def __init__(self, app: ASGIApp, extra: Callable[[str], Headers] | None = None) -> None:
         self.app = app
+        self.extra = extra
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        wanted = [*(self.extra(scope["path"]) if self.extra else []), *SECURITY_HEADERS]
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                message["headers"] = headers + [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                message["headers"] = headers + [(n, v) for n, v in wanted if n not in present]
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -1,4 +1,4 @@
-"""What every intake response passes through: a body-size limit and the security headers.
+"""What every intake response passes through: a body-size limit and intake's own security headers.
 
 Both are plain ASGI middleware (not BaseHTTPMiddleware), so they cost microseconds on the
 hot path of POST /v1/reports.
@@ -21,9 +21,7 @@ PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
             "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
             "https://fastapi.tiangolo.com; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
-           (b"x-frame-options", b"DENY"), (b"cross-origin-opener-policy", b"same-origin"),
-           (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
+PERMISSIONS = (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")
 
 
 class BodyLimit:
@@ -76,24 +74,7 @@ async def too_large(scope: Scope, send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class SecurityHeaders:
-    """CSP with frame-ancestors on every answer; the API docs get a CSP that lets Swagger UI load."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        csp = DOCS_CSP if scope["path"] in ("/docs", "/redoc") else PAGE_CSP
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in [(b"content-security-policy", csp.encode()), *HEADERS]
-                         if n not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+def page_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """A CSP with frame-ancestors on every answer; the API docs get one that lets Swagger UI load."""
+    csp = DOCS_CSP if path in ("/docs", "/redoc") else PAGE_CSP
+    return [(b"content-security-policy", csp.encode()), PERMISSIONS]

@@ -12,7 +12,7 @@ from services.intake import tables
 from services.intake.api import router
 from services.intake.application import IntakeApp
 from services.intake.centres import Centres
-from services.intake.edge import BodyLimit, SecurityHeaders
+from services.intake.edge import BodyLimit, page_headers
 from services.intake.ratelimit import RateLimiter
 from services.intake.settings import IntakeSettings
 from services.intake.status import StatusFollower
@@ -20,6 +20,7 @@ from services.intake.web import Web, web_router
 from shared.areas import default_registry
 from shared.clock import Clock, SystemClock
 from shared.crypto import Fingerprinter
+from shared.edge import Edge
 from shared.service import ServiceCore, service_app
 from shared.settings import VigilSettings
 from shared.topics import INCIDENTS
@@ -60,7 +61,7 @@ def create_app(intake: Intake | None = None, with_worker: bool = True) -> FastAP
     app.state.intake = intake
     app.add_middleware(BodyLimit, limit=intake.settings.max_body_bytes,
                        limits_by_path={"/v1/reports:batch": intake.settings.max_batch_body_bytes})
-    app.add_middleware(SecurityHeaders)  # outermost, so even a 413 carries the headers
+    app.add_middleware(Edge, extra=page_headers)  # outermost, so even a 413 carries the headers
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     intake.web.mount_static(app)
     return app

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from services.triage import tables
 from services.triage.access import Action, Staff
 from services.triage.incident import AlreadyDone, Incident, IncidentError, InvalidCommand, Level, Outcome, Report
-from services.triage.intake_client import IntakeClient, PersonalDataErased, PersonalDataUnavailable
 from services.triage.rules import Ruleset, Subject
 from services.triage.stores import IncidentRepository, Remembered, ReportMemory, RulesetStore, TensionStore
+from shared import personal
 from shared.areas import AreaRegistry
 from shared.clock import Clock
 from shared.db import Database
@@ -68,7 +68,7 @@ class Policy:
 class TriageApp:
     def __init__(self, db: Database, store: EventStore, clock: Clock, policy: Policy,
                  configured_ruleset: Callable[[], Ruleset], areas: AreaRegistry,
-                 intake: IntakeClient | None = None) -> None:
+                 intake: personal.PersonalDataClient | None = None) -> None:
         self.db = db
         self.store = store
         self.clock = clock
@@ -386,11 +386,11 @@ class TriageApp:
         staff.require(Action.view_personal)
         try:
             if self.intake is None:
-                raise PersonalDataUnavailable("no intake configured")
-            outcome, data = "shown", self.intake.personal(incident.report_id)
-        except PersonalDataErased:
+                raise personal.PersonalDataUnavailable("no intake configured")
+            outcome, data = "shown", self.intake.get(incident.report_id)
+        except personal.ReportErased:
             outcome, data = "erased", {}
-        except PersonalDataUnavailable:
+        except (personal.PersonalDataUnavailable, personal.UnknownReport):
             outcome, data = "unavailable", {}
         with self.db.transaction() as s:
             s.execute(insert(tables.personal_data_views).values(

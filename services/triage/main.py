@@ -12,13 +12,13 @@ from services.triage import tables
 from services.triage.api import install_error_mapping, router
 from services.triage.application import Policy, TriageApp
 from services.triage.auth import Auth
-from services.triage.intake_client import IntakeClient
 from services.triage.rules import DEFAULT_RULESET, Ruleset, load_ruleset_file
 from services.triage.settings import TriageSettings
 from services.triage.ui import router as ui_router
 from shared.areas import default_registry
 from shared.clock import Clock, SystemClock
 from shared.events.incidents import Priority
+from shared.personal import PersonalDataClient
 from shared.service import ServiceCore, service_app
 from shared.settings import VigilSettings
 from shared.topics import AREAS, REPORTS
@@ -33,7 +33,7 @@ class Triage(ServiceCore):
         self.settings = settings
         policy = Policy({Priority.P1: settings.ack_minutes_p1, Priority.P2: settings.ack_minutes_p2},
                         settings.cia_due_hours)
-        intake = IntakeClient(vigil.intake_internal_url, vigil.service_token.get_secret_value())
+        intake = PersonalDataClient.from_settings(vigil)
         self.app = TriageApp(self.db, self.store, clock, policy, self.configured_ruleset, default_registry(),
                              intake)
         self.auth = Auth(self.db, clock, settings.session_idle_minutes, settings.session_max_hours)
