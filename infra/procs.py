@@ -34,6 +34,22 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, interva
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def stop_processes(procs: list[subprocess.Popen[bytes]], grace: float = 20.0, sig: int = signal.SIGTERM) -> None:
+    """Stop several processes we started at once: signal all, one shared grace period, then KILL the rest."""
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
 def stop_process(proc: subprocess.Popen[bytes], grace: float = 20.0, sig: int = signal.SIGTERM) -> None:
     """Stop one process we started (and its own process group), by id: `sig`, then KILL."""
     if proc.poll() is not None:

@@ -70,13 +70,14 @@ def run_service(name: str, mode: str) -> None:
         module.build(vigil=vigil, settings=settings).runner().run_until_signalled()
         return
     app = module.create_app(module.build(vigil=vigil, settings=settings), with_worker=(mode == "all"))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=5)
 
 
 def up(args: argparse.Namespace) -> int:
     """Bring the whole system up on this machine; Ctrl-C stops everything it started."""
     from infra.kafka.local import LocalKafka
-    from infra.procs import port_open, stop_process, wait_until
+    from infra.procs import port_open, stop_processes, wait_until
     from shared.settings import VigilSettings
 
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
@@ -116,8 +117,7 @@ def up(args: argparse.Namespace) -> int:
         _wait_for_interrupt(children)
     finally:
         print("\nStopping ...", flush=True)
-        for child in children:
-            stop_process(child, grace=15, sig=signal.SIGTERM)
+        stop_processes(children, grace=20)
         if broker is not None:
             broker.stop()
         print("Stopped.")

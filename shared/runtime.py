@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
@@ -38,10 +39,15 @@ class Runner:
                 log.exception("background task crashed; restarting", extra={"task": name})
                 self.stop.wait(1.0)
 
-    def shutdown(self, timeout: float = 20.0) -> None:
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """One deadline for all tasks, not one each: threads are daemons, so stragglers end with the process."""
         self.stop.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in self._threads if t.is_alive()]
+        if stuck:
+            log.warning("background tasks still running at shutdown", extra={"tasks": stuck})
 
     def run_until_signalled(self) -> None:
         def _stop(signum: int, _frame: FrameType | None) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
+from infra.procs import stop_processes
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
 from tests.support.services import ServiceProcess
@@ -36,6 +37,4 @@ def running(env: dict[str, str], logdir: Path,
                 env["VIGIL_INTAKE_INTERNAL_URL"] = procs[name].url
         yield procs
     finally:
-        for proc in procs.values():
-            with suppress(Exception):
-                proc.stop()
+        stop_processes([p.proc for p in procs.values() if p.proc is not None], grace=20)
