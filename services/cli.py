@@ -81,7 +81,10 @@ def up(args: argparse.Namespace) -> int:
     from shared.settings import VigilSettings
 
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM stops the children too, like Ctrl-C
+    # Ctrl-C and SIGTERM stop the children too. Installed explicitly: a shell's background job inherits
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler of its own.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     vigil = VigilSettings()
     data = ROOT / vigil.data_dir
     data.mkdir(parents=True, exist_ok=True)
