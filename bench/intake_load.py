@@ -41,6 +41,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from bench import _servers
 from infra.procs import free_port, port_open, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -389,16 +390,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peak-seconds", type=int, default=5, help="wrk duration per round")
     p.add_argument("--rounds", type=int, default=3, help="alternating wrk rounds per server")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--bootstrap", default=os.environ.get("VIGIL_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
-    p.add_argument("--database-url", default=os.environ.get(
-        "VIGIL_TEST_DATABASE_URL", "postgresql+psycopg://vigil@127.0.0.1:15432/postgres"))
+    p.add_argument("--bootstrap", default=None, help="Kafka to use (default: as the tests find or start one)")
+    p.add_argument("--database-url", default=None, help="a PostgreSQL admin URL (default: as the tests find one)")
     p.add_argument("--sqlite", action="store_true", help="intake on SQLite instead of PostgreSQL")
     p.add_argument("--name", default="intake-load", help="result file name (in bench/results/)")
     args = p.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install wrk", file=sys.stderr)
         return 2
-    result = run(args)
+    with _servers.kafka(args.bootstrap) as bootstrap, _servers.postgres(args.database_url) as admin_url:
+        result = run(argparse.Namespace(**{**vars(args), "bootstrap": bootstrap, "database_url": admin_url}))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / f"{args.name}.md").write_text(markdown(result))

@@ -29,6 +29,7 @@ from typing import Any
 import kafka
 from kafka import KafkaConsumer, TopicPartition
 
+from bench import _servers
 from services.assessment.rebuild import Rebuild
 from shared.areas import default_registry
 from shared.clock import SystemClock
@@ -237,12 +238,13 @@ def write(result: dict[str, Any], suffix: str = "") -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.rebuild", description=__doc__.splitlines()[0])
     p.add_argument("--events", type=int, default=1_000_000)
-    p.add_argument("--bootstrap", default=os.environ.get("VIGIL_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
+    p.add_argument("--bootstrap", default=None, help="Kafka to use (default: as the tests find or start one)")
     p.add_argument("--database-url", default=None, help="write the projection here (default: a temporary SQLite)")
     p.add_argument("--postgres-admin-url", default=os.environ.get("VIGIL_BENCH_POSTGRES_ADMIN_URL"),
                    help="create a fresh PostgreSQL database on this server for the projection")
     args = p.parse_args(argv)
-    result = run(args.events, args.bootstrap, args.database_url, args.postgres_admin_url)
+    with _servers.kafka(args.bootstrap) as bootstrap:
+        result = run(args.events, bootstrap, args.database_url, args.postgres_admin_url)
     write(result, "" if args.events >= 1_000_000 else f"-{args.events}")
     print(json.dumps(result, indent=2))
     return 0
