@@ -29,6 +29,7 @@ class Assessment(ServiceCore):
         self.projection = LiveProjection(self.db, self.store, self.registry, clock, self.scoring, pseudonymiser)
         self.consume("projection", [REPORTS, INCIDENTS], self.projection.handle)
         self.add_task("reassess", functools.partial(self.projection.run_timer, settings.reassess_interval_seconds))
+        self.add_task("reassess-moved", self.projection.run_reassessor)
 
 
 def build(vigil: VigilSettings | None = None, settings: AssessmentSettings | None = None,

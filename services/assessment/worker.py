@@ -74,17 +74,39 @@ class LiveProjection:
         self.clock = clock
         self.config = config or ScoringConfig()
         self.pseudonymiser = pseudonymiser
+        self._dirty: set[str] = set()
+        self._dirty_lock = threading.Lock()
+        self._moved = threading.Event()
 
     def handle(self, s: Session, env: Envelope) -> None:
-        """The inbox handler: fold, tell partners, then re-assess what moved (known areas only)."""
+        """The inbox handler: fold, tell partners, and mark what moved for the reassessor (known areas only).
+
+        Re-assessing reads the area's whole window, so it is not done per event: in a surge that cost
+        more than everything else the pipeline does. The reassessor catches up within a second; a crash
+        in between is covered by the periodic sweep of every area."""
         store, fact = DbStore(s), fact_of(env)
         report_id = partner_subject(fact)
         before = store.report(report_id) if report_id else None
         areas = self.fold.apply(store, fact)
         if report_id and self.pseudonymiser is not None:
             self._tell_partners(s, store, report_id, before, fact)
-        for area in sorted(a for a in areas if a in self.registry):
-            self.reassess(s, area)
+        moved = {a for a in areas if a in self.registry}
+        if moved:
+            with self._dirty_lock:
+                self._dirty |= moved
+            self._moved.set()
+
+    def run_reassessor(self, stop: threading.Event, coalesce: float = 0.25) -> None:
+        """Re-assess the areas events have moved, a burst at a time."""
+        while not stop.is_set():
+            if not self._moved.wait(0.5):
+                continue
+            stop.wait(coalesce)  # let a burst of events for the same area land first
+            self._moved.clear()
+            with self._dirty_lock:
+                areas, self._dirty = sorted(self._dirty), set()
+            if areas:
+                self.reassess_all(areas)
 
     def _tell_partners(self, s: Session, store: DbStore, report_id: str, before: ReportFacts | None,
                        fact: Fact) -> None:
