@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from kafka import KafkaConsumer
 
 from services.intake import tables
 from services.intake.api import router
@@ -39,14 +38,7 @@ class Intake(ServiceCore):
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.centre_limiter = RateLimiter(settings.rate_limit_centre_per_minute, settings.rate_limit_centre_burst)
         self.web = Web(self, settings)
-        status = self.consume("status", [INCIDENTS], StatusFollower(clock))
-        status.consumer_factory = self._consumer_once_topics_exist
-
-    def _consumer_once_topics_exist(self, group: str) -> KafkaConsumer:
-        """A consumer that subscribes before its topic exists sees no partitions until its next metadata
-        refresh (minutes); so the topics are made first. Failing here is retried by the consumer loop."""
-        self.kafka.ensure_topics()
-        return self.kafka.consumer(group)
+        self.consume("status", [INCIDENTS], StatusFollower(clock))
 
 
 def build(vigil: VigilSettings | None = None, settings: IntakeSettings | None = None,

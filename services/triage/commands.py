@@ -69,16 +69,20 @@ def create_user(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_ruleset(args: argparse.Namespace) -> int:
+def _load(path: str) -> Any:
+    """The ruleset in `path`, or None once every problem with it has been explained."""
     from services.triage.rules import RulesetInvalid, load_ruleset_file
 
-    if not args.file:
-        print("give the ruleset file", file=sys.stderr)
-        return 2
     try:
-        ruleset = load_ruleset_file(args.file)
+        return load_ruleset_file(path)
     except (OSError, RulesetInvalid) as e:
         _explain(e)
+        return None
+
+
+def check_ruleset(args: argparse.Namespace) -> int:
+    ruleset = _load(args.file)
+    if ruleset is None:
         return 2
     print(f"{args.file}: ruleset {ruleset.name} version {ruleset.version} is valid "
           f"({len(ruleset.rule_codes)} rules: {', '.join(ruleset.rule_codes)})")
@@ -86,16 +90,10 @@ def check_ruleset(args: argparse.Namespace) -> int:
 
 
 def publish_ruleset(args: argparse.Namespace) -> int:
-    from services.triage.rules import RulesetInvalid, load_ruleset_file
     from services.triage.stores import RulesetConflict
 
-    if not args.file:
-        print("give the ruleset file", file=sys.stderr)
-        return 2
-    try:
-        ruleset = load_ruleset_file(args.file)
-    except (OSError, RulesetInvalid) as e:
-        _explain(e)
+    ruleset = _load(args.file)
+    if ruleset is None:
         return 2
     triage = _triage()
     try:
