@@ -98,6 +98,8 @@ def test_a_triage_officer_cannot_declare_heightened_tension_even_with_a_forged_f
 def test_a_supervisor_declares_and_lifts_heightened_tension_on_the_map(page: Page, services: dict[str, str]) -> None:
     sign_in(page, services["triage"], "sam")
     page.get_by_role("link", name="Heightened tension").click()
+    expect(page).to_have_title("Heightened tension · Vigil triage")
+    expect(page.locator("table.tension-map")).to_have_count(1)
     declare = page.locator("form#declare")
     declare.get_by_label("Scope").select_option("E23000001")
     declare.get_by_label("Reason").fill("Attack on a mosque in another force")
