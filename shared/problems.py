@@ -51,6 +51,16 @@ class Forbidden(Problem):
     title = "Forbidden"
 
 
+class TooManyRequests(Problem):
+    status = 429
+    title = "Too many requests"
+
+
+class Unavailable(Problem):
+    status = 503
+    title = "Service unavailable"
+
+
 class Unprocessable(Problem):
     status = 422
     title = "Unprocessable content"

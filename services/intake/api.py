@@ -29,16 +29,19 @@ from services.intake.ratelimit import RateLimiter, retry_after
 from services.intake.settings import IntakeSettings
 from shared.crypto import KeyDestroyed
 from shared.events.reports import Channel
-from shared.problems import Conflict, Gone, NotFound, Problem, Unauthorized, Unprocessable, field_errors
+from shared.problems import (
+    Conflict,
+    Gone,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+    field_errors,
+)
 
 router = APIRouter()
 REFERENCE = Annotated[str, Path(min_length=6, max_length=16, pattern="^[A-Za-z0-9]+$",
                                 description="the reference given at submission")]
-
-
-class TooManyRequests(Problem):
-    status = 429
-    title = "Too many requests"
 
 
 class Accepted(BaseModel):

@@ -24,7 +24,18 @@ from services.triage.stores import RulesetConflict
 from shared.clock import utc
 from shared.events.incidents import Priority
 from shared.events.reports import Grading
-from shared.problems import Conflict, Forbidden, Gone, NotFound, Problem, Unauthorized, Unprocessable, problem_response
+from shared.problems import (
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    Problem,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+    problem_response,
+)
 
 if TYPE_CHECKING:
     from services.triage.main import Triage
@@ -52,16 +63,6 @@ def current_staff(request: Request, token: Annotated[str | None, Security(sessio
     if request.method not in SAFE and not csrf_matches(staff, csrf):
         raise Forbidden("missing or wrong CSRF token: send X-CSRF-Token as given by GET /v1/session")
     return staff
-
-
-class TooMany(Problem):
-    status = 429
-    title = "Too many requests"
-
-
-class Unavailable(Problem):
-    status = 503
-    title = "Service unavailable"
 
 
 TriageDep = Annotated["Triage", Depends(triage_of)]
@@ -139,7 +140,7 @@ def sign_in(body: SignIn, triage: TriageDep, response: Response) -> dict[str, An
     except BadCredentials:
         raise Unauthorized("wrong username or password") from None
     except TooManyAttempts as e:
-        raise TooMany(str(e), headers={"Retry-After": str(e.retry_after)}) from None
+        raise TooManyRequests(str(e), headers={"Retry-After": str(e.retry_after)}) from None
     set_session_cookie(response, signed.token, triage)
     return session_body(signed.staff)
 
