@@ -72,6 +72,17 @@ def event_tables(metadata: MetaData) -> dict[str, Table]:
     return {"event_log": log, "relay_position": position, "inbox": inbox}
 
 
+OUTBOX_CHANNEL = "vigil_outbox"
+_LOCK_AND_NOTIFY = text(f"SELECT pg_advisory_xact_lock(:k), pg_notify('{OUTBOX_CHANNEL}', '')")
+
+
+def lock_appends(session: Session) -> None:
+    """On PostgreSQL: appends one at a time (sequence order is commit order, ADR 0003), and a
+    notification, delivered at commit, that wakes the relay of whichever process holds it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_AND_NOTIFY, {"k": APPEND_LOCK})
+
+
 class EventStore:
     def __init__(self, metadata: MetaData, source: str, clock: Clock) -> None:
         tables = metadata.tables
@@ -89,8 +100,7 @@ class EventStore:
                key: str | None = None, time: datetime | None = None) -> list[Envelope]:
         if not events:
             return []
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
+        lock_appends(session)
         if self.version(session, stream_id) != expected_version:
             raise ConcurrencyError(f"stream {stream_id} changed since version {expected_version}")
         traceparent, tracestate = current_traceparent()
@@ -117,8 +127,7 @@ class EventStore:
         """
         if not streams:
             return []
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
+        lock_appends(session)
         when = self.clock.now()
         envelopes = [
             Envelope(id=new_id(), type=e.TYPE, source=self.source, subject=stream.stream_id, time=when,

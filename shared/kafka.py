@@ -8,6 +8,7 @@ The record key is the aggregate id.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from cloudevents.core.bindings import kafka as ce_kafka
@@ -27,18 +28,24 @@ class UndecodableRecord(ValueError):
 
 def encode(env: Envelope, topic_name: str | None = None) -> dict[str, Any]:
     """kwargs for `KafkaProducer.send`: topic, key, value, headers."""
+    return encode_record(topic_name or env.topic, event_id=env.id, source=env.source, type=env.type,
+                         time=env.time, subject=env.subject, sequence=env.sequence, key=env.key,
+                         data=canonical_json(env.data), traceparent=env.traceparent, tracestate=env.tracestate)
+
+
+def encode_record(topic: str, *, event_id: str, source: str, type: str, time: datetime, subject: str,
+                  sequence: int, key: str, data: bytes, traceparent: str | None = None,
+                  tracestate: str | None = None) -> dict[str, Any]:
+    """The same, from stored fields and data already in canonical JSON (the relay's path: no re-parsing)."""
     event = CloudEvent(
-        attributes={"id": env.id, "source": env.source, "type": env.type, "specversion": "1.0",
-                    "time": env.time, "subject": env.subject, "datacontenttype": CONTENT_TYPE,
-                    "sequence": str(env.sequence)},
-        data=canonical_json(env.data),
+        attributes={"id": event_id, "source": source, "type": type, "specversion": "1.0", "time": time,
+                    "subject": subject, "datacontenttype": CONTENT_TYPE, "sequence": str(sequence)},
+        data=data,
     )
-    message = ce_kafka.to_binary_event(event, key_mapper=lambda _e: env.key)
+    message = ce_kafka.to_binary_event(event, key_mapper=lambda _e: key)
     headers = [(name, value) for name, value in message.headers.items()]
-    headers.extend((h, v.encode()) for h, v in (("traceparent", env.traceparent),
-                                                  ("tracestate", env.tracestate)) if v)
-    return {"topic": topic_name or env.topic, "key": env.key.encode(), "value": message.value,
-            "headers": headers}
+    headers.extend((h, v.encode()) for h, v in (("traceparent", traceparent), ("tracestate", tracestate)) if v)
+    return {"topic": topic, "key": key.encode(), "value": message.value, "headers": headers}
 
 
 def decode(record: ConsumerRecord, logical_topic: str | None = None) -> Envelope:

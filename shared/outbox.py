@@ -1,7 +1,9 @@
 """The outbox relay: publishes a service's event table to Kafka in sequence order.
 
 Woken at once after every commit that appended events (and on a short poll as a
-fallback), so the outbox adds milliseconds. It records how far it got in the same
+fallback), so the outbox adds milliseconds: on PostgreSQL by a NOTIFY sent in the appending
+transaction, so a commit in any process of the service wakes the relay wherever it runs; on
+SQLite (one process) by an in-process callback. It records how far it got in the same
 database, survives broker downtime (it simply does not advance) and catches up. Only
 one relay per database publishes at a time: a PostgreSQL advisory lock or, on SQLite,
 a lock file.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -21,8 +24,8 @@ from sqlalchemy import Connection, MetaData, select, text
 
 from shared.clock import Clock, SystemClock
 from shared.db import Database
-from shared.eventstore import row_to_envelope
-from shared.kafka import encode
+from shared.eventstore import OUTBOX_CHANNEL
+from shared.kafka import encode_record
 from shared.metrics import counters
 from shared.telemetry import context_from, current_traceparent, tracer
 from shared.topics import TopicNames
@@ -44,6 +47,8 @@ class RelayLock:
         if self.db.is_postgres:
             self._conn = self.db.engine.connect()
             got = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK}).scalar())
+            if got:
+                self._conn.execute(text(f"LISTEN {OUTBOX_CHANNEL}"))
             self._conn.commit()
             if not got:
                 self._conn.close()
@@ -59,6 +64,23 @@ class RelayLock:
             self._file.close()
             self._file = None
             return False
+
+    @property
+    def notified(self) -> bool:
+        """Whether appends announce themselves to this lock's connection (PostgreSQL's LISTEN)."""
+        return self._conn is not None
+
+    def wait_for_news(self, timeout: float, stop: threading.Event) -> None:
+        """Until an appending transaction commits (in any process), the timeout, or `stop`."""
+        assert self._conn is not None
+        raw = self._conn.connection.driver_connection
+        assert raw is not None
+        deadline = time.monotonic() + timeout
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            if any(True for _ in raw.notifies(timeout=min(left, 0.25), stop_after=1)):
+                for _ in raw.notifies(timeout=0):  # one publish serves every commit so far
+                    pass
+                return
 
     def release(self) -> None:
         if self._conn is not None:
@@ -84,6 +106,7 @@ class OutboxRelay:
         self.clock = clock or SystemClock()
         self._wake = threading.Event()
         self._producer: KafkaProducer | None = None
+        self._position: int | None = None  # held by the relay that holds the lock; re-read after trouble
         self.published = 0
         db.on_commit(self.wake)
 
@@ -104,11 +127,15 @@ class OutboxRelay:
                 except Exception as e:  # broker down, timeouts: keep the position, try again
                     log.warning("outbox relay could not publish; will retry", extra={"error": repr(e)})
                     self._close_producer()
+                    self._position = None
                     stop.wait(backoff)
                     backoff = min(backoff * 2, 10.0)
                     continue
-                self._wake.wait(self.poll_interval)
-                self._wake.clear()
+                if lock.notified:
+                    lock.wait_for_news(self.poll_interval, stop)
+                else:
+                    self._wake.wait(self.poll_interval)
+                    self._wake.clear()
         finally:
             self._close_producer()
             lock.release()
@@ -133,27 +160,34 @@ class OutboxRelay:
             return int(pos or 0)
 
     def publish_pending(self) -> int:
-        """Publish the next batch after the recorded position; returns how many went out."""
-        start = self.position()
+        """Publish the next batch after the recorded position; returns how many went out.
+
+        Rows go to Kafka as stored: their data is already canonical JSON, so nothing is parsed or
+        re-serialised on the way.
+        """
+        start = self._position if self._position is not None else self.position()
         with self.db.sessions() as s:
             rows = list(s.execute(select(self.log_table).where(self.log_table.c.seq > start)
                                   .order_by(self.log_table.c.seq).limit(self.batch_size)).mappings())
         if not rows:
+            self._position = start
             return 0
         producer = self._producer_now()
         futures: list[Any] = []
         for row in rows:
-            env = row_to_envelope(row)
-            topic = self.names(env.topic)
+            topic = self.names(row["topic"])
             with tracer().start_as_current_span(
-                f"send {topic}", context=context_from(env.traceparent, env.tracestate), kind=SpanKind.PRODUCER,
+                f"send {topic}", context=context_from(row["traceparent"], row["tracestate"]),
+                kind=SpanKind.PRODUCER,
                 attributes={"messaging.system": "kafka", "messaging.operation.type": "send",
-                            "messaging.destination.name": topic, "messaging.message.id": env.id,
-                            "messaging.kafka.message.key": env.key},
+                            "messaging.destination.name": topic, "messaging.message.id": row["event_id"],
+                            "messaging.kafka.message.key": row["key"]},
             ):
                 traceparent, tracestate = current_traceparent()
-                env = env.model_copy(update={"traceparent": traceparent, "tracestate": tracestate})
-                futures.append(producer.send(**encode(env, topic)))
+                futures.append(producer.send(**encode_record(
+                    topic, event_id=row["event_id"], source=row["source"], type=row["type"], time=row["time"],
+                    subject=row["stream_id"], sequence=row["version"], key=row["key"],
+                    data=row["data"].encode(), traceparent=traceparent, tracestate=tracestate)))
         producer.flush(timeout=30)
         done = 0
         try:
@@ -163,6 +197,7 @@ class OutboxRelay:
         finally:  # what was acknowledged stays published, even if a later send failed
             if done:
                 self._record(int(rows[done - 1]["seq"]))
+                self._position = int(rows[done - 1]["seq"])
                 self.published += done
                 counters().published.add(done, {"relay": self.name})
         return done

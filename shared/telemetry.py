@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _propagator = TraceContextTextMapPropagator()
 _configured = False
+
+
+class RecordWhenExported(Sampler):
+    """Spans are recorded only once something exports them (ADR 0017); trace ids propagate either way.
+
+    With no exporter configured, a recorded span is built, filled and thrown away: on intake's hot
+    path that was measurable CPU for nothing. Unrecorded spans still carry the trace id from the
+    HTTP request through the outbox and Kafka headers to every consumer.
+    """
+
+    def __init__(self) -> None:
+        self.exporting = False
+        self._recording = ParentBased(ALWAYS_ON)
+
+    def should_sample(self, parent_context: Any, trace_id: int, name: str, kind: Any = None,
+                      attributes: Any = None, links: Any = None, trace_state: Any = None) -> SamplingResult:
+        if self.exporting:
+            return self._recording.should_sample(parent_context, trace_id, name, kind, attributes, links,
+                                                 trace_state)
+        parent = trace.get_current_span(parent_context).get_span_context()
+        return SamplingResult(Decision.DROP, None, parent.trace_state if parent.is_valid else None)
+
+    def get_description(self) -> str:
+        return f"RecordWhenExported(exporting={self.exporting})"
+
+
+_sampler = RecordWhenExported()
 
 
 def setup_telemetry(service_name: str, exporter: str = "none", extra: SpanExporter | None = None) -> None:
@@ -19,13 +49,15 @@ def setup_telemetry(service_name: str, exporter: str = "none", extra: SpanExport
     provider = trace.get_tracer_provider()
     if not _configured:
         provider = TracerProvider(resource=Resource.create({"service.name": service_name,
-                                                            "service.namespace": "vigil"}))
+                                                            "service.namespace": "vigil"}), sampler=_sampler)
         trace.set_tracer_provider(provider)
         _configured = True
         if exporter == "console":
             provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+            _sampler.exporting = True
     if extra is not None and isinstance(provider, TracerProvider):
         provider.add_span_processor(SimpleSpanProcessor(extra))
+        _sampler.exporting = True
 
 
 def tracer() -> trace.Tracer:

@@ -28,6 +28,7 @@ import orjson
 
 from shared.areas import AreaRegistry
 from shared.clock import utc
+from shared.events.base import canonical_json
 
 REPORT_PREFIX = "vigil.report."
 INCIDENT_PREFIX = "vigil.incident."
@@ -448,6 +449,4 @@ def fold_all(facts: Iterable[Fact], registry: AreaRegistry, state: MemoryState |
     return state
 
 
-def canonical(doc: Any) -> bytes:
-    """Compact, key-sorted UTF-8 JSON (the shape of `shared.events.base.canonical_json`), written by orjson."""
-    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+canonical = canonical_json

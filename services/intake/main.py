@@ -6,11 +6,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
 
 from services.intake import tables
 from services.intake.api import router
 from services.intake.application import IntakeApp
 from services.intake.centres import Centres
+from services.intake.domain import ReportIn
 from services.intake.edge import BodyLimit, page_headers
 from services.intake.ratelimit import RateLimiter
 from services.intake.settings import IntakeSettings
@@ -92,9 +94,10 @@ def problem_openapi(app: FastAPI) -> dict[str, Any]:
                 if code.isdigit() and int(code) >= 400:
                     response["content"] = {"application/problem+json": {
                         "schema": {"$ref": "#/components/schemas/Problem"}}}
-    for example_target in ("ReportIn",):
-        if example_target in components:
-            components[example_target]["examples"] = [REPORT_EXAMPLE]
+    _, report_schemas = models_json_schema([(ReportIn, "validation")], ref_template="#/components/schemas/{model}")
+    for name, model_schema in report_schemas.get("$defs", {}).items():
+        components.setdefault(name, model_schema)  # POST /v1/reports reads its body itself (ADR 0016)
+    components["ReportIn"]["examples"] = [REPORT_EXAMPLE]
     app.openapi_schema = schema
     return schema
 

@@ -7,11 +7,11 @@ applies upcasters until it reaches a registered type, so old events stay readabl
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 E = TypeVar("E", bound="Event")
@@ -74,8 +74,8 @@ def decode(type_name: str, data: dict[str, Any]) -> Event:
 
 
 def canonical_json(obj: Any) -> bytes:
-    """Compact, key-sorted, UTF-8 JSON: the same value always gives the same bytes."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact, key-sorted, UTF-8 JSON: the same value always gives the same bytes (orjson: ~10x the stdlib)."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
 class Envelope(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -212,6 +213,21 @@ def test_a_body_over_the_limit_gets_413_and_nothing_is_stored(api: httpx.Client,
 def test_malformed_json_is_a_problem_too(api: httpx.Client) -> None:
     answer = api.post("/v1/reports", content=b"{not json", headers={"content-type": "application/json"})
     assert answer.status_code == 422 and answer.headers["content-type"] == PROBLEM
+    assert answer.json()["errors"][0]["code"] == "json_invalid"
+    not_an_object = api.post("/v1/reports", content=b"[1, 2]", headers={"content-type": "application/json"})
+    assert not_an_object.status_code == 422 and not_an_object.json()["errors"][0]["field"] == "(body)"
+
+
+def test_a_body_that_is_not_json_gets_415_naming_the_type(api: httpx.Client, intake: Intake) -> None:
+    before = count(intake, tables.reports)
+    answer = api.post("/v1/reports", content=json.dumps(report_body()).encode(),
+                      headers={"content-type": "text/plain"})
+    assert answer.status_code == 415 and answer.headers["content-type"] == PROBLEM
+    assert "application/json" in answer.json()["detail"] and "text/plain" in answer.json()["detail"]
+    with_charset = api.post("/v1/reports", content=json.dumps(report_body()).encode(),
+                            headers={"content-type": "application/json; charset=utf-8"})
+    assert with_charset.status_code == 202, with_charset.text
+    assert count(intake, tables.reports) == before + 1
 
 
 # -- idempotency --------------------------------------------------------------------------------
