@@ -193,12 +193,22 @@ def run_wrk(url: str, body_path: Path, seconds: int, connections: int = 64) -> d
 
 
 def start_uvicorn(target: str, port: int, workers: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return start_server([sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port",
+                         str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+                        port, env, log)
+
+
+def start_intake(port: int, workers: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Intake exactly as deployed: `vigil intake all --workers N` (logging, tracing, relay, consumers)."""
+    return start_server([sys.executable, "-m", "services.cli", "intake", "all", "--workers", str(workers)], port,
+                        {**env, "INTAKE_HOST": "127.0.0.1", "INTAKE_PORT": str(port)}, log)
+
+
+def start_server(cmd: list[str], port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     out = open(log, "ab")  # noqa: SIM115  (the child owns it)
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level",
-                             "warning"], cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    wait_until(lambda: port_open(port), 60, f"{target} on port {port}")
+    wait_until(lambda: port_open(port), 60, f"{' '.join(cmd[2:4])} on port {port}")
     return proc
 
 
@@ -213,7 +223,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def rss_mb(proc: subprocess.Popen[bytes]) -> list[float]:
-    """Resident memory of the uvicorn supervisor's worker processes."""
+    """Resident memory of the uvicorn supervisor's worker processes (or of the one process serving)."""
     sizes = []
     for child in Path("/proc").iterdir():
         if not child.name.isdigit():
@@ -223,7 +233,7 @@ def rss_mb(proc: subprocess.Popen[bytes]) -> list[float]:
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if fields.get("PPid", "").strip() == str(proc.pid):
+        if fields.get("PPid", "").strip() == str(proc.pid) or child.name == str(proc.pid):
             sizes.append(round(int(fields.get("VmRSS", "0 kB").split()[0]) / 1024, 1))
     return sizes
 
@@ -313,7 +323,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                            "peak_rounds": args.rounds, "peak_seconds_per_round": args.peak_seconds}}
     echo_port, intake_port = free_port(), free_port()
     echo = start_uvicorn("bench.intake_load:echo_app", echo_port, args.workers, {}, work / "echo.log")
-    intake = start_uvicorn("services.intake.main:create_app", intake_port, args.workers, env, work / "intake.log")
+    intake = start_intake(intake_port, args.workers, env, work / "intake.log")
     urls = {"echo": f"http://127.0.0.1:{echo_port}/echo", "intake": f"http://127.0.0.1:{intake_port}/v1/reports"}
     try:
         time.sleep(2)  # let each intake worker connect its relay and consumer before the clock starts

@@ -54,24 +54,25 @@ def _redact(url: str) -> str:
     return url
 
 
-def run_service(name: str, mode: str) -> None:
+def run_service(name: str, mode: str, workers: int = 1) -> None:
     import uvicorn
 
     from shared.logs import configure_logging
     from shared.settings import VigilSettings
-    from shared.telemetry import setup_telemetry
 
     vigil = VigilSettings()
     configure_logging(name, vigil.log_level)
-    setup_telemetry(f"vigil-{name}", vigil.otel_exporter)
-    module = service_module(name)
     settings = service_settings(name)
     if mode == "worker":
-        module.build(vigil=vigil, settings=settings).runner().run_until_signalled()
+        from shared.telemetry import setup_telemetry
+
+        setup_telemetry(f"vigil-{name}", vigil.otel_exporter)
+        service_module(name).build(vigil=vigil, settings=settings).runner().run_until_signalled()
         return
-    app = module.create_app(module.build(vigil=vigil, settings=settings), with_worker=(mode == "all"))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=5)
+    # Each worker process builds the service through services.asgi, as a single process does. With several
+    # workers one of them runs the outbox relay (it holds the relay lock); PostgreSQL wakes it for all.
+    uvicorn.run(f"services.asgi:{name}_{mode}", factory=True, workers=workers, host=settings.host,
+                port=settings.port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
 
 
 def up(args: argparse.Namespace) -> int:
@@ -185,7 +186,11 @@ def parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=f"run the {name} service, or one of its tasks")
         modes = sp.add_subparsers(dest="mode", required=True, metavar="MODE")
         for mode, text in MODES.items():
-            modes.add_parser(mode, help=text).set_defaults(func=functools.partial(_service_command, name))
+            mp = modes.add_parser(mode, help=text)
+            mp.set_defaults(func=functools.partial(_service_command, name))
+            if mode in ("api", "all"):
+                mp.add_argument("--workers", type=_positive, default=1,
+                                help="uvicorn worker processes (default 1; PostgreSQL for more than one)")
         services[name] = modes
     mig = sub.add_parser("migrate", help="upgrade service databases to the latest migration")
     mig.add_argument("service", nargs="?", choices=SERVICES)
@@ -221,8 +226,15 @@ def _service_command(name: str, args: argparse.Namespace) -> int:
     if args.mode == "migrate":
         migrate([name])
     else:
-        run_service(name, args.mode)
+        run_service(name, args.mode, getattr(args, "workers", 1))
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.events.base import canonical_json
 from shared.events.reports import Sealed
 
 
@@ -48,7 +49,7 @@ def unwrap_key(master_key: bytes, wrapped: bytes, report_id: str) -> bytes:
 
 def seal(data_key: bytes, report_id: str, fields: dict[str, Any]) -> Sealed:
     nonce = os.urandom(12)
-    plaintext = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
+    plaintext = canonical_json(fields)
     ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, report_id.encode())
     return Sealed(nonce=_b64(nonce), ciphertext=_b64(ciphertext))
 

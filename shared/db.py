@@ -104,8 +104,12 @@ class Database:
 
     def _after_commit(self, session: Session) -> None:
         if session.info.pop("wake", False):
-            for callback in self._on_commit:
-                callback()
+            self.committed()
+
+    def committed(self) -> None:
+        """Run the after-commit callbacks: for a commit made outside a session (a raw pipeline)."""
+        for callback in self._on_commit:
+            callback()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -73,6 +73,7 @@ def event_tables(metadata: MetaData) -> dict[str, Table]:
 
 
 OUTBOX_CHANNEL = "vigil_outbox"
+LOCK_AND_NOTIFY_SQL = f"SELECT pg_advisory_xact_lock(%(k)s), pg_notify('{OUTBOX_CHANNEL}', '')"
 _LOCK_AND_NOTIFY = text(f"SELECT pg_advisory_xact_lock(:k), pg_notify('{OUTBOX_CHANNEL}', '')")
 
 
@@ -113,7 +114,7 @@ class EventStore:
         ]
         try:
             with session.begin_nested():
-                session.execute(self.log.insert(), [_row(env) for env in envelopes])
+                session.execute(self.log.insert(), [event_row(env) for env in envelopes])
         except IntegrityError as e:
             raise ConcurrencyError(f"stream {stream_id} changed since version {expected_version}") from e
         session.info["wake"] = True
@@ -128,19 +129,22 @@ class EventStore:
         if not streams:
             return []
         lock_appends(session)
+        envelopes = self.new_stream_envelopes(streams)
+        try:  # no savepoint (a round trip each way): a clash fails the caller's whole transaction
+            session.execute(self.log.insert(), [event_row(env) for env in envelopes])
+        except IntegrityError as e:
+            raise ConcurrencyError("a stream to start already exists") from e
+        session.info["wake"] = True
+        return envelopes
+
+    def new_stream_envelopes(self, streams: Sequence[NewStream]) -> list[Envelope]:
         when = self.clock.now()
-        envelopes = [
+        return [
             Envelope(id=new_id(), type=e.TYPE, source=self.source, subject=stream.stream_id, time=when,
                      sequence=i + 1, key=stream.stream_id, topic=e.TOPIC, data=e.model_dump(mode="json"),
                      traceparent=stream.traceparent, tracestate=stream.tracestate)
             for stream in streams for i, e in enumerate(stream.events)
         ]
-        try:  # no savepoint (a round trip each way): a clash fails the caller's whole transaction
-            session.execute(self.log.insert(), [_row(env) for env in envelopes])
-        except IntegrityError as e:
-            raise ConcurrencyError("a stream to start already exists") from e
-        session.info["wake"] = True
-        return envelopes
 
     def load(self, session: Session, stream_id: str) -> list[Envelope]:
         rows = session.execute(
@@ -149,7 +153,8 @@ class EventStore:
         return [row_to_envelope(r) for r in rows]
 
 
-def _row(env: Envelope) -> dict[str, object]:
+def event_row(env: Envelope) -> dict[str, object]:
+    """The event_log row of an envelope (its data as canonical JSON text)."""
     return {"event_id": env.id, "stream_id": env.subject, "version": env.sequence, "type": env.type,
             "topic": env.topic, "key": env.key, "source": env.source, "time": env.time,
             "data": canonical_json(env.data).decode(), "traceparent": env.traceparent, "tracestate": env.tracestate}

@@ -15,6 +15,7 @@ import fcntl
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -32,6 +33,8 @@ from shared.topics import TopicNames
 
 log = logging.getLogger(__name__)
 RELAY_LOCK = 0x56_52_4C_59  # "VRLY"
+RECORD_EVERY = 0.2  # seconds between position writes while sends are in flight
+ACK_CHECK = 0.002  # how soon to look again for acknowledgements while sends are in flight
 
 
 class RelayLock:
@@ -70,8 +73,8 @@ class RelayLock:
         """Whether appends announce themselves to this lock's connection (PostgreSQL's LISTEN)."""
         return self._conn is not None
 
-    def wait_for_news(self, timeout: float, stop: threading.Event) -> None:
-        """Until an appending transaction commits (in any process), the timeout, or `stop`."""
+    def wait_for_news(self, timeout: float, stop: threading.Event) -> bool:
+        """Until an appending transaction commits (in any process), the timeout, or `stop`; True for news."""
         assert self._conn is not None
         raw = self._conn.connection.driver_connection
         assert raw is not None
@@ -80,7 +83,8 @@ class RelayLock:
             if any(True for _ in raw.notifies(timeout=min(left, 0.25), stop_after=1)):
                 for _ in raw.notifies(timeout=0):  # one publish serves every commit so far
                     pass
-                return
+                return True
+        return False
 
     def release(self) -> None:
         if self._conn is not None:
@@ -121,8 +125,7 @@ class OutboxRelay:
             backoff = 0.5
             while not stop.is_set():
                 try:
-                    while self.publish_pending() and not stop.is_set():
-                        pass
+                    self.stream(stop, lock)
                     backoff = 0.5
                 except Exception as e:  # broker down, timeouts: keep the position, try again
                     log.warning("outbox relay could not publish; will retry", extra={"error": repr(e)})
@@ -130,15 +133,81 @@ class OutboxRelay:
                     self._position = None
                     stop.wait(backoff)
                     backoff = min(backoff * 2, 10.0)
-                    continue
-                if lock.notified:
-                    lock.wait_for_news(self.poll_interval, stop)
-                else:
-                    self._wake.wait(self.poll_interval)
-                    self._wake.clear()
         finally:
             self._close_producer()
             lock.release()
+
+    def stream(self, stop: threading.Event, lock: RelayLock) -> None:
+        """Send rows as they commit without waiting for each batch's acknowledgement (ADR 0009).
+
+        Sends stay in flight while the next rows are read; the acknowledged prefix is recorded at most
+        every RECORD_EVERY seconds, and at once when nothing is in flight, so a quiet relay's position is
+        current. A failed send raises after the prefix before it is recorded: from there the caller starts
+        again, and anything after it that did arrive is sent again, which consumers' inboxes absorb.
+        """
+        producer = self._producer_now()
+        acked = recorded = self._position if self._position is not None else self.position()
+        sent = acked
+        in_flight: deque[tuple[int, Any]] = deque()
+        last_record = time.monotonic()
+        news = True
+        try:
+            while not stop.is_set():
+                rows = self._rows_after(sent) if news else []
+                for row in rows:
+                    in_flight.append((int(row["seq"]), self._send(producer, row)))
+                    sent = int(row["seq"])
+                while in_flight and in_flight[0][1].is_done:
+                    seq, future = in_flight.popleft()
+                    if future.failed():
+                        raise future.exception
+                    acked = seq
+                if acked > recorded and (not in_flight or time.monotonic() - last_record >= RECORD_EVERY):
+                    recorded, last_record = self._acknowledged(acked, recorded), time.monotonic()
+                if len(rows) == self.batch_size:
+                    continue
+                # In flight: look again shortly for acknowledgements; idle: sleep until news (or poll anyway).
+                news = self._wait(stop, lock, ACK_CHECK if in_flight else self.poll_interval) or not in_flight
+        finally:  # whatever was acknowledged stays published, even on the way out after a failure
+            while in_flight and in_flight[0][1].is_done and in_flight[0][1].succeeded():
+                acked = in_flight.popleft()[0]
+            if acked > recorded:
+                self._acknowledged(acked, recorded)
+
+    def _acknowledged(self, acked: int, recorded: int) -> int:
+        self._record(acked)
+        self._position = acked
+        self.published += acked - recorded
+        counters().published.add(acked - recorded, {"relay": self.name})
+        return acked
+
+    def _wait(self, stop: threading.Event, lock: RelayLock, timeout: float) -> bool:
+        """Whether events were appended meanwhile."""
+        if lock.notified:
+            return lock.wait_for_news(timeout, stop)
+        woken = self._wake.wait(timeout)
+        self._wake.clear()
+        return woken
+
+    def _rows_after(self, seq: int) -> list[Any]:
+        with self.db.sessions() as s:
+            return list(s.execute(select(self.log_table).where(self.log_table.c.seq > seq)
+                                  .order_by(self.log_table.c.seq).limit(self.batch_size)).mappings())
+
+    def _send(self, producer: KafkaProducer, row: Any) -> Any:
+        """One stored row to Kafka, as stored: its data is already canonical JSON, nothing is re-parsed."""
+        topic = self.names(row["topic"])
+        with tracer().start_as_current_span(
+            f"send {topic}", context=context_from(row["traceparent"], row["tracestate"]), kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "kafka", "messaging.operation.type": "send",
+                        "messaging.destination.name": topic, "messaging.message.id": row["event_id"],
+                        "messaging.kafka.message.key": row["key"]},
+        ):
+            traceparent, tracestate = current_traceparent()
+            return producer.send(**encode_record(
+                topic, event_id=row["event_id"], source=row["source"], type=row["type"], time=row["time"],
+                subject=row["stream_id"], sequence=row["version"], key=row["key"], data=row["data"].encode(),
+                traceparent=traceparent, tracestate=tracestate))
 
     def _producer_now(self) -> KafkaProducer:
         if self._producer is None:
@@ -160,34 +229,14 @@ class OutboxRelay:
             return int(pos or 0)
 
     def publish_pending(self) -> int:
-        """Publish the next batch after the recorded position; returns how many went out.
-
-        Rows go to Kafka as stored: their data is already canonical JSON, so nothing is parsed or
-        re-serialised on the way.
-        """
+        """Publish the next batch after the recorded position and wait for it; returns how many went out."""
         start = self._position if self._position is not None else self.position()
-        with self.db.sessions() as s:
-            rows = list(s.execute(select(self.log_table).where(self.log_table.c.seq > start)
-                                  .order_by(self.log_table.c.seq).limit(self.batch_size)).mappings())
+        rows = self._rows_after(start)
         if not rows:
             self._position = start
             return 0
         producer = self._producer_now()
-        futures: list[Any] = []
-        for row in rows:
-            topic = self.names(row["topic"])
-            with tracer().start_as_current_span(
-                f"send {topic}", context=context_from(row["traceparent"], row["tracestate"]),
-                kind=SpanKind.PRODUCER,
-                attributes={"messaging.system": "kafka", "messaging.operation.type": "send",
-                            "messaging.destination.name": topic, "messaging.message.id": row["event_id"],
-                            "messaging.kafka.message.key": row["key"]},
-            ):
-                traceparent, tracestate = current_traceparent()
-                futures.append(producer.send(**encode_record(
-                    topic, event_id=row["event_id"], source=row["source"], type=row["type"], time=row["time"],
-                    subject=row["stream_id"], sequence=row["version"], key=row["key"],
-                    data=row["data"].encode(), traceparent=traceparent, tracestate=tracestate)))
+        futures = [self._send(producer, row) for row in rows]
         producer.flush(timeout=30)
         done = 0
         try:
@@ -196,19 +245,13 @@ class OutboxRelay:
                 done += 1
         finally:  # what was acknowledged stays published, even if a later send failed
             if done:
-                self._record(int(rows[done - 1]["seq"]))
-                self._position = int(rows[done - 1]["seq"])
-                self.published += done
-                counters().published.add(done, {"relay": self.name})
+                self._acknowledged(int(rows[done - 1]["seq"]), start)
         return done
 
     def _record(self, seq: int) -> None:
         with self.db.transaction() as s:
-            current = s.execute(select(self.position_table.c.position)
-                                .where(self.position_table.c.name == self.name)).first()
-            if current is not None:
-                s.execute(self.position_table.update().where(self.position_table.c.name == self.name)
-                          .values(position=seq, updated_at=self.clock.now()))
-            else:
+            updated = s.execute(self.position_table.update().where(self.position_table.c.name == self.name)
+                                .values(position=seq, updated_at=self.clock.now()))
+            if updated.rowcount == 0:  # type: ignore[attr-defined]
                 s.execute(self.position_table.insert().values(name=self.name, position=seq,
                                                               updated_at=self.clock.now()))

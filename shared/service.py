@@ -122,7 +122,11 @@ def service_app(core: ServiceCore, title: str, description: str, routers: list[A
         core.db.dispose()
 
     setup_metrics(f"vigil-{core.name}")
-    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    # FastAPI's native telemetry: the HTTP server span (it starts each request's trace) and HTTP metrics.
+    # Not its OpenTelemetry logs (Vigil logs JSON to stdout; with no log provider the check alone cost CPU
+    # on every request) nor its per-operation spans (nothing exports them unless a span exporter is set).
+    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan,
+                  telemetry={"logs": False, "operation_spans": False})
     common_http(app, core.name)
     for router in routers:
         app.include_router(router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ from shared.db import Database
 from shared.events.reports import ReportWithdrawn
 from shared.eventstore import EventStore
 from shared.migrate import upgrade
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, RelayLock
 from shared.topics import TopicNames
+from tests.support.waiting import eventually
 
 
 class Sent:
@@ -26,6 +28,18 @@ class Sent:
     def get(self, timeout: float | None = None) -> None:
         if self.error:
             raise self.error
+
+    is_done = True
+
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def succeeded(self) -> bool:
+        return self.error is None
+
+    @property
+    def exception(self) -> Exception | None:
+        return self.error
 
 
 class RecordingProducer:
@@ -84,3 +98,28 @@ def test_after_a_partial_failure_only_the_unacknowledged_events_are_sent_again(d
     relay._producer = None
     assert relay.publish_pending() == 2
     assert [m["key"] for m in healthy.sent] == [b"r-2", b"r-3"]
+
+
+def test_streaming_records_the_acknowledged_prefix_when_a_send_fails_and_resumes_after_it(db: Database) -> None:
+    failing = RecordingProducer(fail_after=3)
+    relay = OutboxRelay(db, metadata, TopicNames(), lambda: failing)  # type: ignore[arg-type,return-value]
+    _append(db, 5)
+    stop = threading.Event()
+    with pytest.raises(TimeoutError):
+        relay.stream(stop, RelayLock(db, "outbox"))
+    assert relay.position() == 3 and relay.published == 3
+
+    healthy = RecordingProducer()
+    relay.producer_factory = lambda: healthy  # type: ignore[assignment,return-value]
+    relay._producer = None
+    relay._position = None  # as run() does after a failure: the position is read again
+    streaming = threading.Thread(target=relay.stream, args=(stop, RelayLock(db, "outbox")))
+    streaming.start()
+    try:
+        eventually(lambda: relay.position() == 5, 5, "the rest published and recorded")
+    finally:
+        stop.set()
+        relay.wake()
+        streaming.join(5)
+    assert [m["key"] for m in healthy.sent] == [b"r-3", b"r-4"]
+    assert not streaming.is_alive()
