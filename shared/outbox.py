@@ -17,11 +17,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC
 from typing import IO, Any
 
 from kafka import KafkaProducer
 from opentelemetry.trace import SpanKind
-from sqlalchemy import Connection, MetaData, select, text
+from psycopg.rows import dict_row
+from sqlalchemy import Connection, MetaData, Table, select, text
 
 from shared.clock import Clock, SystemClock
 from shared.db import Database
@@ -34,7 +36,6 @@ from shared.topics import TopicNames
 log = logging.getLogger(__name__)
 RELAY_LOCK = 0x56_52_4C_59  # "VRLY"
 RECORD_EVERY = 0.2  # seconds between position writes while sends are in flight
-ACK_CHECK = 0.002  # how soon to look again for acknowledgements while sends are in flight
 
 
 class RelayLock:
@@ -45,6 +46,7 @@ class RelayLock:
         self.name = name
         self._conn: Connection | None = None
         self._file: IO[str] | None = None
+        self._select: str | None = None
 
     def acquire(self) -> bool:
         if self.db.is_postgres:
@@ -53,6 +55,8 @@ class RelayLock:
             if got:
                 self._conn.execute(text(f"LISTEN {OUTBOX_CHANNEL}"))
             self._conn.commit()
+            if got:  # from here the relay reads the event table on this connection, a statement at a time
+                self._raw().autocommit = True
             if not got:
                 self._conn.close()
                 self._conn = None
@@ -73,11 +77,27 @@ class RelayLock:
         """Whether appends announce themselves to this lock's connection (PostgreSQL's LISTEN)."""
         return self._conn is not None
 
-    def wait_for_news(self, timeout: float, stop: threading.Event) -> bool:
-        """Until an appending transaction commits (in any process), the timeout, or `stop`; True for news."""
+    def _raw(self) -> Any:
         assert self._conn is not None
         raw = self._conn.connection.driver_connection
         assert raw is not None
+        return raw
+
+    def rows_after(self, seq: int, limit: int, log_table: Table) -> list[dict[str, Any]]:
+        """The next events, read on the lock's own connection with psycopg: no pool, session or ORM layer,
+        which cost more than the query when the relay wakes for every commit."""
+        if self._select is None:
+            columns = ", ".join(c.name for c in log_table.columns)
+            self._select = f"SELECT {columns} FROM {log_table.name} WHERE seq > %s ORDER BY seq LIMIT %s"
+        with self._raw().cursor(row_factory=dict_row) as cur:
+            rows: list[dict[str, Any]] = cur.execute(self._select, (seq, limit)).fetchall()
+        for row in rows:
+            row["time"] = row["time"].astimezone(UTC)
+        return rows
+
+    def wait_for_news(self, timeout: float, stop: threading.Event) -> bool:
+        """Until an appending transaction commits (in any process), the timeout, or `stop`; True for news."""
+        raw = self._raw()
         deadline = time.monotonic() + timeout
         while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
             if any(True for _ in raw.notifies(timeout=min(left, 0.25), stop_after=1)):
@@ -153,7 +173,8 @@ class OutboxRelay:
         news = True
         try:
             while not stop.is_set():
-                rows = self._rows_after(sent) if news else []
+                rows = (lock.rows_after(sent, self.batch_size, self.log_table) if lock.notified
+                        else self._rows_after(sent)) if news else []
                 for row in rows:
                     in_flight.append((int(row["seq"]), self._send(producer, row)))
                     sent = int(row["seq"])
@@ -166,8 +187,9 @@ class OutboxRelay:
                     recorded, last_record = self._acknowledged(acked, recorded), time.monotonic()
                 if len(rows) == self.batch_size:
                     continue
-                # In flight: look again shortly for acknowledgements; idle: sleep until news (or poll anyway).
-                news = self._wait(stop, lock, ACK_CHECK if in_flight else self.poll_interval) or not in_flight
+                # Until news; acknowledgements are collected on every wake-up, and at least every RECORD_EVERY
+                # while sends are in flight. Idle, a timeout reads the table anyway (the poll fallback).
+                news = self._wait(stop, lock, RECORD_EVERY if in_flight else self.poll_interval) or not in_flight
         finally:  # whatever was acknowledged stays published, even on the way out after a failure
             while in_flight and in_flight[0][1].is_done and in_flight[0][1].succeeded():
                 acked = in_flight.popleft()[0]

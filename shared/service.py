@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Response
@@ -87,6 +87,7 @@ class ServiceCore:
         self.relay = OutboxRelay(self.db, metadata, self.kafka.names, self.kafka.producer, name=name, clock=clock)
         self.consumers: list[EventConsumer] = []
         self.tasks: list[tuple[str, Task]] = []
+        self.closers: list[Callable[[], Awaitable[None]]] = []  # awaited when the HTTP app shuts down
 
     def consume(self, name: str, topics: list[str], handler: Handler) -> EventConsumer:
         consumer = EventConsumer(f"{self.name}-{name}", self.db, self.metadata, self.kafka.names, topics,
@@ -117,6 +118,8 @@ def service_app(core: ServiceCore, title: str, description: str, routers: list[A
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runner = core.runner().start() if with_worker else None
         yield
+        for close in core.closers:
+            await close()
         if runner:
             runner.shutdown()
         core.db.dispose()

@@ -41,6 +41,8 @@ class Intake(ServiceCore):
         self.centre_limiter = RateLimiter(settings.rate_limit_centre_per_minute, settings.rate_limit_centre_burst)
         self.web = Web(self, settings)
         self.consume("status", [INCIDENTS], StatusFollower(clock))
+        if self.app.loop_writer is not None:
+            self.closers.append(self.app.loop_writer.aclose)
 
 
 def build(vigil: VigilSettings | None = None, settings: IntakeSettings | None = None,

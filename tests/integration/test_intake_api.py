@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -16,8 +18,13 @@ from sqlalchemy import func, select
 
 from infra.procs import free_port
 from services.intake import tables
+from services.intake.application import SubmitReport
+from services.intake.domain import ReportIn, check_report
 from services.intake.main import Intake, build, create_app
 from services.intake.settings import IntakeSettings
+from services.intake.writer import PendingReport
+from shared.crypto import new_data_key
+from shared.eventstore import ConcurrencyError
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
 from tests.factories import report_body
@@ -453,3 +460,39 @@ def test_security_headers_are_on_api_answers(api: httpx.Client) -> None:
     assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["referrer-policy"] == "no-referrer"
+
+
+# -- the group commit on the event loop ------------------------------------------------------------
+
+
+def _pending(intake: Intake, reference: str | None = None) -> PendingReport:
+    app = intake.app
+    report = ReportIn.model_validate(report_body())
+    checked = check_report(report, app.clock.now(), app.areas, False)
+    cmd = SubmitReport(report=report)
+    receipt = app._new_receipt(checked, cmd)
+    if reference:
+        receipt = dataclasses.replace(receipt, reference=reference)
+    return app._pending(cmd, checked, receipt, new_data_key(), "")
+
+
+def test_a_clash_in_a_group_commit_fails_only_its_own_report(intake: Intake) -> None:
+    writer = intake.app.loop_writer
+    assert writer is not None, "on PostgreSQL the hot path commits on the event loop"
+    taken = _pending(intake)
+    asyncio.run(writer.write(taken))
+    batch = [_pending(intake), _pending(intake, reference=taken.report_row["reference"]), _pending(intake)]
+
+    async def together() -> list[BaseException | None]:
+        results = await asyncio.gather(*(writer.write(p) for p in batch), return_exceptions=True)
+        await writer.aclose()
+        return results
+
+    outcomes = asyncio.run(together())
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], ConcurrencyError), outcomes[1]
+    with intake.db.sessions() as s:
+        stored = set(s.execute(select(tables.reports.c.report_id)).scalars())
+        logged = set(s.execute(select(intake.store.log.c.stream_id)).scalars())
+    assert {batch[0].report_id, batch[2].report_id} <= stored & logged
+    assert batch[1].report_id not in stored | logged, "nothing of the clashing report is half-stored"
