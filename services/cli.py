@@ -55,8 +55,6 @@ def _redact(url: str) -> str:
 
 
 def run_service(name: str, mode: str, workers: int = 1) -> None:
-    import uvicorn
-
     from shared.logs import configure_logging
     from shared.settings import VigilSettings
 
@@ -69,8 +67,25 @@ def run_service(name: str, mode: str, workers: int = 1) -> None:
         setup_telemetry(f"vigil-{name}", vigil.otel_exporter)
         service_module(name).build(vigil=vigil, settings=settings).runner().run_until_signalled()
         return
-    # Each worker process builds the service through services.asgi, as a single process does. With several
-    # workers one of them runs the outbox relay (it holds the relay lock); PostgreSQL wakes it for all.
+    # Each worker process builds the service through services.asgi, as a single process does.
+    if mode == "api" or workers == 1:
+        serve_http(name, mode, workers, settings)
+        return
+    # `all` with several HTTP workers: they serve HTTP only, and one more process does the background work
+    # (relay, consumers, timers), so no HTTP worker carries it for the others (ADR 0020).
+    background = subprocess.Popen([sys.executable, "-m", "services.cli", name, "worker"], cwd=ROOT,
+                                  start_new_session=True)  # its own group: stopped by id below
+    try:
+        serve_http(name, "api", workers, settings)
+    finally:
+        from infra.procs import stop_process
+
+        stop_process(background, grace=20)
+
+
+def serve_http(name: str, mode: str, workers: int, settings: Any) -> None:
+    import uvicorn
+
     uvicorn.run(f"services.asgi:{name}_{mode}", factory=True, workers=workers, host=settings.host,
                 port=settings.port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
 
@@ -190,7 +205,8 @@ def parser() -> argparse.ArgumentParser:
             mp.set_defaults(func=functools.partial(_service_command, name))
             if mode in ("api", "all"):
                 mp.add_argument("--workers", type=_positive, default=1,
-                                help="uvicorn worker processes (default 1; PostgreSQL for more than one)")
+                                help="HTTP worker processes (default 1; PostgreSQL for more than one). With "
+                                     "'all' and more than one, one more process does the background work")
         services[name] = modes
     mig = sub.add_parser("migrate", help="upgrade service databases to the latest migration")
     mig.add_argument("service", nargs="?", choices=SERVICES)

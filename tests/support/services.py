@@ -17,13 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class ServiceProcess:
-    def __init__(self, name: str, env: dict[str, str], logdir: Path, mode: str = "all") -> None:
+    def __init__(self, name: str, env: dict[str, str], logdir: Path, mode: str = "all",
+                 args: tuple[str, ...] = ()) -> None:
         self.name = name
         self.port = free_port()
         prefix = name.upper()
         self.env = {**os.environ, **env, f"{prefix}_PORT": str(self.port),
                     f"{prefix}_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}"}
         self.mode = mode
+        self.args = args
         self.logfile = logdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -33,7 +35,8 @@ class ServiceProcess:
 
     def start(self, timeout: float = 60.0) -> ServiceProcess:
         out = open(self.logfile, "ab")  # noqa: SIM115  (the child writes to it)
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", self.name, self.mode], cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", self.name, self.mode, *self.args],
+                                     cwd=ROOT,
                                      env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         eventually(self._healthy, timeout, f"{self.name} to answer /healthz (log: {self.logfile})")
         return self

@@ -24,12 +24,13 @@ def test_every_service_runs_from_the_image_with_its_port_and_a_health_check() ->
     assert isinstance(services, dict)
     for name, port in SERVICES.items():
         svc = services[name]
-        assert svc["command"] == ["vigil", name, "all"]
+        assert svc["command"][:3] == ["vigil", name, "all"]
         assert svc["ports"] == [f"{port}:{port}"]
         assert f":{port}/healthz" in " ".join(svc["healthcheck"]["test"])
         assert svc["depends_on"]["kafka"]["condition"] == "service_healthy"
         assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert svc["environment"][f"{name.upper()}_DATABASE_URL"].endswith(f"/{name}")
+    assert services["intake"]["command"][3:] == ["--workers", "2"], "intake takes surges with two HTTP workers"
     assert services["kafka"]["image"].startswith("apache/kafka:4.")
     assert "healthcheck" in services["kafka"] and "healthcheck" in services["postgres"]
 
