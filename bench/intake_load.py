@@ -3,7 +3,9 @@
     python -m bench.intake_load [--rate 1000] [--seconds 10] [--rounds 3] [--peak-seconds 5] [--workers 2]
                                 [--bootstrap HOST:PORT] [--database-url ADMIN_URL] [--sqlite] [--name NAME]
 
-Both servers run side by side under uvicorn with the same number of workers (2 for the 2-core machine).
+Both servers run side by side with the same number of HTTP workers (2 for the 2-core machine): intake as
+deployed, `vigil intake all --workers N` (N HTTP workers plus one background process for the relay and
+consumers, ADR 0020); echo as bare FastAPI under uvicorn.
 
 - peak: `wrk` (closed loop, 64 connections, a Lua script POSTing the JSON report), alternating between
   the two servers for a few rounds so that load from elsewhere on a shared machine hits both alike;
@@ -365,7 +367,11 @@ def markdown(r: dict[str, Any]) -> str:
     el, il = r["echo"]["open_loop"], r["intake"]["open_loop"]
     e7, i7 = r["echo"]["open_loop_70pct_of_peak"], r["intake"]["open_loop_70pct_of_peak"]
     return "\n".join([
-        f"# Intake load ({r['at']}, {r['database']}, {r['workers']} uvicorn workers)", "",
+        f"# Intake load ({r['at']}, {r['database']})", "",
+        f"Intake ran as deployed: `vigil intake all --workers {r['workers']}` ({r['workers']} HTTP workers"
+        + (" and one background process for the outbox relay and consumers" if r["workers"] > 1 else "")
+        + f"); the echo server is bare FastAPI under uvicorn with {r['workers']} workers. PostgreSQL is the "
+        "test servers' local instance (fsync off, as in the test suite); Kafka a local single-node broker.", "",
         f"Machine: {m['cpus']} × {m['cpu']}, {m['memory_gb']} GB, Python {m['python']}; "
         f"load average at start {m['load_average_at_start']}. The load generators ran on the same machine.", "",
         "| | target | echo (bare FastAPI) | intake |", "|---|---|---|---|",
@@ -384,7 +390,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"{i7['latencies_ms'].get('p50')} / {i7['latencies_ms'].get('p99')} |", "",
         f"Durability: {r['intake']['outbox']['stored_reports']} reports committed in {r['database']} before their 202; "
         f"all on Kafka through the outbox: {ok[v['all_on_kafka']]} ({r['intake']['outbox']['drain_s']} s after "
-        f"the load stopped). Resident memory per intake worker: {r['intake']['rss_mb_per_worker']} MB.", "",
+        f"the load stopped). Resident memory per intake process: {r['intake']['rss_mb_per_worker']} MB.", "",
         "Latency in the open loop is measured from each request's scheduled send time (no coordinated "
         "omission); rate limiting was disabled for the run. Raw numbers: the .json file of the same name.", ""])
 
