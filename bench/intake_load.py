@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from bench import _servers
-from infra.procs import free_port, port_open, wait_until
+from infra.procs import children, free_port, port_open, proc_status, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
@@ -225,18 +225,12 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def rss_mb(proc: subprocess.Popen[bytes]) -> list[float]:
-    """Resident memory of the uvicorn supervisor's worker processes (or of the one process serving)."""
+    """Resident memory of the service's processes: the supervisor and its children."""
     sizes = []
-    for child in Path("/proc").iterdir():
-        if not child.name.isdigit():
-            continue
-        try:
-            status = (child / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if fields.get("PPid", "").strip() == str(proc.pid) or child.name == str(proc.pid):
-            sizes.append(round(int(fields.get("VmRSS", "0 kB").split()[0]) / 1024, 1))
+    for pid in [proc.pid, *children(proc.pid)]:
+        rss = proc_status(pid).get("VmRSS")
+        if rss:
+            sizes.append(round(int(rss.split()[0]) / 1024, 1))
     return sizes
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from infra.procs import children, proc_status
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
 from tests.factories import report_body
@@ -20,25 +22,14 @@ from tests.support.waiting import eventually
 
 def _children(pid: int) -> list[tuple[int, str]]:
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append((int(entry.name), cmdline))
+    for child in children(pid):
+        with contextlib.suppress(OSError):
+            found.append((child, Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()))
     return found
 
 
 def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; only its parent's bookkeeping remains
+    return proc_status(pid).get("State", "Z").split()[0] != "Z"  # a zombie has ended; only bookkeeping remains
 
 
 def test_several_http_workers_share_one_relay_and_every_report_reaches_kafka_once(
