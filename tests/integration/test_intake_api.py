@@ -240,6 +240,14 @@ def test_a_body_that_is_not_json_gets_415_naming_the_type(api: httpx.Client, int
 # -- idempotency --------------------------------------------------------------------------------
 
 
+def test_an_idempotency_key_over_200_characters_is_a_named_problem(api: httpx.Client, intake: Intake) -> None:
+    before = count(intake, tables.reports)
+    answer = api.post("/v1/reports", json=report_body(), headers={"Idempotency-Key": "k" * 201})
+    assert answer.status_code == 422 and answer.headers["content-type"] == PROBLEM
+    assert problem_fields(answer) == {"header.idempotency-key"}
+    assert count(intake, tables.reports) == before
+
+
 def test_the_same_idempotency_key_and_body_give_the_same_answer_and_one_report(
         api: httpx.Client, intake: Intake) -> None:
     body = report_body()
