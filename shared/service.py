@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
+from starlette.middleware import Middleware
 
 from shared.clock import Clock
 from shared.db import Database
-from shared.edge import Edge
+from shared.edge import Edge, Headers
 from shared.eventstore import EventStore
 from shared.inbox import EventConsumer, Handler
 from shared.metrics import setup_metrics
@@ -46,9 +47,14 @@ def topics_task(wiring: KafkaWiring, ready: threading.Event | None = None) -> Ca
     return run
 
 
-def common_http(app: FastAPI, service: str) -> None:
+def common_http(app: FastAPI, service: str, edge_extra: Callable[[str], Headers] | None = None,
+                inner: Sequence[Middleware] = ()) -> None:
+    """Problem handlers, /healthz, /metrics, and one Edge outermost (so even an inner middleware's answer,
+    a 413 say, carries the security headers); `inner` middleware sits inside it."""
     install_problem_handlers(app)
-    app.add_middleware(Edge)
+    for middleware in inner:
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
+    app.add_middleware(Edge, extra=edge_extra)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -111,7 +117,8 @@ class ServiceCore:
 
 
 def service_app(core: ServiceCore, title: str, description: str, routers: list[APIRouter],
-                with_worker: bool) -> FastAPI:
+                with_worker: bool, edge_extra: Callable[[str], Headers] | None = None,
+                inner: Sequence[Middleware] = ()) -> FastAPI:
     """A service's FastAPI app; with_worker runs its relay, consumers and timers in the same process."""
 
     @asynccontextmanager
@@ -130,7 +137,7 @@ def service_app(core: ServiceCore, title: str, description: str, routers: list[A
     # on every request) nor its per-operation spans (nothing exports them unless a span exporter is set).
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan,
                   telemetry={"logs": False, "operation_spans": False})
-    common_http(app, core.name)
+    common_http(app, core.name, edge_extra, inner)
     for router in routers:
         app.include_router(router)
     return app

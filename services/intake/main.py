@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
+from starlette.middleware import Middleware
 
 from services.intake import tables
 from services.intake.api import router
@@ -21,7 +22,6 @@ from services.intake.web import Web, web_router
 from shared.areas import default_registry
 from shared.clock import Clock, SystemClock
 from shared.crypto import Fingerprinter
-from shared.edge import Edge
 from shared.service import ServiceCore, service_app
 from shared.settings import VigilSettings
 from shared.topics import INCIDENTS
@@ -53,11 +53,11 @@ def build(vigil: VigilSettings | None = None, settings: IntakeSettings | None = 
 def create_app(intake: Intake | None = None, with_worker: bool = True) -> FastAPI:
     """The API runs the outbox relay in-process, so a report reaches Kafka milliseconds after commit."""
     intake = intake or build()
-    app = service_app(intake, "Vigil intake", DESCRIPTION, [router, web_router], with_worker)
+    body_limit = Middleware(BodyLimit, limit=intake.settings.max_body_bytes,
+                            limits_by_path={"/v1/reports:batch": intake.settings.max_batch_body_bytes})
+    app = service_app(intake, "Vigil intake", DESCRIPTION, [router, web_router], with_worker,
+                      edge_extra=page_headers, inner=[body_limit])
     app.state.intake = intake
-    app.add_middleware(BodyLimit, limit=intake.settings.max_body_bytes,
-                       limits_by_path={"/v1/reports:batch": intake.settings.max_batch_body_bytes})
-    app.add_middleware(Edge, extra=page_headers)  # outermost, so even a 413 carries the headers
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     intake.web.mount_static(app)
     return app

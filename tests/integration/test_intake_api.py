@@ -464,10 +464,14 @@ def test_openapi_documents_every_field_enum_and_problem(api: httpx.Client) -> No
 
 
 def test_security_headers_are_on_api_answers(api: httpx.Client) -> None:
-    answer = api.post("/v1/reports", json={})
-    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
-    assert answer.headers["x-content-type-options"] == "nosniff"
-    assert answer.headers["referrer-policy"] == "no-referrer"
+    too_large = api.post("/v1/reports", content=b"{" + b" " * 70_000 + b"}",
+                         headers={"content-type": "application/json"})
+    assert too_large.status_code == 413
+    for answer in (api.post("/v1/reports", json={}), api.post("/v1/reports", json=report_body()), too_large):
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], answer.status_code
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers.get_list("x-content-type-options") == ["nosniff"], "each header once"
 
 
 # -- the group commit on the event loop ------------------------------------------------------------
