@@ -1,9 +1,10 @@
 """Random identifiers and secrets from a buffered read of the system's randomness.
 
-Every `os.urandom` is a system call, and on the sandboxed machines Vigil runs on a system call
-costs ~100 µs: five per report were a fifth of intake's CPU time. Reading 4 KiB at a time and
-handing out slices gives the same kernel randomness, each byte used once. The buffer belongs to
-one process: after a fork the child refills instead of repeating its parent's bytes.
+Every `os.urandom` is a system call, five per report. Reading 4 KiB at a time and handing out slices
+gives the same kernel randomness, each byte used once, with one system call per ~50 reports. (On a
+quiet 2-core machine a system call costs about a microsecond; the saving is small, and matters only
+when the CPU is contended.) The buffer belongs to one process: after a fork the child refills instead
+of repeating its parent's bytes.
 """
 
 from __future__ import annotations
