@@ -43,10 +43,13 @@ def test_email_goes_over_starttls_with_login(tmp_path: Path) -> None:
     with smtp_server(tls_dir=tmp_path, credentials=("vigil", "s3cret")) as box:
         config = SmtpConfig(host=box.host, port=box.port, security="starttls", username="vigil", password="s3cret",
                             ca_file=box.ca_file)
-        SmtpChannel(config).send(_receipt("ar"))
+        receipt = _receipt("ar")
+        SmtpChannel(config).send(receipt)
         [mail] = wait_for_mail(box, "amina@example.org")
     assert mail.message["Content-Language"] == "ar"
+    assert not receipt.subject.isascii() and mail.message["Subject"] == receipt.subject, "Arabic subject intact"
     assert '<html lang="ar" dir="rtl">' in mail.part("html")
+    assert receipt.text.strip() in mail.part("plain")
 
 
 def test_a_server_that_requires_starttls_refuses_plain_text(tmp_path: Path) -> None:
