@@ -11,6 +11,7 @@ a lock file.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import threading
@@ -73,6 +74,17 @@ class RelayLock:
             return False
 
     @property
+    def held(self) -> bool:
+        return self._conn is not None or self._file is not None
+
+    def healthy(self) -> bool:
+        """False once the PostgreSQL connection that holds the lock has broken (the server let the lock go)."""
+        if self._conn is None:
+            return True
+        raw = self._conn.connection.driver_connection
+        return raw is not None and not raw.closed and not getattr(raw, "broken", False)
+
+    @property
     def notified(self) -> bool:
         """Whether appends announce themselves to this lock's connection (PostgreSQL's LISTEN)."""
         return self._conn is not None
@@ -108,7 +120,8 @@ class RelayLock:
 
     def release(self) -> None:
         if self._conn is not None:
-            self._conn.close()
+            with contextlib.suppress(Exception):  # a broken connection may fail to close cleanly
+                self._conn.close()
             self._conn = None
         if self._file is not None:
             self._file.close()
@@ -139,11 +152,14 @@ class OutboxRelay:
 
     def run(self, stop: threading.Event) -> None:
         lock = RelayLock(self.db, self.name)
-        while not stop.is_set() and not lock.acquire():
-            stop.wait(2.0)
+        backoff = 0.5
         try:
-            backoff = 0.5
             while not stop.is_set():
+                if not lock.held:
+                    if not self._acquire(lock):
+                        stop.wait(2.0)
+                        continue
+                    self._position = None  # whoever held the lock before may have moved it
                 try:
                     self.stream(stop, lock)
                     backoff = 0.5
@@ -151,11 +167,21 @@ class OutboxRelay:
                     log.warning("outbox relay could not publish; will retry", extra={"error": repr(e)})
                     self._close_producer()
                     self._position = None
+                    if not lock.healthy():  # the database connection holding the lock is gone, and the lock with it
+                        lock.release()
                     stop.wait(backoff)
                     backoff = min(backoff * 2, 10.0)
         finally:
             self._close_producer()
             lock.release()
+
+    def _acquire(self, lock: RelayLock) -> bool:
+        try:
+            return lock.acquire()
+        except Exception as e:  # the database is unreachable: try again later
+            log.warning("outbox relay cannot take its lock yet", extra={"error": repr(e)})
+            lock.release()
+            return False
 
     def stream(self, stop: threading.Event, lock: RelayLock) -> None:
         """Send rows as they commit without waiting for each batch's acknowledgement (ADR 0009).

@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from sqlalchemy import text
+
 from services.intake.tables import metadata
 from shared.clock import MovableClock
 from shared.db import Database
 from shared.events.reports import ReportWithdrawn
 from shared.eventstore import EventStore
 from shared.migrate import upgrade
-from shared.outbox import OutboxRelay
+from shared.outbox import RELAY_LOCK, OutboxRelay
 from shared.topics import TopicNames
 from tests.support.waiting import eventually
 from tests.unit.test_outbox import RecordingProducer
@@ -50,3 +52,41 @@ def test_a_commit_in_another_process_wakes_the_relay_at_once(new_database: Calla
         relay_db.dispose()
         api_db.dispose()
     assert not runner.is_alive()
+
+
+def test_the_relay_takes_its_lock_again_after_losing_its_database_connection(
+        new_database: Callable[[str], str]) -> None:
+    url = new_database("outbox_reconnect")
+    upgrade("intake", url)
+    relay_db, api_db = Database(url), Database(url)
+    producer = RecordingProducer()
+    relay = OutboxRelay(relay_db, metadata, TopicNames(""), lambda: producer,  # type: ignore[arg-type,return-value]
+                        poll_interval=1.0)
+    stop = threading.Event()
+    runner = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        _withdraw(api_db, "before")
+        eventually(lambda: len(producer.sent) == 1, 10, "the first event published")
+        holder = eventually(lambda: _lock_holder(api_db), 5, "the relay's lock to show in pg_locks")
+        with api_db.engine.connect() as conn:  # what a database restart or a network cut does to it
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holder}).scalar()
+        _withdraw(api_db, "after")
+        eventually(lambda: len(producer.sent) == 2, 30, "the next event published over a new connection")
+        assert [m["key"] for m in producer.sent] == [b"before", b"after"]
+        new_holder = eventually(lambda: _lock_holder(api_db), 10, "the lock taken again")
+        assert new_holder != holder
+    finally:
+        stop.set()
+        runner.join(10)
+        relay_db.dispose()
+        api_db.dispose()
+    assert not runner.is_alive()
+
+
+def _lock_holder(db: Database) -> int | None:
+    with db.engine.connect() as conn:
+        pid = conn.execute(text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :k AND "
+                                "database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+                           {"k": RELAY_LOCK}).scalar()
+    return int(pid) if pid is not None else None
