@@ -6,10 +6,10 @@ import asyncio
 import dataclasses
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -488,11 +488,20 @@ def _pending(intake: Intake, reference: str | None = None) -> PendingReport:
     return app._pending(cmd, checked, receipt, new_data_key(), "")
 
 
+T = TypeVar("T")
+
+
+def _on_a_loop_of_its_own(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on a fresh thread: a session-wide browser fixture may hold this thread's event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=60)
+
+
 def test_a_clash_in_a_group_commit_fails_only_its_own_report(intake: Intake) -> None:
     writer = intake.app.loop_writer
     assert writer is not None, "on PostgreSQL the hot path commits on the event loop"
     taken = _pending(intake)
-    asyncio.run(writer.write(taken))
+    _on_a_loop_of_its_own(writer.write(taken))
     batch = [_pending(intake), _pending(intake, reference=taken.report_row["reference"]), _pending(intake)]
 
     async def together() -> list[BaseException | None]:
@@ -500,7 +509,7 @@ def test_a_clash_in_a_group_commit_fails_only_its_own_report(intake: Intake) -> 
         await writer.aclose()
         return results
 
-    outcomes = asyncio.run(together())
+    outcomes = _on_a_loop_of_its_own(together())
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], ConcurrencyError), outcomes[1]
     with intake.db.sessions() as s:
