@@ -75,13 +75,22 @@ def event_tables(metadata: MetaData) -> dict[str, Table]:
 OUTBOX_CHANNEL = "vigil_outbox"
 LOCK_AND_NOTIFY_SQL = f"SELECT pg_advisory_xact_lock(%(k)s), pg_notify('{OUTBOX_CHANNEL}', '')"
 _LOCK_AND_NOTIFY = text(f"SELECT pg_advisory_xact_lock(:k), pg_notify('{OUTBOX_CHANNEL}', '')")
+_LOCKED_IN = "vigil_appends_locked_in"  # session.info: the transaction that holds the append lock
 
 
 def lock_appends(session: Session) -> None:
     """On PostgreSQL: appends one at a time (sequence order is commit order, ADR 0003), and a
-    notification, delivered at commit, that wakes the relay of whichever process holds it."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_LOCK_AND_NOTIFY, {"k": APPEND_LOCK})
+    notification, delivered at commit, that wakes the relay of whichever process holds it.
+
+    Once per transaction: the lock is held until it ends, and one notification serves every append in it.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_LOCKED_IN) is transaction:
+        return
+    session.execute(_LOCK_AND_NOTIFY, {"k": APPEND_LOCK})
+    session.info[_LOCKED_IN] = session.get_transaction()
 
 
 class EventStore:
@@ -112,9 +121,8 @@ class EventStore:
                      data=e.model_dump(mode="json"), traceparent=traceparent, tracestate=tracestate)
             for i, e in enumerate(events)
         ]
-        try:
-            with session.begin_nested():
-                session.execute(self.log.insert(), [event_row(env) for env in envelopes])
+        try:  # no savepoint (two round trips): a clash fails the caller's transaction, which every caller ends
+            session.execute(self.log.insert(), [event_row(env) for env in envelopes])
         except IntegrityError as e:
             raise ConcurrencyError(f"stream {stream_id} changed since version {expected_version}") from e
         session.info["wake"] = True
