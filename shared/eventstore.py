@@ -106,6 +106,15 @@ class EventStore:
         ).scalar_one()
         return int(current or 0)
 
+    def extend(self, session: Session, stream_id: str, events: Sequence[Event], key: str | None = None,
+               time: datetime | None = None) -> list[Envelope]:
+        """Append at whatever version the stream has reached: for streams that record what happened, where
+        no decision rests on the version read (a notification's history, an area's, the ruleset's)."""
+        if not events:
+            return []
+        lock_appends(session)
+        return self._insert(session, stream_id, self.version(session, stream_id), events, key, time)
+
     def append(self, session: Session, stream_id: str, expected_version: int, events: Sequence[Event],
                key: str | None = None, time: datetime | None = None) -> list[Envelope]:
         if not events:
@@ -113,18 +122,22 @@ class EventStore:
         lock_appends(session)
         if self.version(session, stream_id) != expected_version:
             raise ConcurrencyError(f"stream {stream_id} changed since version {expected_version}")
+        return self._insert(session, stream_id, expected_version, events, key, time)
+
+    def _insert(self, session: Session, stream_id: str, after_version: int, events: Sequence[Event],
+                key: str | None, time: datetime | None) -> list[Envelope]:
         traceparent, tracestate = current_traceparent()
         when = time or self.clock.now()
         envelopes = [
             Envelope(id=new_id(), type=e.TYPE, source=self.source, subject=stream_id, time=when,
-                     sequence=expected_version + i + 1, key=key or stream_id, topic=e.TOPIC,
+                     sequence=after_version + i + 1, key=key or stream_id, topic=e.TOPIC,
                      data=e.model_dump(mode="json"), traceparent=traceparent, tracestate=tracestate)
             for i, e in enumerate(events)
         ]
         try:  # no savepoint (two round trips): a clash fails the caller's transaction, which every caller ends
             session.execute(self.log.insert(), [event_row(env) for env in envelopes])
         except IntegrityError as e:
-            raise ConcurrencyError(f"stream {stream_id} changed since version {expected_version}") from e
+            raise ConcurrencyError(f"stream {stream_id} changed since version {after_version}") from e
         session.info["wake"] = True
         return envelopes
 

@@ -119,7 +119,7 @@ class LiveProjection:
         events = partner_events(pseudonym, before, after, incidents[-1] if incidents else None, erased_at)
         if events:
             stream = f"partner-{pseudonym}"
-            self.store.append(s, stream, self.store.version(s, stream), events, key=pseudonym)
+            self.store.extend(s, stream, events, key=pseudonym)
 
     def reassess(self, s: Session, area: str) -> AreaPicture:
         now = self.clock.now()
@@ -146,7 +146,7 @@ class LiveProjection:
         self._save(s, area, picture, now_raised, now, row is None)
         stream = f"area-{area}"
         if events:
-            self.store.append(s, stream, self.store.version(s, stream), events, key=area)
+            self.store.extend(s, stream, events, key=area)
         return picture
 
     @staticmethod

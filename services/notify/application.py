@@ -379,7 +379,7 @@ class NotifyApp:
         sent = s.execute(select(tables.deliveries.c.idempotency_key).where(
             tables.deliveries.c.incident_id == chase["incident_id"],
             tables.deliveries.c.purpose == "duty_inspector_alert")).all()
-        self.store.append(s, f"chase-{chase['incident_id']}", self.store.version(s, f"chase-{chase['incident_id']}"),
+        self.store.extend(s, f"chase-{chase['incident_id']}",
                           [EscalationExhausted(incident_id=chase["incident_id"], area=chase["area"],
                                                priority=chase["priority"], pages=len(sent), exhausted_at=now)],
                           key=str(chase["incident_id"]))

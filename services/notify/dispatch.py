@@ -108,7 +108,7 @@ def cancel_pending(s: Session, clock: Clock, store: EventStore, *conditions: Any
         s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"], d.c.status == "pending")
                   .values(status="cancelled", updated_at=now))
         nid = str(row["notification_id"])
-        store.append(s, nid, store.version(s, nid), [NotificationCancelled(**identity(dict(row)), cancelled_at=now)])
+        store.extend(s, nid, [NotificationCancelled(**identity(dict(row)), cancelled_at=now)])
     return len(rows)
 
 
@@ -237,7 +237,7 @@ class Dispatcher:
 
     def _append(self, s: Session, row: dict[str, Any], event: Any) -> None:
         nid = str(row["notification_id"])
-        self.store.append(s, nid, self.store.version(s, nid), [event])
+        self.store.extend(s, nid, [event])
 
 
 def identity(row: dict[str, Any]) -> dict[str, Any]:

@@ -345,7 +345,7 @@ class TriageApp:
         stream = f"tension-{row['tension_id']}"
         event = HeightenedTensionLifted(tension_id=row["tension_id"], area=row["area"], reason=reason,
                                         lifted_by=by, lifted_at=at)
-        self.store.append(s, stream, self.store.version(s, stream), [event], key=row["area"])
+        self.store.extend(s, stream, [event], key=row["area"])
         s.execute(tables.tensions.update().where(tables.tensions.c.tension_id == row["tension_id"])
                   .values(lifted_at=at, lifted_by=by, lift_reason=reason))
 

@@ -137,7 +137,7 @@ class RulesetStore:
                                   "give the changed ruleset a new version")
         s.execute(insert(self.t).values(version=ruleset.version, name=ruleset.name, sha256=ruleset.sha256,
                                         source=ruleset.source, published_by=by, published_at=now))
-        self.store.append(s, self.STREAM, self.store.version(s, self.STREAM), [RulesetPublished(
+        self.store.extend(s, self.STREAM, [RulesetPublished(
             version=ruleset.version, sha256=ruleset.sha256, rule_codes=ruleset.rule_codes, published_by=by,
             published_at=now)], key=self.STREAM)
         return True

@@ -75,3 +75,15 @@ def test_a_commit_that_appended_wakes_the_relay(store_db: tuple[EventStore, Data
     with db.transaction() as s:
         store.append(s, "r-2", 0, [_withdrawn("r-2")])
     assert woken.is_set()
+
+
+def test_extend_appends_at_the_end_whatever_version_was_read_before(store_db: tuple[EventStore, Database]) -> None:
+    store, db = store_db
+    with db.transaction() as s:
+        store.append(s, "stream-x", 0, [_withdrawn("x")])
+    with db.transaction() as s:
+        first = store.extend(s, "stream-x", [_withdrawn("x")])
+        second = store.extend(s, "stream-x", [_withdrawn("x"), _withdrawn("x")])
+    assert [e.sequence for e in first + second] == [2, 3, 4]
+    with db.sessions() as s:
+        assert store.version(s, "stream-x") == 4
