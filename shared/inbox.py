@@ -65,7 +65,7 @@ class EventConsumer:
                 consumer.partitions_for_topic(topic)
             consumer.subscribe(physical)
             while not stop.is_set():
-                batch = consumer.poll(timeout_ms=200)
+                batch = consumer.poll(timeout_ms=1000)  # returns as soon as records come; bounds shutdown to ~1 s
                 for records in batch.values():
                     for record in records:
                         self.process(record)

@@ -88,7 +88,10 @@ def make_consumer(bootstrap: str, group: str, client_id: str, **overrides: Any) 
     config: dict[str, Any] = {
         "bootstrap_servers": bootstrap, "group_id": group, "client_id": client_id,
         "enable_auto_commit": False, "auto_offset_reset": "earliest",
-        "isolation_level": "read_committed", "fetch_max_wait_ms": 100,
+        # An idle fetch waits at the broker up to fetch_max_wait_ms, but one answers as soon as a record arrives
+        # (measured: 3-4 ms from send to poll at 100 and at 500). At 100 ms every idle consumer fetched ten
+        # times a second; four services idled at 0.27 cores between them, now 0.11.
+        "isolation_level": "read_committed", "fetch_max_wait_ms": 500,
         "max_poll_records": 500, "session_timeout_ms": 10000, "heartbeat_interval_ms": 1000,
         "metadata_max_age_ms": 10000,  # see new partitions and topics in seconds, not the default 5 minutes
     }
