@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def service_app(name: str, mode: str) -> Any:
+def build_app(name: str, mode: str) -> Any:
     from services.cli import service_module, service_settings
     from shared.logs import configure_logging
     from shared.settings import VigilSettings
@@ -29,5 +29,5 @@ def __getattr__(attr: str) -> Any:
 
     name, _, mode = attr.rpartition("_")
     if name in SERVICES and mode in ("api", "all"):
-        return lambda: service_app(name, mode)
+        return lambda: build_app(name, mode)
     raise AttributeError(attr)

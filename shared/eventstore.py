@@ -73,8 +73,7 @@ def event_tables(metadata: MetaData) -> dict[str, Table]:
 
 
 OUTBOX_CHANNEL = "vigil_outbox"
-LOCK_AND_NOTIFY_SQL = f"SELECT pg_advisory_xact_lock(%(k)s), pg_notify('{OUTBOX_CHANNEL}', '')"
-_LOCK_AND_NOTIFY = text(f"SELECT pg_advisory_xact_lock(:k), pg_notify('{OUTBOX_CHANNEL}', '')")
+LOCK_AND_NOTIFY = text(f"SELECT pg_advisory_xact_lock(:k), pg_notify('{OUTBOX_CHANNEL}', '')")
 _LOCKED_IN = "vigil_appends_locked_in"  # session.info: the transaction that holds the append lock
 
 
@@ -89,7 +88,7 @@ def lock_appends(session: Session) -> None:
     transaction = session.get_transaction()
     if transaction is not None and session.info.get(_LOCKED_IN) is transaction:
         return
-    session.execute(_LOCK_AND_NOTIFY, {"k": APPEND_LOCK})
+    session.execute(LOCK_AND_NOTIFY, {"k": APPEND_LOCK})
     session.info[_LOCKED_IN] = session.get_transaction()
 
 

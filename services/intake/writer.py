@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from services.intake import tables
 from shared.db import Database
 from shared.events.base import Event
-from shared.eventstore import APPEND_LOCK, LOCK_AND_NOTIFY_SQL, ConcurrencyError, EventStore, NewStream, event_row
+from shared.eventstore import APPEND_LOCK, LOCK_AND_NOTIFY, ConcurrencyError, EventStore, NewStream, event_row
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,11 @@ class PendingReport:
     traceparent: str | None = None
     tracestate: str | None = None
     done: Future[None] = field(default_factory=Future)
+
+    @property
+    def stream(self) -> NewStream:
+        """The report's event stream, begun with its one event."""
+        return NewStream(self.report_id, [self.event], self.traceparent, self.tracestate)
 
 
 class ReportWriter:
@@ -129,12 +134,9 @@ class ReportWriter:
             pending.done.set_result(None)
 
     def _insert(self, s: Session, batch: list[PendingReport]) -> None:
-        s.execute(tables.report_keys.insert(), [p.key_row for p in batch])
-        s.execute(tables.reports.insert(), [p.report_row for p in batch])
-        idempotency = [p.idempotency_row for p in batch if p.idempotency_row]
-        if idempotency:
-            s.execute(tables.idempotency.insert(), idempotency)
-        self.store.start_streams(s, [NewStream(p.report_id, [p.event], p.traceparent, p.tracestate) for p in batch])
+        for table, rows in Statements.rows(batch):
+            s.execute(table.insert(), rows)
+        self.store.start_streams(s, [p.stream for p in batch])
 
     def _commit_pipelined(self, batch: list[PendingReport]) -> None:
         """The same rows as `_insert`, sent with the lock and the COMMIT in one pipeline."""
@@ -165,18 +167,21 @@ class Statements:
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
+        self._lock = str(LOCK_AND_NOTIFY.compile(dialect=PGDialect_psycopg()))  # the event store's, in psycopg's style
         self._sql: dict[str, str] = {}
 
+    @staticmethod
+    def rows(batch: list[PendingReport]) -> list[tuple[Table, list[dict[str, Any]]]]:
+        """What a batch writes besides its events, table by table (tables with no rows left out)."""
+        inserts = [(tables.report_keys, [p.key_row for p in batch]), (tables.reports, [p.report_row for p in batch]),
+                   (tables.idempotency, [p.idempotency_row for p in batch if p.idempotency_row])]
+        return [(table, rows) for table, rows in inserts if rows]
+
     def of(self, batch: list[PendingReport]) -> list[tuple[str, list[dict[str, Any]]]]:
-        inserts: list[tuple[Table, list[dict[str, Any]]]] = [
-            (tables.report_keys, [p.key_row for p in batch]),
-            (tables.reports, [p.report_row for p in batch]),
-            (tables.idempotency, [p.idempotency_row for p in batch if p.idempotency_row]),
-            (self.store.log, [event_row(env) for env in self.store.new_stream_envelopes(
-                [NewStream(p.report_id, [p.event], p.traceparent, p.tracestate) for p in batch])]),
-        ]
-        return [(LOCK_AND_NOTIFY_SQL, [{"k": APPEND_LOCK}])] + [
-            (self._insert_sql(table, rows[0]), rows) for table, rows in inserts if rows]
+        events = [event_row(env) for env in self.store.new_stream_envelopes([p.stream for p in batch])]
+        inserts = [*self.rows(batch), (self.store.log, events)]
+        return [(self._lock, [{"k": APPEND_LOCK}])] + [(self._insert_sql(table, rows[0]), rows)
+                                                       for table, rows in inserts]
 
     def _insert_sql(self, table: Table, row: dict[str, Any]) -> str:
         if table.name not in self._sql:
