@@ -3,7 +3,8 @@
 Woken at once after every commit that appended events (and on a short poll as a
 fallback), so the outbox adds milliseconds: on PostgreSQL by a NOTIFY sent in the appending
 transaction, so a commit in any process of the service wakes the relay wherever it runs; on
-SQLite (one process) by an in-process callback. It records how far it got in the same
+SQLite (one process) by an in-process callback. Under load it reads at most once per `gather`
+seconds, so that one read and one produce request carry many commits (ADR 0026). It records how far it got in the same
 database, survives broker downtime (it simply does not advance) and catches up. Only
 one relay per database publishes at a time: a PostgreSQL advisory lock or, on SQLite,
 a lock file.
@@ -31,12 +32,13 @@ from shared.db import Database
 from shared.eventstore import OUTBOX_CHANNEL
 from shared.kafka import encode_record
 from shared.metrics import counters
-from shared.telemetry import context_from, current_traceparent, tracer
+from shared.telemetry import context_from, current_traceparent, tracer, tracing_recorded
 from shared.topics import TopicNames
 
 log = logging.getLogger(__name__)
 RELAY_LOCK = 0x56_52_4C_59  # "VRLY"
 RECORD_EVERY = 0.2  # seconds between position writes while sends are in flight
+GATHER = 0.02  # seconds: the least time between two reads that follow a wake-up (ADR 0026)
 
 
 class RelayLock:
@@ -131,7 +133,8 @@ class RelayLock:
 class OutboxRelay:
     def __init__(self, db: Database, metadata: MetaData, names: TopicNames,
                  producer_factory: Callable[[], KafkaProducer], name: str = "outbox",
-                 batch_size: int = 500, poll_interval: float = 0.5, clock: Clock | None = None) -> None:
+                 batch_size: int = 500, poll_interval: float = 0.5, clock: Clock | None = None,
+                 gather: float = GATHER) -> None:
         self.db = db
         self.log_table = metadata.tables["event_log"]
         self.position_table = metadata.tables["relay_position"]
@@ -140,6 +143,7 @@ class OutboxRelay:
         self.name = name
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.gather = gather
         self.clock = clock or SystemClock()
         self._wake = threading.Event()
         self._producer: KafkaProducer | None = None
@@ -190,17 +194,28 @@ class OutboxRelay:
         every RECORD_EVERY seconds, and at once when nothing is in flight, so a quiet relay's position is
         current. A failed send raises after the prefix before it is recorded: from there the caller starts
         again, and anything after it that did arrive is sent again, which consumers' inboxes absorb.
+
+        A wake-up within `gather` seconds of the previous read waits out the rest of it first: a quiet
+        relay reads at once, a busy one takes every commit of the interval in one read and one produce
+        request, instead of paying both per commit (measured: 1.1 ms of relay CPU per event at 500 commits/s
+        of two reports each, 0.45 ms with 20 ms; ADR 0026).
         """
         producer = self._producer_now()
         acked = recorded = self._position if self._position is not None else self.position()
         sent = acked
         in_flight: deque[tuple[int, Any]] = deque()
         last_record = time.monotonic()
-        news = True
+        last_read = -self.gather
+        news, full = True, False
         try:
             while not stop.is_set():
+                if news and not full and (wait := last_read + self.gather - time.monotonic()) > 0:
+                    stop.wait(wait)
+                if news:
+                    last_read = time.monotonic()
                 rows = (lock.rows_after(sent, self.batch_size, self.log_table) if lock.notified
                         else self._rows_after(sent)) if news else []
+                full = len(rows) == self.batch_size
                 for row in rows:
                     in_flight.append((int(row["seq"]), self._send(producer, row)))
                     sent = int(row["seq"])
@@ -211,7 +226,7 @@ class OutboxRelay:
                     acked = seq
                 if acked > recorded and (not in_flight or time.monotonic() - last_record >= RECORD_EVERY):
                     recorded, last_record = self._acknowledged(acked, recorded), time.monotonic()
-                if len(rows) == self.batch_size:
+                if full:
                     continue
                 # Until news; acknowledgements are collected on every wake-up, and at least every RECORD_EVERY
                 # while sends are in flight. Idle, a timeout reads the table anyway (the poll fallback).
@@ -245,17 +260,21 @@ class OutboxRelay:
     def _send(self, producer: KafkaProducer, row: Any) -> Any:
         """One stored row to Kafka, as stored: its data is already canonical JSON, nothing is re-parsed."""
         topic = self.names(row["topic"])
+        if not tracing_recorded():  # no span to record: pass the request's trace context on as stored
+            return producer.send(**self._record_of(topic, row, row["traceparent"], row["tracestate"]))
         with tracer().start_as_current_span(
             f"send {topic}", context=context_from(row["traceparent"], row["tracestate"]), kind=SpanKind.PRODUCER,
             attributes={"messaging.system": "kafka", "messaging.operation.type": "send",
                         "messaging.destination.name": topic, "messaging.message.id": row["event_id"],
                         "messaging.kafka.message.key": row["key"]},
         ):
-            traceparent, tracestate = current_traceparent()
-            return producer.send(**encode_record(
-                topic, event_id=row["event_id"], source=row["source"], type=row["type"], time=row["time"],
-                subject=row["stream_id"], sequence=row["version"], key=row["key"], data=row["data"].encode(),
-                traceparent=traceparent, tracestate=tracestate))
+            return producer.send(**self._record_of(topic, row, *current_traceparent()))
+
+    @staticmethod
+    def _record_of(topic: str, row: Any, traceparent: str | None, tracestate: str | None) -> dict[str, Any]:
+        return encode_record(topic, event_id=row["event_id"], source=row["source"], type=row["type"],
+                             time=row["time"], subject=row["stream_id"], sequence=row["version"], key=row["key"],
+                             data=row["data"].encode(), traceparent=traceparent, tracestate=tracestate)
 
     def _producer_now(self) -> KafkaProducer:
         if self._producer is None:

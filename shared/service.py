@@ -90,7 +90,8 @@ class ServiceCore:
         self.db = Database(database_url)
         self.kafka = KafkaWiring(vigil, client_id=f"vigil-{name}")
         self.store = EventStore(metadata, source=f"/vigil/{name}", clock=clock)
-        self.relay = OutboxRelay(self.db, metadata, self.kafka.names, self.kafka.producer, name=name, clock=clock)
+        self.relay = OutboxRelay(self.db, metadata, self.kafka.names, self.kafka.producer, name=name, clock=clock,
+                                 gather=vigil.outbox_gather_ms / 1000)
         self.consumers: list[EventConsumer] = []
         self.tasks: list[tuple[str, Task]] = []
         self.closers: list[Callable[[], Awaitable[None]]] = []  # awaited when the HTTP app shuts down

@@ -29,6 +29,9 @@ class VigilSettings(BaseSettings):
     data_dir: str = "var"
     log_level: str = "INFO"
     otel_exporter: Literal["none", "console", "otlp"] = "none"
+    outbox_gather_ms: float = Field(20.0, ge=0, le=1000, description=(
+        "under load the outbox relay reads at most once per this many ms, so one read and one produce "
+        "request carry many commits; a quiet relay still reads at once (ADR 0026)"))
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> VigilSettings:

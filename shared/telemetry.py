@@ -60,6 +60,11 @@ def setup_telemetry(service_name: str, exporter: str = "none", extra: SpanExport
         _sampler.exporting = True
 
 
+def tracing_recorded() -> bool:
+    """Whether spans are recorded (an exporter is configured); if not, hot loops may skip making them."""
+    return _sampler.exporting
+
+
 def tracer() -> trace.Tracer:
     return trace.get_tracer("vigil")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +124,44 @@ def test_streaming_records_the_acknowledged_prefix_when_a_send_fails_and_resumes
         streaming.join(5)
     assert [m["key"] for m in healthy.sent] == [b"r-3", b"r-4"]
     assert not streaming.is_alive()
+
+
+def test_a_quiet_relay_reads_at_once_and_a_busy_one_gathers_the_commits_of_its_interval(db: Database) -> None:
+    gather = 1.0
+    producer = RecordingProducer()
+    relay = OutboxRelay(db, metadata, TopicNames(), lambda: producer,  # type: ignore[arg-type,return-value]
+                        poll_interval=60.0, gather=gather)
+    reads: list[tuple[float, int]] = []
+    read = relay._rows_after
+
+    def recorded_read(seq: int) -> list[Any]:
+        rows = read(seq)
+        reads.append((time.monotonic(), len(rows)))
+        return rows
+
+    relay._rows_after = recorded_read  # type: ignore[method-assign]
+    stop = threading.Event()
+    streaming = threading.Thread(target=relay.stream, args=(stop, RelayLock(db, "outbox")))
+    streaming.start()
+    try:
+        eventually(lambda: reads, 5, "the first read")
+        eventually(lambda: time.monotonic() - reads[-1][0] > gather, 5, "a quiet interval", interval=0.05)
+        committed = time.monotonic()
+        _append(db, 1)
+        eventually(lambda: len(producer.sent) == 1, 5, "the quiet relay's send")
+        quiet_read = reads[-1]
+        assert quiet_read[1] == 1 and quiet_read[0] - committed < gather  # it did not wait out an interval
+
+        store = EventStore(metadata, "/vigil/intake", MovableClock())
+        for i in range(5):  # five commits in quick succession, each waking the relay
+            with db.transaction() as s:
+                store.append(s, f"busy-{i}", 0, [ReportWithdrawn.model_validate(
+                    {"report_id": f"busy-{i}", "withdrawn_at": "2026-11-01T00:00:00Z"})])
+        eventually(lambda: len(producer.sent) == 6, 5, "the busy commits' sends")
+    finally:
+        stop.set()
+        relay.wake()
+        streaming.join(5)
+    busy_reads = [r for r in reads if r[0] > quiet_read[0] and r[1]]
+    assert [n for _, n in busy_reads] == [5]  # one read took all five commits
+    assert busy_reads[0][0] - quiet_read[0] >= gather
