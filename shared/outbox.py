@@ -4,10 +4,11 @@ Woken at once after every commit that appended events (and on a short poll as a
 fallback), so the outbox adds milliseconds: on PostgreSQL by a NOTIFY sent in the appending
 transaction, so a commit in any process of the service wakes the relay wherever it runs; on
 SQLite (one process) by an in-process callback. Under load it reads at most once per `gather`
-seconds, so that one read and one produce request carry many commits (ADR 0026). It records how far it got in the same
-database, survives broker downtime (it simply does not advance) and catches up. Only
-one relay per database publishes at a time: a PostgreSQL advisory lock or, on SQLite,
-a lock file.
+seconds, so that one read and one produce request carry many commits (ADR 0026).
+
+It records how far it got in the same database, survives broker downtime (it simply does not
+advance) and catches up. Only one relay per database publishes at a time: a PostgreSQL advisory
+lock or, on SQLite, a lock file.
 """
 
 from __future__ import annotations
