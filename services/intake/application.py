@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +107,7 @@ class _Prepared:
     cmd: SubmitReport
     digest: str
     receipt: Receipt
-    pending: PendingReport | None
+    committed: Future[None] | None  # None: answered from an earlier request with the same key
 
 
 def request_hash(report: ReportIn) -> str:
@@ -157,14 +158,13 @@ class IntakeApp:
             return e
         receipt = self._new_receipt(checked, cmd)
         pending = self._pending(cmd, checked, receipt, new_data_key(), digest)
-        self.writer.enqueue(pending)
-        return _Prepared(cmd, digest, receipt, pending)
+        return _Prepared(cmd, digest, receipt, self.writer.enqueue(pending))
 
     def _settle(self, item: _Prepared | Exception) -> Receipt | Exception:
-        if isinstance(item, Exception) or item.pending is None:
+        if isinstance(item, Exception) or item.committed is None:
             return item if isinstance(item, Exception) else item.receipt
         try:
-            item.pending.done.result(WRITE_TIMEOUT)
+            item.committed.result(WRITE_TIMEOUT)
         except (IntegrityError, ConcurrencyError) as e:
             key = item.cmd.idempotency_key
             try:  # a twin with the same key won the race: answer as it was answered

@@ -21,7 +21,7 @@ import logging
 import queue
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -48,7 +48,6 @@ class PendingReport:
     idempotency_row: dict[str, Any] | None = None
     traceparent: str | None = None
     tracestate: str | None = None
-    done: Future[None] = field(default_factory=Future)
 
     @property
     def stream(self) -> NewStream:
@@ -61,7 +60,7 @@ class ReportWriter:
         self.db = db
         self.store = store
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[PendingReport] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[PendingReport, Future[None]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._conn: Connection | None = None
@@ -74,10 +73,11 @@ class ReportWriter:
         self.enqueue(pending).result(timeout)
 
     def enqueue(self, pending: PendingReport) -> Future[None]:
-        """For callers on an event loop: a future that completes after the commit."""
+        """A future that completes after the commit (callers on an event loop wrap it)."""
         self._ensure_running()
-        self._queue.put(pending)
-        return pending.done
+        done: Future[None] = Future()
+        self._queue.put((pending, done))
+        return done
 
     def _ensure_running(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -113,25 +113,26 @@ class ReportWriter:
                 self._raw.invalidate()
             self._raw = None
 
-    def _commit(self, batch: list[PendingReport]) -> None:
+    def _commit(self, batch: list[tuple[PendingReport, Future[None]]]) -> None:
+        reports = [pending for pending, _ in batch]
         try:
             if self.db.is_postgres:
-                self._commit_pipelined(batch)
+                self._commit_pipelined(reports)
             else:
                 with self._session() as s, s.begin():
-                    self._insert(s, batch)
+                    self._insert(s, reports)
         except Exception as e:
             self._drop_connection()  # whatever went wrong, the next batch starts on a fresh connection
             if len(batch) == 1:
-                batch[0].done.set_exception(e)
+                batch[0][1].set_exception(e)
                 return
             log.info("a group commit failed; writing its reports one by one", extra={"size": len(batch)})
-            for pending in batch:
-                self._commit([pending])
+            for item in batch:
+                self._commit([item])
             return
         self.batches += 1
-        for pending in batch:
-            pending.done.set_result(None)
+        for _, done in batch:
+            done.set_result(None)
 
     def _insert(self, s: Session, batch: list[PendingReport]) -> None:
         for table, rows in Statements.rows(batch):
