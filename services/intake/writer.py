@@ -247,9 +247,10 @@ class LoopWriter:
         statements = self.statements.of(batch)
         try:
             async with conn.pipeline(), conn.cursor() as cur:
+                await cur.execute("BEGIN")
                 for sql, rows in statements:
                     await cur.executemany(sql, rows)
-                await conn.commit()
+                await cur.execute("COMMIT")
         except psycopg.IntegrityError as e:
             raise ConcurrencyError(str(e)) from e
 
@@ -258,7 +259,7 @@ class LoopWriter:
         if self._conn is not None and (self._conn.closed or self._loop is not loop):
             self._forget()
         if self._conn is None:
-            self._conn = await psycopg.AsyncConnection.connect(self.conninfo)
+            self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
             self._loop = loop
         return self._conn
 
