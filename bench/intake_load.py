@@ -1,6 +1,6 @@
 """Intake under load: accepted reports/s and latency, beside a bare FastAPI echo endpoint in the same run.
 
-    python -m bench.intake_load [--rate 1000] [--seconds 10] [--rounds 3] [--peak-seconds 5] [--workers 2]
+    python -m bench.intake_load [--rate 1000] [--seconds 10] [--rounds 5] [--peak-seconds 6] [--workers 2]
                                 [--bootstrap HOST:PORT] [--database-url ADMIN_URL] [--sqlite] [--name NAME]
 
 Both servers run side by side with the same number of HTTP workers (2 for the 2-core machine): intake as
@@ -8,7 +8,8 @@ deployed, `vigil intake all --workers N` (N HTTP workers plus one background pro
 consumers, ADR 0020); echo as bare FastAPI under uvicorn.
 
 - peak: `wrk` (closed loop, 64 connections, a Lua script POSTing the JSON report), alternating between
-  the two servers for a few rounds so that load from elsewhere on a shared machine hits both alike;
+  the two servers for a few rounds so that load from elsewhere on a shared machine hits both alike,
+  after an unmeasured warm-up of each (the first seconds include connecting and preparing statements);
   intake's 2xx/s over echo's is the DESIGN.md "at least 0.3 of a bare FastAPI echo endpoint";
 - open loop: a separate process sends at a fixed arrival rate (the 1,000/s target, then 70% of intake's
   peak) and measures each request from its *scheduled* send time, so a stall shows up as latency
@@ -281,9 +282,15 @@ def database(admin_url: str, sqlite_dir: Path | None) -> str:
     return url
 
 
+WARM_UP = 3  # seconds of unmeasured load on each server before the peak rounds
+
+
 def peaks(urls: dict[str, str], body: Path, rounds: int, seconds: int) -> dict[str, dict[str, Any]]:
     """wrk against each server in turn, several rounds, so drifting load on a shared machine hits both alike."""
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
+    for name, url in urls.items():  # not measured: connections, prepared statements, the producer's metadata
+        print(f"  warm-up: {name} for {WARM_UP}s ...", flush=True)
+        run_wrk(url, body, WARM_UP)
     for i in range(rounds):
         for name, url in urls.items():
             print(f"  peak round {i + 1}/{rounds}: {name} for {seconds}s ...", flush=True)
@@ -355,6 +362,16 @@ def verdict(r: dict[str, Any], rate: float) -> dict[str, Any]:
             "all_on_kafka": r["intake"]["outbox"]["all_on_kafka"]}
 
 
+def rounds(r: dict[str, Any], name: str) -> str:
+    return ", ".join(f"{x['ok_per_s']:.0f}" for x in r[name]["peak_wrk"]["rounds"])
+
+
+def round_ratios(r: dict[str, Any]) -> str:
+    """Each round's intake over the echo round just before it: the spread shows how steady the machine was."""
+    pairs = zip(r["echo"]["peak_wrk"]["rounds"], r["intake"]["peak_wrk"]["rounds"], strict=True)
+    return ", ".join(f"{i['ok_per_s'] / max(e['ok_per_s'], 1):.2f}" for e, i in pairs)
+
+
 def markdown(r: dict[str, Any]) -> str:
     v, m = r["verdict"], r["machine"]
     ok = {True: "yes", False: "**no**"}
@@ -372,6 +389,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"| peak, wrk 64 connections, {r['settings']['peak_rounds']} alternating rounds (2xx/s) | | "
         f"{v['echo_peak_per_s']} | {v['intake_peak_per_s']} |",
         f"| ratio intake / echo | ≥ {TARGET_RATIO} | | {v['ratio_to_echo']} ({ok[v['meets_ratio']]}) |",
+        f"| per round: echo, intake (2xx/s), ratio | | {rounds(r, 'echo')} | {rounds(r, 'intake')}; "
+        f"ratios {round_ratios(r)} |",
         f"| open loop offered (req/s) | {TARGET_RATE} | {el['offered_rate']} | {il['offered_rate']} |",
         f"| accepted/s (202, open loop) | ≥ {TARGET_RATE} | {round(el['sent'] / el['seconds'])} sent | "
         f"{v['accepted_per_s_open_loop']} ({ok[v['meets_rate']]}) |",
@@ -397,8 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.intake_load", description=__doc__.split("\n")[0])
     p.add_argument("--rate", type=float, default=float(TARGET_RATE), help="open-loop arrival rate (req/s)")
     p.add_argument("--seconds", type=float, default=10.0, help="open-loop duration")
-    p.add_argument("--peak-seconds", type=int, default=5, help="wrk duration per round")
-    p.add_argument("--rounds", type=int, default=3, help="alternating wrk rounds per server")
+    p.add_argument("--peak-seconds", type=int, default=6, help="wrk duration per round")
+    p.add_argument("--rounds", type=int, default=5, help="alternating wrk rounds per server")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--bootstrap", default=None, help="Kafka to use (default: as the tests find or start one)")
     p.add_argument("--database-url", default=None, help="a PostgreSQL admin URL (default: as the tests find one)")
