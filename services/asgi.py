@@ -13,6 +13,7 @@ from typing import Any
 def build_app(name: str, mode: str) -> Any:
     from services.cli import service_module, service_settings
     from shared.logs import configure_logging
+    from shared.runtime import tune_gc
     from shared.settings import VigilSettings
     from shared.telemetry import setup_telemetry
 
@@ -20,7 +21,9 @@ def build_app(name: str, mode: str) -> Any:
     configure_logging(name, vigil.log_level)
     setup_telemetry(f"vigil-{name}", vigil.otel_exporter)
     module = service_module(name)
-    return module.create_app(module.build(vigil=vigil, settings=service_settings(name)), with_worker=(mode == "all"))
+    app = module.create_app(module.build(vigil=vigil, settings=service_settings(name)), with_worker=(mode == "all"))
+    tune_gc(vigil.gc_gen0_threshold)
+    return app
 
 
 def __getattr__(attr: str) -> Any:

@@ -62,10 +62,13 @@ def run_service(name: str, mode: str, workers: int = 1) -> None:
     configure_logging(name, vigil.log_level)
     settings = service_settings(name)
     if mode == "worker":
+        from shared.runtime import tune_gc
         from shared.telemetry import setup_telemetry
 
         setup_telemetry(f"vigil-{name}", vigil.otel_exporter)
-        service_module(name).build(vigil=vigil, settings=settings).runner().run_until_signalled()
+        runner = service_module(name).build(vigil=vigil, settings=settings).runner()
+        tune_gc(vigil.gc_gen0_threshold)
+        runner.run_until_signalled()
         return
     # Each worker process builds the service through services.asgi, as a single process does.
     if mode == "api" or workers == 1:

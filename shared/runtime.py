@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -12,6 +13,23 @@ from types import FrameType
 log = logging.getLogger(__name__)
 
 Task = Callable[[threading.Event], None]
+
+
+def tune_gc(gen0_threshold: int) -> None:
+    """Once a service is built: freeze what start-up made, and collect the youngest generation less often.
+
+    Handling a request allocates thousands of short-lived objects that reference counting frees; with
+    CPython's default (a young collection every 700 net allocations) the cyclic collector still ran
+    several times per request, each pass also walking start-up's long-lived objects on older passes.
+    `gc.freeze()` moves those out of its way for good. Measured on intake at 700 reports/s: 10-15% less
+    CPU in the HTTP workers (ADR 0027). 0 keeps CPython's defaults.
+    """
+    if gen0_threshold <= 0:
+        return
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(gen0_threshold, gen1, gen2)
 
 
 class Runner:

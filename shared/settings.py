@@ -29,6 +29,9 @@ class VigilSettings(BaseSettings):
     data_dir: str = "var"
     log_level: str = "INFO"
     otel_exporter: Literal["none", "console", "otlp"] = "none"
+    gc_gen0_threshold: int = Field(20_000, ge=0, description=(
+        "allocations between young-generation collections once a service is built (0: CPython's default, 700); "
+        "start-up's objects are frozen out of the collector's way (ADR 0027)"))
     outbox_gather_ms: float = Field(20.0, ge=0, le=1000, description=(
         "under load the outbox relay reads at most once per this many ms, so one read and one produce "
         "request carry many commits; a quiet relay still reads at once (ADR 0026)"))
