@@ -14,7 +14,7 @@ consumers, ADR 0020); echo as bare FastAPI under uvicorn.
 - open loop: a separate process sends at a fixed arrival rate (the 1,000/s target, then 70% of intake's
   peak) and measures each request from its *scheduled* send time, so a stall shows up as latency
   instead of silently lowering the rate (no coordinated omission). `wrk2` is not packaged in Debian,
-  hence this small asyncio generator (uvloop, raw HTTP/1.1 keep-alive, up to 512 connections).
+  hence `bench/_openloop.py` (asyncio protocols on uvloop, HTTP/1.1 keep-alive, up to 512 connections).
 
 Durability is part of the measure: every 202 is committed in the database before the answer, and the
 run waits until the outbox relay has put every accepted report on Kafka, reporting how long that took.
@@ -31,7 +31,6 @@ import os
 import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from bench import _servers
+from bench._openloop import open_loop
 from infra.procs import children, free_port, port_open, proc_status, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,77 +77,7 @@ def echo_app() -> FastAPI:
     return app
 
 
-# -- the open-loop generator (runs in its own process) -------------------------------------------
-
-
-async def _send(pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]], host: str, port: int,
-                request: bytes) -> int:
-    try:
-        reader, writer = pool.get_nowait()
-    except asyncio.QueueEmpty:
-        reader, writer = await asyncio.open_connection(host, port)
-    writer.write(request)
-    await writer.drain()
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    if length:
-        await reader.readexactly(length)
-    pool.put_nowait((reader, writer))
-    return status
-
-
-async def open_loop(url: str, rate: float, seconds: float, body: bytes) -> dict[str, Any]:
-    host, port_text = url.removeprefix("http://").split("/", 1)[0].split(":")
-    path = "/" + url.removeprefix("http://").split("/", 1)[1]
-    request = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    errors = 0
-    total = int(rate * seconds)
-    start = time.perf_counter() + 0.2
-
-    connections = asyncio.Semaphore(MAX_CONNECTIONS)
-
-    async def one(scheduled: float) -> None:
-        nonlocal errors
-        try:
-            async with connections:  # a request waiting for a connection still counts from its schedule
-                status = await _send(pool, host, int(port_text), request)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            errors += 1
-            return
-        latencies.append(time.perf_counter() - scheduled)
-        statuses[status] = statuses.get(status, 0) + 1
-
-    tasks = []
-    for i in range(total):
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(scheduled)))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
-    return {"offered_rate": rate, "seconds": seconds, "sent": total, "statuses": statuses, "errors": errors,
-            "elapsed_s": round(elapsed, 2), "latencies_ms": summary_ms(latencies)}
-
-
-def summary_ms(latencies: list[float]) -> dict[str, float]:
-    if not latencies:
-        return {}
-    ordered = sorted(latencies)
-
-    def pct(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 2)
-
-    return {"p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "p999": pct(0.999),
-            "max": round(ordered[-1] * 1000, 2), "mean": round(statistics.fmean(ordered) * 1000, 2)}
+# -- the open-loop generator (runs in its own process: bench/_openloop.py) -----------------------
 
 
 def generator_main(args: list[str]) -> None:
@@ -158,7 +88,7 @@ def generator_main(args: list[str]) -> None:
         uvloop.install()
     except ImportError:
         pass
-    result = asyncio.run(open_loop(url, rate, seconds, Path(body_path).read_bytes()))
+    result = asyncio.run(open_loop(url, rate, seconds, Path(body_path).read_bytes(), MAX_CONNECTIONS))
     print(json.dumps(result))
 
 
