@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,16 @@ def test_a_quiet_relay_reads_at_once_and_a_busy_one_gathers_the_commits_of_its_i
     busy_reads = [r for r in reads if r[0] > quiet_read[0] and r[1]]
     assert [n for _, n in busy_reads] == [5]  # one read took all five commits
     assert busy_reads[0][0] - quiet_read[0] >= gather
+
+
+def test_only_a_relay_busy_for_the_last_second_waits_and_only_for_the_rest_of_its_interval(db: Database) -> None:
+    relay = OutboxRelay(db, metadata, TopicNames(), RecordingProducer, gather=0.02)  # type: ignore[arg-type]
+    now = 100.0
+    steps_of_one_report = deque([now - 0.03, now - 0.02, now - 0.01, now - 0.005])  # a flow's commits, 12/s
+    assert relay._gathering(steps_of_one_report, now) == 0.0
+    busy = deque(now - 0.9 + i * 0.018 for i in range(50))  # 50 reads in the last second, the last 18 ms ago
+    assert relay._gathering(busy, now) == pytest.approx(0.002)
+    long_ago = deque(now - 5 + i * 0.01 for i in range(100))  # busy once, quiet for the last four seconds
+    assert relay._gathering(long_ago, now) == 0.0 and not long_ago  # forgotten
+    assert OutboxRelay(db, metadata, TopicNames(), RecordingProducer,  # type: ignore[arg-type]
+                       gather=0)._gathering(busy, now) == 0.0
