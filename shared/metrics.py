@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from opentelemetry import metrics
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.metrics import CallbackOptions, Observation
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.resources import Resource
 
 _lock = threading.Lock()
@@ -21,8 +21,10 @@ def setup_metrics(service_name: str) -> None:
     with _lock:
         if _configured:
             return
+        # Exemplars off: the Prometheus exporter does not carry them, yet by default every measurement
+        # (three per HTTP request) is offered to the exemplar reservoir first.
         provider = MeterProvider(resource=Resource.create({"service.name": service_name}),
-                                 metric_readers=[PrometheusMetricReader()])
+                                 metric_readers=[PrometheusMetricReader()], exemplar_filter=AlwaysOffExemplarFilter())
         metrics.set_meter_provider(provider)
         _configured = True
     meter().create_observable_gauge("vigil.consumer.lag", callbacks=[_observe_lag], unit="{message}",
