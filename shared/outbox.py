@@ -240,13 +240,15 @@ class OutboxRelay:
                 self._acknowledged(acked, recorded)
 
     def _gathering(self, reads: deque[float], now: float) -> float:
-        """How long to wait before the next read: the rest of the interval if busy, else 0."""
-        if not self.gather or not reads:
-            return 0.0
+        """How long to wait before the next read: the rest of the interval if busy, else 0.
+
+        Forgets reads older than a second first, so `reads` stays small whatever `gather` is.
+        """
         while reads and reads[0] < now - 1.0:
             reads.popleft()
-        busy = len(reads) >= 1.0 / self.gather
-        return reads[-1] + self.gather - now if busy and reads else 0.0
+        if not self.gather or not reads or len(reads) < 1.0 / self.gather:
+            return 0.0
+        return reads[-1] + self.gather - now
 
     def _acknowledged(self, acked: int, recorded: int) -> int:
         self._record(acked)

@@ -177,5 +177,7 @@ def test_only_a_relay_busy_for_the_last_second_waits_and_only_for_the_rest_of_it
     assert relay._gathering(busy, now) == pytest.approx(0.002)
     long_ago = deque(now - 5 + i * 0.01 for i in range(100))  # busy once, quiet for the last four seconds
     assert relay._gathering(long_ago, now) == 0.0 and not long_ago  # forgotten
-    assert OutboxRelay(db, metadata, TopicNames(), RecordingProducer,  # type: ignore[arg-type]
-                       gather=0)._gathering(busy, now) == 0.0
+    unpaced = OutboxRelay(db, metadata, TopicNames(), RecordingProducer, gather=0)  # type: ignore[arg-type]
+    assert unpaced._gathering(busy, now) == 0.0
+    stale = deque([now - 3.0, now - 2.0])
+    assert unpaced._gathering(stale, now) == 0.0 and not stale  # old reads forgotten even when unpaced
