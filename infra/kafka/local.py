@@ -45,7 +45,11 @@ def ensure_jars(quiet: bool = True) -> Path:
 
 
 def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random cluster id as Kafka makes them (base64url of 16 bytes), never starting with "-": Kafka's own
+    Uuid.randomUuid() draws again in that case, since a command line would read it as an option."""
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return cluster_id
 
 
 class LocalKafka:
@@ -76,11 +80,13 @@ class LocalKafka:
         path = self.data_dir / "server.properties"
         path.write_text(props)
         if not (log_dirs / "meta.properties").exists():
-            subprocess.run(
+            formatted = subprocess.run(
                 self._java("kafka.tools.StorageTool", "format", "--standalone",
-                           "-t", _cluster_id(), "-c", str(path)),
-                check=True, capture_output=True,
+                           f"--cluster-id={_cluster_id()}", "-c", str(path)),
+                capture_output=True, text=True,
             )
+            if formatted.returncode != 0:
+                raise KafkaSetupError(f"formatting the broker's storage failed:\n{formatted.stderr[-2000:]}")
         return path
 
     def start(self, timeout: float = 90.0) -> LocalKafka:
