@@ -6,10 +6,10 @@ import asyncio
 import dataclasses
 import json
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +28,7 @@ from shared.eventstore import ConcurrencyError
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
 from tests.factories import report_body
+from tests.support.loops import on_a_loop_of_its_own
 from tests.support.waiting import eventually
 
 PROBLEM = "application/problem+json"
@@ -488,20 +489,11 @@ def _pending(intake: Intake, reference: str | None = None) -> PendingReport:
     return app._pending(cmd, checked, receipt, new_data_key(), "")
 
 
-T = TypeVar("T")
-
-
-def _on_a_loop_of_its_own(coroutine: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run on a fresh thread: a session-wide browser fixture may hold this thread's event loop."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result(timeout=60)
-
-
 def test_a_clash_in_a_group_commit_fails_only_its_own_report(intake: Intake) -> None:
     writer = intake.app.loop_writer
     assert writer is not None, "on PostgreSQL the hot path commits on the event loop"
     taken = _pending(intake)
-    _on_a_loop_of_its_own(writer.write(taken))
+    on_a_loop_of_its_own(writer.write(taken))
     batch = [_pending(intake), _pending(intake, reference=taken.report_row["reference"]), _pending(intake)]
 
     async def together() -> list[BaseException | None]:
@@ -509,7 +501,7 @@ def test_a_clash_in_a_group_commit_fails_only_its_own_report(intake: Intake) -> 
         await writer.aclose()
         return results
 
-    outcomes = _on_a_loop_of_its_own(together())
+    outcomes = on_a_loop_of_its_own(together())
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], ConcurrencyError), outcomes[1]
     with intake.db.sessions() as s:

@@ -10,6 +10,7 @@ import pytest
 
 from bench import intake_load
 from bench._openloop import open_loop
+from tests.support.loops import on_a_loop_of_its_own
 
 
 async def _serve_then_load(rate: float, seconds: float, close_every: int = 0) -> dict[str, Any]:
@@ -41,13 +42,13 @@ async def _serve_then_load(rate: float, seconds: float, close_every: int = 0) ->
 
 
 def test_the_open_loop_generator_sends_every_request_and_times_each_one() -> None:
-    result = asyncio.run(_serve_then_load(rate=200, seconds=1.0))
+    result = on_a_loop_of_its_own(_serve_then_load(rate=200, seconds=1.0))
     assert result["sent"] == 200 and result["statuses"] == {202: 200} and result["errors"] == 0
     assert 0 < result["latencies_ms"]["p50"] <= result["latencies_ms"]["p99"] <= result["latencies_ms"]["max"]
 
 
 def test_the_generator_reconnects_when_the_server_closes_kept_alive_connections() -> None:
-    result = asyncio.run(_serve_then_load(rate=200, seconds=0.5, close_every=7))
+    result = on_a_loop_of_its_own(_serve_then_load(rate=200, seconds=0.5, close_every=7))
     assert result["statuses"] == {202: 100} and result["errors"] == 0
 
 
@@ -59,7 +60,7 @@ def test_a_refused_connection_is_an_error_not_a_hang() -> None:
         await probe.wait_closed()
         return await open_loop(f"http://127.0.0.1:{port}/x", 50, 0.2, b"{}")
 
-    result = asyncio.run(asyncio.wait_for(refused(), 30))
+    result = on_a_loop_of_its_own(refused(), timeout=30)
     assert result["errors"] == result["sent"] == 10 and result["statuses"] == {}
 
 
