@@ -39,7 +39,7 @@ from shared.topics import TopicNames
 log = logging.getLogger(__name__)
 RELAY_LOCK = 0x56_52_4C_59  # "VRLY"
 RECORD_EVERY = 0.2  # seconds between position writes while sends are in flight
-GATHER = 0.02  # seconds: the least time between two reads that follow a wake-up (ADR 0026)
+GATHER = 0.02  # seconds: while busy, the least time between two reads (ADR 0026)
 
 
 class RelayLock:
