@@ -143,20 +143,17 @@ class ReportWriter:
         """The same rows as `_insert`, sent with the lock and the COMMIT in one pipeline."""
         if self._raw is None:
             self._raw = self.db.engine.raw_connection()
+            self._raw.driver_connection.autocommit = True  # the writer's own: never returned to the pool
         conn: psycopg.Connection[Any] = self._raw.driver_connection
         statements = self.statements.of(batch)
         try:
-            with conn.pipeline(), conn.cursor() as cur:
+            with conn.pipeline(), conn.cursor() as cur:  # as LoopWriter._commit: one sync for the transaction
+                cur.execute("BEGIN")
                 for sql, rows in statements:
                     cur.executemany(sql, rows)
-                conn.commit()
+                cur.execute("COMMIT")
         except psycopg.IntegrityError as e:  # a twin or a collision: the one-by-one retry finds whose
-            conn.rollback()
             raise ConcurrencyError(str(e)) from e
-        except BaseException:
-            with contextlib.suppress(Exception):
-                conn.rollback()
-            raise
         self.db.committed()
 
 
