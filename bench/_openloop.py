@@ -13,10 +13,11 @@ another (up to `max_connections`), and beyond that waits for one, still timed fr
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections import deque
 from typing import Any
+
+from bench._stats import summary_ms
 
 
 class _Connection(asyncio.Protocol):
@@ -146,15 +147,3 @@ async def open_loop(url: str, rate: float, seconds: float, body: bytes,
     elapsed = time.perf_counter() - start
     return {"offered_rate": rate, "seconds": seconds, "sent": total, "statuses": load.statuses,
             "errors": load.errors, "elapsed_s": round(elapsed, 2), "latencies_ms": summary_ms(load.latencies)}
-
-
-def summary_ms(latencies: list[float]) -> dict[str, float]:
-    if not latencies:
-        return {}
-    ordered = sorted(latencies)
-
-    def pct(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 2)
-
-    return {"p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "p999": pct(0.999),
-            "max": round(ordered[-1] * 1000, 2), "mean": round(statistics.fmean(ordered) * 1000, 2)}

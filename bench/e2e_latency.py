@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from bench._stats import percentile
 from shared.migrate import upgrade
 from shared.topics import TopicNames, ensure_topics
 from tests.factories import report_body
@@ -193,11 +194,6 @@ def _first_at(bootstrap: str, topic: str, ce_type: str) -> dict[str, float]:
         if headers_of(record).get("ce_type") == ce_type.encode():
             first.setdefault(json.loads(record.value)["reference"], record.timestamp / 1000)
     return first
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run(seconds: float, rate: float | None, bootstrap: str, admin_url: str | None,

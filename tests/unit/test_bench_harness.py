@@ -10,6 +10,7 @@ import pytest
 
 from bench import intake_load
 from bench._openloop import open_loop
+from bench._stats import percentile, summary_ms
 from tests.support.loops import on_a_loop_of_its_own
 
 
@@ -88,3 +89,11 @@ def test_the_highest_rate_within_p99_steps_down_by_tenths_to_70_percent_of_peak(
     at_floor = _loop(851.0, 500.0 if expected is None else 77.0)
     found = intake_load.within_p99("http://x", at_target, at_floor, 10, None)  # type: ignore[arg-type]
     assert found["rate"] == expected and ran == runs
+
+
+def test_every_benchmark_takes_percentiles_the_same_way() -> None:
+    samples = [i / 1000 for i in range(100, 0, -1)]  # 1..100 ms, unsorted
+    assert percentile(samples, 0.5) == 0.051 and percentile(samples, 0.99) == percentile(samples, 1.0) == 0.1
+    assert summary_ms(samples) == {"p50": 51.0, "p90": 91.0, "p99": 100.0, "p999": 100.0, "max": 100.0,
+                                   "mean": 50.5}
+    assert summary_ms([]) == {}
