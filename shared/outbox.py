@@ -242,11 +242,14 @@ class OutboxRelay:
     def _gathering(self, reads: deque[float], now: float) -> float:
         """How long to wait before the next read: the rest of the interval if busy, else 0.
 
-        Forgets reads older than a second first, so `reads` stays small whatever `gather` is.
+        Busy means at least one read per `gather` on average over the last second, or over the last
+        `gather` if that is longer (so a relay never reads sooner than `gather` after a read it counted as
+        busy). Forgets older reads first, so `reads` stays small whatever `gather` is.
         """
-        while reads and reads[0] < now - 1.0:
+        window = max(1.0, self.gather)
+        while reads and reads[0] < now - window:
             reads.popleft()
-        if not self.gather or not reads or len(reads) < 1.0 / self.gather:
+        if not self.gather or not reads or len(reads) < window / self.gather:
             return 0.0
         return reads[-1] + self.gather - now
 

@@ -137,8 +137,9 @@ def test_a_quiet_relay_reads_at_once_and_a_busy_one_gathers_the_commits_of_its_i
     read = relay._rows_after
 
     def recorded_read(seq: int) -> list[Any]:
+        began = time.monotonic()  # as the relay counts it: when the read began, not when it returned
         rows = read(seq)
-        reads.append((time.monotonic(), len(rows)))
+        reads.append((began, len(rows)))
         return rows
 
     relay._rows_after = recorded_read  # type: ignore[method-assign]
@@ -184,3 +185,12 @@ def test_only_a_relay_busy_for_the_last_second_waits_and_only_for_the_rest_of_it
     assert unpaced._gathering(busy, now) == 0.0
     stale = deque([now - 3.0, now - 2.0])
     assert unpaced._gathering(stale, now) == 0.0 and not stale  # old reads forgotten even when unpaced
+
+
+def test_an_interval_longer_than_a_second_is_judged_over_the_interval(db: Database) -> None:
+    # A read 1.5 s ago under a 2 s interval: judged over one second it would be forgotten, and the next read
+    # would come 0.5 s too soon (a CI run caught this in the gather test above).
+    relay = OutboxRelay(db, metadata, TopicNames(), RecordingProducer, gather=2.0)  # type: ignore[arg-type]
+    now = 100.0
+    assert relay._gathering(deque([now - 1.5]), now) == pytest.approx(0.5)
+    assert relay._gathering(deque([now - 2.5]), now) == 0.0
