@@ -1,8 +1,8 @@
 """Security headers on every response, as plain ASGI middleware.
 
 Not BaseHTTPMiddleware, which costs a task and a stream per request on intake's hot path.
-Server spans come from FastAPI itself, which traces requests natively when OpenTelemetry is
-installed and continues an incoming `traceparent`.
+Trace context and HTTP metrics come from shared.httptelemetry (ADR 0028), server spans from FastAPI
+itself while spans are recorded.
 """
 
 from __future__ import annotations
