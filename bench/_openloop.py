@@ -8,6 +8,10 @@ Built on asyncio protocols over uvloop, with no task or stream objects per reque
 shares the machine with the service it measures, so every microsecond it spends is one the service
 does not get. Keep-alive connections are reused; a request due while every connection is busy opens
 another (up to `max_connections`), and beyond that waits for one, still timed from its schedule.
+
+A connection idle for longer than `max_idle` is closed instead of reused, as HTTP clients' pools do: a
+server closes idle connections (uvicorn after 5 s), and a request written just as the close crosses it is
+lost through no fault of the server's request handling.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = b""
         self.scheduled: float | None = None  # the request in flight, by its scheduled time
+        self.idle_since = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -59,9 +64,10 @@ class _Connection(asyncio.Protocol):
 
 
 class _OpenLoop:
-    def __init__(self, host: str, port: int, request: bytes, max_connections: int) -> None:
+    def __init__(self, host: str, port: int, request: bytes, max_connections: int, max_idle: float) -> None:
         self.host, self.port, self.request = host, port, request
         self.max_connections = max_connections
+        self.max_idle = max_idle
         self.idle: deque[_Connection] = deque()
         self.waiting: deque[float] = deque()  # due, but no connection free yet
         self.connections = 0
@@ -74,6 +80,11 @@ class _OpenLoop:
 
     def fire(self, scheduled: float) -> None:
         self.outstanding += 1
+        stale = time.perf_counter() - self.max_idle
+        while self.idle and self.idle[0].idle_since < stale:  # the longest idle are on the left
+            stale_connection = self.idle.popleft()
+            if stale_connection.transport is not None:
+                stale_connection.transport.close()  # connection_lost() then counts it out
         if self.idle:
             self.idle.pop().send(scheduled)
             return
@@ -95,6 +106,7 @@ class _OpenLoop:
         if self.waiting:
             connection.send(self.waiting.popleft())
         else:
+            connection.idle_since = time.perf_counter()
             self.idle.append(connection)
 
     def answered(self, connection: _Connection, scheduled: float | None, status: int) -> None:
@@ -122,13 +134,13 @@ class _OpenLoop:
 
 
 async def open_loop(url: str, rate: float, seconds: float, body: bytes,
-                    max_connections: int = 512) -> dict[str, Any]:
+                    max_connections: int = 512, max_idle: float = 2.0) -> dict[str, Any]:
     """POST `body` to `url` at `rate` per second for `seconds`; latency of each from its scheduled time."""
     host, port_text = url.removeprefix("http://").split("/", 1)[0].split(":")
     path = "/" + url.removeprefix("http://").split("/", 1)[1]
     request = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-    load = _OpenLoop(host, int(port_text), request, max_connections)
+    load = _OpenLoop(host, int(port_text), request, max_connections, max_idle)
     total = int(rate * seconds)
     start = time.perf_counter() + 0.2
     sent = 0

@@ -14,11 +14,13 @@ from bench._stats import percentile, summary_ms
 from tests.support.loops import on_a_loop_of_its_own
 
 
-async def _serve_then_load(rate: float, seconds: float, close_every: int = 0) -> dict[str, Any]:
-    answered = 0
+async def _serve_then_load(rate: float, seconds: float, close_every: int = 0,
+                           **options: Any) -> dict[str, Any]:
+    answered = connections = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal answered
+        nonlocal answered, connections
+        connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -39,7 +41,8 @@ async def _serve_then_load(rate: float, seconds: float, close_every: int = 0) ->
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     async with server:
-        return await open_loop(f"http://127.0.0.1:{port}/v1/reports", rate, seconds, b'{"a": 1}')
+        result = await open_loop(f"http://127.0.0.1:{port}/v1/reports", rate, seconds, b'{"a": 1}', **options)
+    return {**result, "connections": connections}
 
 
 def test_the_open_loop_generator_sends_every_request_and_times_each_one() -> None:
@@ -51,6 +54,14 @@ def test_the_open_loop_generator_sends_every_request_and_times_each_one() -> Non
 def test_the_generator_reconnects_when_the_server_closes_kept_alive_connections() -> None:
     result = on_a_loop_of_its_own(_serve_then_load(rate=200, seconds=0.5, close_every=7))
     assert result["statuses"] == {202: 100} and result["errors"] == 0
+
+
+def test_a_connection_idle_longer_than_max_idle_is_closed_not_reused() -> None:
+    # five requests 100 ms apart: a connection idle for more than 50 ms is not trusted with the next one
+    fresh = on_a_loop_of_its_own(_serve_then_load(rate=10, seconds=0.5, max_idle=0.05))
+    kept = on_a_loop_of_its_own(_serve_then_load(rate=10, seconds=0.5, max_idle=10.0))
+    assert fresh["statuses"] == kept["statuses"] == {202: 5} and fresh["errors"] == kept["errors"] == 0
+    assert fresh["connections"] == 5 and kept["connections"] == 1
 
 
 def test_a_refused_connection_is_an_error_not_a_hang() -> None:
