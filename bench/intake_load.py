@@ -346,8 +346,11 @@ def markdown(r: dict[str, Any]) -> str:
         f"# Intake load ({r['at']}, {r['database']})", "",
         f"Intake ran as deployed: `vigil intake all --workers {r['workers']}` ({r['workers']} HTTP workers"
         + (" and one background process for the outbox relay and consumers" if r["workers"] > 1 else "")
-        + f"); the echo server is bare FastAPI under uvicorn with {r['workers']} workers. PostgreSQL is the "
-        "test servers' local instance (fsync off, as in the test suite); Kafka a local single-node broker.", "",
+        + f"); the echo server is bare FastAPI under uvicorn with {r['workers']} workers. "
+        + ("The database is SQLite (WAL, one writer thread per process: the development default)"
+           if r["database"] == "sqlite" else
+           "PostgreSQL is the test servers' local instance (fsync off, as in the test suite)")
+        + "; Kafka a local single-node broker.", "",
         f"Machine: {m['cpus']} × {m['cpu']}, {m['memory_gb']} GB, Python {m['python']}; "
         f"load average at start {m['load_average_at_start']}. The load generators ran on the same machine.", "",
         "| | target | echo (bare FastAPI) | intake |", "|---|---|---|---|",
