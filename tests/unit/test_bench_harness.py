@@ -102,6 +102,17 @@ def test_the_highest_rate_within_p99_steps_down_by_tenths_to_70_percent_of_peak(
     assert found["rate"] == expected and ran == runs
 
 
+def test_when_70_percent_of_peak_is_above_the_target_it_is_the_other_candidate(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def generator(*_args: Any) -> dict[str, Any]:
+        raise AssertionError("no rate between the target and a floor above it")
+
+    monkeypatch.setattr(intake_load, "run_generator", generator)
+    at_target = _loop(1000.0, 215.0)
+    assert intake_load.within_p99("http://x", at_target, _loop(1064.0, 63.0), 10, None)["rate"] == 1064.0  # type: ignore[arg-type]
+    assert intake_load.within_p99("http://x", at_target, _loop(1064.0, 300.0), 10, None)["rate"] is None  # type: ignore[arg-type]
+
+
 def test_every_benchmark_takes_percentiles_the_same_way() -> None:
     samples = [i / 1000 for i in range(100, 0, -1)]  # 1..100 ms, unsorted
     assert percentile(samples, 0.5) == 0.051 and percentile(samples, 0.99) == percentile(samples, 1.0) == 0.1
