@@ -1,8 +1,8 @@
 """Every HTTP request's trace context and the OpenTelemetry HTTP server metrics, as plain ASGI middleware.
 
 FastAPI's native telemetry does this too, and more, at a price measured on intake's report route: its
-request wrapper, a span, two active-request measurements and a histogram record cost 12-15% of intake's
-peak. So (ADR 0028):
+request wrapper, a span, two active-request measurements and a histogram record cost about 200 µs a
+request, a third of the application's own work for a report. So (ADR 0028):
 
 - metrics are recorded here: `http.server.request.duration` (the semantic conventions' histogram, same
   name, unit, buckets and attributes) once per request, and `http.server.active_requests` as an
