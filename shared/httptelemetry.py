@@ -117,16 +117,13 @@ class HttpTelemetry:
 
     def _context(self, scope: Scope) -> otel_context.Context:
         """An unrecorded server span's context: the SDK's sampler and ids, the caller's trace if it sent one."""
-        parent = None
-        for name, value in scope["headers"]:
+        parent = state = None
+        for name, value in scope["headers"]:  # one pass for both headers of the W3C trace context
             if name == b"traceparent":
                 parent = value.decode("latin-1")
-                break
-        if parent is None:
-            span = self.tracer.start_span("HTTP", kind=SpanKind.SERVER)
-            return trace.set_span_in_context(span)
-        state = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"tracestate"), None)
-        caller = context_from(parent, state)
+            elif name == b"tracestate":
+                state = value.decode("latin-1")
+        caller = context_from(parent, state) if parent else None  # None: a new trace, from the current context
         return trace.set_span_in_context(self.tracer.start_span("HTTP", context=caller, kind=SpanKind.SERVER), caller)
 
     def _attributes_of(self, active: tuple[str, str], version: str | None, route: str | None, status: int | None,
