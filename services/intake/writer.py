@@ -7,10 +7,11 @@ transaction: one lock, a few multi-row inserts, one commit. Nobody gets a 202 be
 that holds their report (ADR 0011). A batch that fails is retried one report at a time, so a
 clash (an idempotency twin, a reference collision) fails only its own report.
 
-On PostgreSQL the whole transaction goes in one psycopg pipeline: lock, inserts and COMMIT leave
-in one flight and come back in one, instead of a round trip per statement. Under load every round
-trip also meant waiting for a busy CPU and the GIL to come back, and a batch of seven reports
-took 30 ms; see ADR 0018.
+On PostgreSQL the whole transaction is one statement: a call of the `intake_group_commit` function
+(made by intake's migrations) with the batch's rows as jsonb, in autocommit. One message out, one back,
+and the append lock is held only while the server runs it. Before, each statement of a pipeline left in
+its own write with a trip through the event loop in between, so the lock was held across other requests'
+work, and the other worker's commits could wait for it; see ADRs 0018 and 0044.
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import psycopg
 from sqlalchemy import Connection, Table, make_url
-from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.orm import Session
 
 from services.intake import tables
 from shared.db import Database
 from shared.events.base import Event
-from shared.eventstore import APPEND_LOCK, LOCK_AND_NOTIFY, ConcurrencyError, EventStore, NewStream, event_row
+from shared.eventstore import APPEND_LOCK, OUTBOX_CHANNEL, ConcurrencyError, EventStore, NewStream, event_row
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class ReportWriter:
         reports = [pending for pending, _ in batch]
         try:
             if self.db.is_postgres:
-                self._commit_pipelined(reports)
+                self._commit_call(reports)
             else:
                 with self._session() as s, s.begin():
                     self._insert(s, reports)
@@ -139,34 +140,30 @@ class ReportWriter:
             s.execute(table.insert(), rows)
         self.store.start_streams(s, [p.stream for p in batch])
 
-    def _commit_pipelined(self, batch: list[PendingReport]) -> None:
-        """The same rows as `_insert`, sent with the lock and the COMMIT in one pipeline."""
+    def _commit_call(self, batch: list[PendingReport]) -> None:
+        """The same rows as `_insert`, with the lock, in one call of the group-commit function."""
         if self._raw is None:
             self._raw = self.db.engine.raw_connection()
             self._raw.driver_connection.autocommit = True  # the writer's own: never returned to the pool
         conn: psycopg.Connection[Any] = self._raw.driver_connection
-        statements = self.statements.of(batch)
         try:
-            with conn.pipeline(), conn.cursor() as cur:  # as LoopWriter._commit: one sync for the transaction
-                cur.execute("BEGIN")
-                for sql, rows in statements:
-                    cur.executemany(sql, rows)
-                cur.execute("COMMIT")
+            conn.execute(*self.statements.of(batch))
         except psycopg.IntegrityError as e:  # a twin or a collision: the one-by-one retry finds whose
             raise ConcurrencyError(str(e)) from e
         self.db.committed()
 
 
 class Statements:
-    """A group commit as SQL for PostgreSQL: the append lock (with the relay's NOTIFY), then the inserts.
+    """A group commit on PostgreSQL as one statement: the function call and its arguments (ADR 0044).
 
-    Compiled once per table by SQLAlchemy, so column names and quoting come from `tables.py`.
+    The function takes the append lock (with the relay's NOTIFY) and inserts each table's rows from a
+    jsonb array: the rows `_insert` gives SQLAlchemy, encoded by orjson (bytes as bytea's hex text).
     """
+
+    SQL = "SELECT intake_group_commit(%s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s::jsonb)"
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        self._lock = str(LOCK_AND_NOTIFY.compile(dialect=PGDialect_psycopg()))  # the event store's, in psycopg's style
-        self._sql: dict[str, str] = {}
 
     @staticmethod
     def rows(batch: list[PendingReport]) -> list[tuple[Table, list[dict[str, Any]]]]:
@@ -175,16 +172,23 @@ class Statements:
                    (tables.idempotency, [p.idempotency_row for p in batch if p.idempotency_row])]
         return [(table, rows) for table, rows in inserts if rows]
 
-    def of(self, batch: list[PendingReport]) -> list[tuple[str, list[dict[str, Any]]]]:
+    def of(self, batch: list[PendingReport]) -> tuple[str, tuple[Any, ...]]:
         events = [event_row(env) for env in self.store.new_stream_envelopes([p.stream for p in batch])]
-        inserts = [*self.rows(batch), (self.store.log, events)]
-        return [(self._lock, [{"k": APPEND_LOCK}])] + [(self._insert_sql(table, rows[0]), rows)
-                                                       for table, rows in inserts]
+        idempotency = [p.idempotency_row for p in batch if p.idempotency_row]
+        return self.SQL, (APPEND_LOCK, OUTBOX_CHANNEL, _jsonb([p.key_row for p in batch]),
+                          _jsonb([p.report_row for p in batch]), _jsonb(idempotency) if idempotency else None,
+                          _jsonb(events))
 
-    def _insert_sql(self, table: Table, row: dict[str, Any]) -> str:
-        if table.name not in self._sql:
-            self._sql[table.name] = str(table.insert().compile(dialect=PGDialect_psycopg(), column_keys=list(row)))
-        return self._sql[table.name]
+
+def _jsonb(rows: list[dict[str, Any]]) -> str:
+    return orjson.dumps(rows, default=_bytea).decode()
+
+
+def _bytea(value: object) -> str:
+    """bytes as PostgreSQL's hex input for bytea; anything else orjson cannot encode is an error."""
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    raise TypeError(f"cannot store {type(value).__name__} in a group commit")
 
 
 class LoopWriter:
@@ -241,13 +245,8 @@ class LoopWriter:
 
     async def _commit(self, batch: list[PendingReport]) -> None:
         conn = await self._connection()
-        statements = self.statements.of(batch)
         try:
-            async with conn.pipeline(), conn.cursor() as cur:
-                await cur.execute("BEGIN")
-                for sql, rows in statements:
-                    await cur.executemany(sql, rows)
-                await cur.execute("COMMIT")
+            await conn.execute(*self.statements.of(batch))
         except psycopg.IntegrityError as e:
             raise ConcurrencyError(str(e)) from e
 

@@ -509,3 +509,30 @@ def test_a_clash_in_a_group_commit_fails_only_its_own_report(intake: Intake) -> 
         logged = set(s.execute(select(intake.store.log.c.stream_id)).scalars())
     assert {batch[0].report_id, batch[2].report_id} <= stored & logged
     assert batch[1].report_id not in stored | logged, "nothing of the clashing report is half-stored"
+
+
+def test_the_group_commit_function_stores_each_column_as_given(intake: Intake) -> None:
+    """The function's jsonb rows against the rows the application built: bytes, microseconds, NULLs, text."""
+    writer = intake.app.loop_writer
+    assert writer is not None
+    pending = dataclasses.replace(
+        _pending(intake), traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate="v=1",
+        idempotency_row={"scope": "public", "key": "k-" + _pending(intake).report_id, "request_hash": "ab" * 32,
+                         "response": json.dumps({"reference": "X"}), "created_at": intake.app.clock.now()})
+    on_a_loop_of_its_own(writer.write(pending))
+    on_a_loop_of_its_own(writer.aclose())
+    assert pending.idempotency_row is not None
+    with intake.db.sessions() as s:
+        for table, given in [(tables.report_keys, pending.key_row), (tables.reports, pending.report_row),
+                             (tables.idempotency, pending.idempotency_row)]:
+            key = table.c.report_id if "report_id" in table.c else table.c.key
+            stored = dict(s.execute(select(table).where(key == (given.get("report_id") or given["key"])))
+                          .mappings().one())
+            assert stored == given, table.name
+        assert isinstance(pending.key_row["wrapped_key"], bytes) and len(pending.key_row["wrapped_key"]) > 12
+        [event] = intake.store.load(s, pending.report_id)
+    assert (event.type, event.topic, event.key, event.subject, event.sequence) == (
+        pending.event.TYPE, pending.event.TOPIC, pending.report_id, pending.report_id, 1)
+    assert event.data == pending.event.model_dump(mode="json")
+    assert (event.traceparent, event.tracestate) == (pending.traceparent, pending.tracestate)
+    assert event.source == intake.store.source and event.time.tzinfo is not None

@@ -47,4 +47,18 @@ def test_migrations_reach_head_on_postgresql_and_match_the_tables(
     assert _differences(url, service) == []
     engine = sa.create_engine(url)
     assert f"alembic_version_{service}" in sa.inspect(engine).get_table_names()
+    assert _functions(engine) == FUNCTIONS.get(service, set())
+    downgrade(service, url)
+    assert set(sa.inspect(engine).get_table_names()) <= {f"alembic_version_{service}"}
+    assert _functions(engine) == set()
     engine.dispose()
+
+
+FUNCTIONS = {"intake": {"intake_group_commit"}}  # ADR 0044
+
+
+def _functions(engine: sa.Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text(
+            "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'public'")).scalars())
