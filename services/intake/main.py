@@ -33,6 +33,7 @@ class Intake(ServiceCore):
     def __init__(self, vigil: VigilSettings, settings: IntakeSettings, clock: Clock) -> None:
         super().__init__(SERVICE, vigil, settings.database_url, tables.metadata, clock)
         self.settings = settings
+        self.relay.gather = settings.outbox_gather_ms / 1000  # the surge path's own interval (ADR 0026)
         self.areas = default_registry()
         self.app = IntakeApp(self.db, self.store, self.areas, clock, vigil.master_key_bytes(),
                              Fingerprinter(vigil.fingerprint_key.get_secret_value()))

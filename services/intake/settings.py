@@ -22,6 +22,9 @@ class IntakeSettings(BaseSettings):
     rate_limit_centre_burst: int = Field(200, ge=1)
     trust_forwarded_for: bool = Field(False, description="take the client address from X-Forwarded-For "
                                                          "(only behind a proxy that sets it)")
+    outbox_gather_ms: float = Field(50.0, ge=0, le=1000, description=(
+        "intake's relay carries a surge: under load it reads at most once per this many ms, instead of "
+        "VIGIL_OUTBOX_GATHER_MS (ADR 0026); a quiet relay still reads at once"))
     languages: str = "en,ar,tr,ur"
     default_language: str = "en"
     support_services_url: str = "https://www.victimsupport.org.uk/"
