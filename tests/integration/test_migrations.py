@@ -48,6 +48,12 @@ def test_migrations_reach_head_on_postgresql_and_match_the_tables(
     engine = sa.create_engine(url)
     assert f"alembic_version_{service}" in sa.inspect(engine).get_table_names()
     assert _functions(engine) == FUNCTIONS.get(service, set())
+    if service == "intake":  # ADR 0045: statistics only where intake's queries look
+        assert _statistics(engine, "event_log") == {"seq": 10, "stream_id": 10, "version": 10} | {
+            c: 0 for c in ("event_id", "type", "topic", "key", "source", "time", "data", "traceparent", "tracestate")}
+        assert _statistics(engine, "reports")["reference"] == 10 and _statistics(engine, "reports")["area"] == 0
+        downgrade(service, url, "intake_0002")
+        assert set(_statistics(engine, "event_log").values()) == {-1}
     downgrade(service, url)
     assert set(sa.inspect(engine).get_table_names()) <= {f"alembic_version_{service}"}
     assert _functions(engine) == set()
@@ -55,6 +61,14 @@ def test_migrations_reach_head_on_postgresql_and_match_the_tables(
 
 
 FUNCTIONS = {"intake": {"intake_group_commit"}}  # ADR 0044
+
+
+def _statistics(engine: sa.Engine, table: str) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) AND attnum > 0 "
+            "AND NOT attisdropped"), {"t": table})
+        return {name: int(target) for name, target in rows}
 
 
 def _functions(engine: sa.Engine) -> set[str]:
