@@ -13,6 +13,7 @@ import argparse
 import functools
 import importlib
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -93,6 +94,16 @@ def serve_http(name: str, mode: str, workers: int, settings: Any) -> None:
                 port=settings.port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
 
 
+def internal_urls(env: dict[str, str]) -> dict[str, str]:
+    """Where the services reach intake's and triage's internal APIs: the ports this machine runs them on,
+    unless set (VIGIL_INTAKE_INTERNAL_URL, VIGIL_TRIAGE_INTERNAL_URL)."""
+    for name in ("intake", "triage"):
+        settings = service_settings(name)
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        env.setdefault(f"VIGIL_{name.upper()}_INTERNAL_URL", f"http://{host}:{settings.port}")
+    return env
+
+
 def up(args: argparse.Namespace) -> int:
     """Bring the whole system up on this machine; Ctrl-C stops everything it started."""
     from infra.kafka.local import LocalKafka
@@ -122,9 +133,10 @@ def up(args: argparse.Namespace) -> int:
         migrate(list(SERVICES))
         logs = data / "logs"
         logs.mkdir(exist_ok=True)
+        env = internal_urls(dict(os.environ))
         for name in SERVICES:
             out = open(logs / f"{name}.log", "ab")  # noqa: SIM115  (the child owns it)
-            children.append(subprocess.Popen([sys.executable, "-m", "services.cli", name, "all"], cwd=ROOT,
+            children.append(subprocess.Popen([sys.executable, "-m", "services.cli", name, "all"], cwd=ROOT, env=env,
                                              stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
         for name in SERVICES:
             settings = service_settings(name)

@@ -26,6 +26,7 @@ class VigilSettings(BaseSettings):
     fingerprint_key: SecretStr = SecretStr(DEV_FINGERPRINT_KEY)
     service_token: SecretStr = SecretStr(DEV_SERVICE_TOKEN)
     intake_internal_url: str = "http://127.0.0.1:8001"
+    triage_internal_url: str = "http://127.0.0.1:8002"  # where notify and assessment check staff sign-ins
     data_dir: str = "var"
     log_level: str = "INFO"
     otel_exporter: Literal["none", "console", "otlp"] = "none"

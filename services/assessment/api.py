@@ -11,11 +11,15 @@ from fastapi.responses import HTMLResponse
 from services.assessment import read
 from services.assessment.scoring import level_rank
 from shared.problems import NotFound, Unprocessable
+from shared.staffaccess import STAFF_ONLY, Role, requires
 
 if TYPE_CHECKING:
     from services.assessment.main import Assessment
 
-router = APIRouter()
+router = APIRouter(responses=STAFF_ONLY)
+# Roles, checked on the server for every route (DESIGN.md; ADR 0046). Staff sign in at triage.
+AREAS = requires(Role.analyst, Role.supervisor, Role.duty_inspector)
+STRATEGIC = requires(Role.analyst, Role.supervisor)
 From = Annotated[date | None, Query(alias="from", description="first day (inclusive), default 28 days ago")]
 To = Annotated[date | None, Query(alias="to", description="last day (inclusive), default today")]
 
@@ -46,7 +50,7 @@ def period(start: date | None, end: date | None, today: date) -> tuple[datetime,
             datetime.combine(last, time.max, UTC))
 
 
-@router.get("/v1/areas", tags=["areas"], summary="Every force area's risk level, highest first")
+@router.get("/v1/areas", dependencies=[AREAS], tags=["areas"], summary="Every force area's risk level, highest first")
 def list_areas(request: Request) -> dict[str, Any]:
     core = _core(request)
     now = core.clock.now()
@@ -62,7 +66,8 @@ def list_areas(request: Request) -> dict[str, Any]:
     return {"as_of": now.isoformat(), "areas": rows, "unknown_areas": unknown}
 
 
-@router.get("/v1/areas/{area}", tags=["areas"], summary="One area's current picture: risk, reasons, counts, trend")
+@router.get("/v1/areas/{area}", dependencies=[AREAS],
+            tags=["areas"], summary="One area's current picture: risk, reasons, counts, trend")
 def get_area(area: str, request: Request) -> dict[str, Any]:
     core = _core(request)
     name = _known(core, area)
@@ -73,7 +78,7 @@ def get_area(area: str, request: Request) -> dict[str, Any]:
     return {"name": name, **picture.document(), **totals}
 
 
-@router.get("/v1/areas/{area}/timeline", tags=["areas"],
+@router.get("/v1/areas/{area}/timeline", dependencies=[AREAS], tags=["areas"],
             summary="Reports and incidents in an area over a period, each with its grading and provenance")
 def get_timeline(area: str, request: Request, start: From = None, end: To = None) -> dict[str, Any]:
     core = _core(request)
@@ -96,7 +101,8 @@ def _strategic(request: Request, area: str | None, start: date | None, end: date
         return build_assessment(s, core.registry, core.scoring, area, first, last, core.clock.now())
 
 
-@router.get("/v1/strategic-assessment", tags=["strategic assessment"], response_class=HTMLResponse,
+@router.get("/v1/strategic-assessment", dependencies=[STRATEGIC],
+            tags=["strategic assessment"], response_class=HTMLResponse,
             summary="The strategic assessment as an HTML page (charts inline), with a link to the PDF")
 def strategic_html(request: Request, area: str | None = None, start: From = None, end: To = None) -> HTMLResponse:
     from services.assessment.report import render_html
@@ -104,7 +110,7 @@ def strategic_html(request: Request, area: str | None = None, start: From = None
     return HTMLResponse(render_html(_strategic(request, area, start, end)))
 
 
-@router.get("/v1/strategic-assessment.pdf", tags=["strategic assessment"],
+@router.get("/v1/strategic-assessment.pdf", dependencies=[STRATEGIC], tags=["strategic assessment"],
             response_class=Response, summary="The strategic assessment as a PDF download")
 def strategic_pdf(request: Request, area: str | None = None, start: From = None, end: To = None) -> Response:
     from services.assessment.report import render_pdf

@@ -14,6 +14,7 @@ from services.assessment.worker import LiveProjection
 from shared.clock import Clock, SystemClock
 from shared.service import ServiceCore, service_app
 from shared.settings import VigilSettings
+from shared.staffaccess import StaffAccess
 from shared.topics import INCIDENTS, REPORTS
 
 SERVICE = "assessment"
@@ -23,6 +24,7 @@ class Assessment(ServiceCore):
     def __init__(self, vigil: VigilSettings, settings: AssessmentSettings, clock: Clock) -> None:
         super().__init__(SERVICE, vigil, settings.database_url, tables.metadata, clock)
         self.settings = settings
+        self.staff_access = StaffAccess(vigil)  # staff sign in at triage (ADR 0046)
         self.registry = settings.registry()
         self.scoring = settings.scoring()
         pseudonymiser = Pseudonymiser(vigil.fingerprint_key.get_secret_value()) if settings.partner_feed else None
@@ -42,4 +44,5 @@ def create_app(assessment: Assessment | None = None, with_worker: bool = True) -
     app = service_app(assessment, "Vigil assessment", "Per-area risk and tension pictures and the "
                       "strategic assessment.", [router], with_worker)
     app.state.assessment = assessment
+    app.state.staff_access = assessment.staff_access
     return app

@@ -5,7 +5,6 @@ Routes are thin: authenticate, rate-limit, call the application, map its excepti
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -42,6 +41,7 @@ from shared.problems import (
     field_errors,
     json_body,
 )
+from shared.staffaccess import bearer_token, service_credential_ok
 
 router = APIRouter()
 REFERENCE = Annotated[str, Path(min_length=6, max_length=16, pattern="^[A-Za-z0-9]+$",
@@ -310,9 +310,7 @@ def add_update(reference: REFERENCE, update: Annotated[UpdateIn, Body()], app: I
 
 
 def require_service(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    expected = intake_of(request).vigil.service_token.get_secret_value()
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if not given or not hmac.compare_digest(given, expected):
+    if not service_credential_ok(intake_of(request).vigil, bearer_token(authorization)):
         raise Unauthorized("a service credential is required", headers={"WWW-Authenticate": "Bearer"})
 
 

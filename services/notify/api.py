@@ -15,8 +15,12 @@ from services.notify.dispatch import wake_after_commit
 from shared.clock import utc
 from shared.ids import new_id
 from shared.problems import Conflict, NotFound, Unprocessable
+from shared.staffaccess import STAFF_ONLY, Role, requires
 
-router = APIRouter()
+router = APIRouter(responses=STAFF_ONLY)
+# Roles, checked on the server for every route (DESIGN.md; ADR 0046). Staff sign in at triage.
+VIEW = requires(Role.duty_inspector, Role.supervisor, Role.admin)
+MANAGE = requires(Role.supervisor, Role.admin)  # retries, resolutions and who is on call
 
 LISTED = ("notification_id", "idempotency_key", "incident_id", "purpose", "channel", "recipient_role",
           "status", "attempts", "created_at", "updated_at", "sent_at", "resolved_at")
@@ -37,7 +41,8 @@ def _listed(row: Any) -> dict[str, Any]:
     return item
 
 
-@router.get("/v1/notifications", tags=["notifications"], summary="Dispatches, failures and give-ups")
+@router.get("/v1/notifications", dependencies=[VIEW],
+            tags=["notifications"], summary="Dispatches, failures and give-ups")
 def list_notifications(core: Core, status: Status | None = None, purpose: str | None = None,
                        incident_id: str | None = None,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> list[dict[str, Any]]:
@@ -53,7 +58,7 @@ def list_notifications(core: Core, status: Status | None = None, purpose: str | 
         return [_listed(r) for r in s.execute(query).mappings()]
 
 
-@router.get("/v1/notifications/give-ups", tags=["notifications"],
+@router.get("/v1/notifications/give-ups", dependencies=[VIEW], tags=["notifications"],
             summary="Deliveries that gave up and no one has dealt with yet")
 def give_ups(core: Core) -> list[dict[str, Any]]:
     d = tables.deliveries
@@ -71,7 +76,7 @@ def _delivery(s: Any, notification_id: str) -> Any:
     return row
 
 
-@router.post("/v1/notifications/{notification_id}/retry", tags=["notifications"],
+@router.post("/v1/notifications/{notification_id}/retry", dependencies=[MANAGE], tags=["notifications"],
              summary="Send a delivery that gave up once more (after the cause was fixed)")
 def retry(notification_id: str, core: Core) -> dict[str, Any]:
     d = tables.deliveries
@@ -86,7 +91,7 @@ def retry(notification_id: str, core: Core) -> dict[str, Any]:
     return {"notification_id": notification_id, "status": "pending"}
 
 
-@router.post("/v1/notifications/{notification_id}/resolve", tags=["notifications"],
+@router.post("/v1/notifications/{notification_id}/resolve", dependencies=[MANAGE], tags=["notifications"],
              summary="Mark a give-up as dealt with (e.g. the person was phoned)")
 def resolve(notification_id: str, core: Core) -> dict[str, Any]:
     with core.db.transaction() as s:
@@ -98,7 +103,8 @@ def resolve(notification_id: str, core: Core) -> dict[str, Any]:
     return {"notification_id": notification_id, "resolved": True}
 
 
-@router.get("/v1/chases/{incident_id}", tags=["chases"], summary="Where the Duty Inspector chase of an incident is")
+@router.get("/v1/chases/{incident_id}", dependencies=[VIEW],
+            tags=["chases"], summary="Where the Duty Inspector chase of an incident is")
 def chase(incident_id: str, core: Core) -> dict[str, Any]:
     c = tables.chases
     with core.db.sessions() as s:
@@ -109,7 +115,7 @@ def chase(incident_id: str, core: Core) -> dict[str, Any]:
                                 "started_at", "acknowledged_at", "acknowledged_by")}
 
 
-@router.get("/v1/assessments", tags=["assessments"], summary="Community impact assessment prompts")
+@router.get("/v1/assessments", dependencies=[VIEW], tags=["assessments"], summary="Community impact assessment prompts")
 def assessments(core: Core, state: Literal["open", "completed"] | None = None,
                 area: str | None = None) -> list[dict[str, Any]]:
     a = tables.assessments
@@ -122,7 +128,8 @@ def assessments(core: Core, state: Literal["open", "completed"] | None = None,
         return [dict(r) for r in s.execute(query).mappings()]
 
 
-@router.get("/v1/rota/{area}", tags=["rota"], summary="Who is on call for an area, and its escalation policy")
+@router.get("/v1/rota/{area}", dependencies=[VIEW],
+            tags=["rota"], summary="Who is on call for an area, and its escalation policy")
 def on_call(area: str, core: Core, at: datetime | None = None) -> dict[str, Any]:
     when = utc(at) if at else core.clock.now()
     with core.db.sessions() as s:
@@ -149,7 +156,7 @@ class OverrideIn(BaseModel):
         return self
 
 
-@router.put("/v1/rota/{area}/overrides", tags=["rota"], status_code=201,
+@router.put("/v1/rota/{area}/overrides", dependencies=[MANAGE], tags=["rota"], status_code=201,
             summary="Put someone else on call for an area for a while (swap, sickness)")
 def add_override(area: str, body: OverrideIn, core: Core) -> dict[str, Any]:
     if body.person_id not in core.directory.people:

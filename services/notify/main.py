@@ -32,6 +32,7 @@ from shared.kafka import make_consumer
 from shared.personal import PersonalDataClient
 from shared.service import ServiceCore, service_app
 from shared.settings import VigilSettings
+from shared.staffaccess import StaffAccess
 from shared.topics import AREAS, INCIDENTS, PARTNER, REPORTS
 
 SERVICE = "notify"
@@ -60,6 +61,7 @@ class Notify(ServiceCore):
                  channels: dict[str, Channel] | None = None, directory: Directory | None = None) -> None:
         super().__init__(SERVICE, vigil, settings.database_url, tables.metadata, clock)
         self.settings = settings
+        self.staff_access = StaffAccess(vigil)  # staff sign in at triage (ADR 0046)
         self.directory = directory or load_directory(settings.directory_file)
         self.channels: dict[str, Channel] = channels if channels is not None else real_channels(settings)
         if "email" not in self.channels and vigil.environment == "production":
@@ -116,4 +118,5 @@ def create_app(notify: Notify | None = None, with_worker: bool = True) -> FastAP
     app = service_app(notify, "Vigil notify", "Receipts, Duty Inspector alerts chased until acknowledged, "
                       "community impact assessment prompts, partner webhooks.", [router], with_worker)
     app.state.notify = notify
+    app.state.staff_access = notify.staff_access
     return app

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-
-class Role(StrEnum):
-    triage_officer = "triage_officer"
-    duty_inspector = "duty_inspector"
-    supervisor = "supervisor"
-    analyst = "analyst"
-    admin = "admin"
+from shared.staffaccess import Role
 
 
 class Action(StrEnum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, Security
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,11 +36,12 @@ from shared.problems import (
     Unprocessable,
     problem_response,
 )
+from shared.staffaccess import INTROSPECT_PATH, SESSION_COOKIE, bearer_token, service_credential_ok
 
 if TYPE_CHECKING:
     from services.triage.main import Triage
 
-COOKIE = "vigil_staff"
+COOKIE = SESSION_COOKIE  # notify and assessment read it too (shared/staffaccess.py)
 SAFE = {"GET", "HEAD", "OPTIONS"}
 router = APIRouter()
 
@@ -161,6 +162,27 @@ def sign_out(request: Request, _staff: StaffDep, triage: TriageDep) -> Response:
     response = Response(status_code=204)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+class Introspect(_Body):
+    token: str = Field(min_length=1, max_length=200)
+
+
+def require_service(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    if not service_credential_ok(triage_of(request).vigil, bearer_token(authorization)):
+        raise Unauthorized("a service credential is required", headers={"WWW-Authenticate": "Bearer"})
+
+
+@router.post(INTROSPECT_PATH, tags=["internal"], dependencies=[Depends(require_service)],
+             summary="Is this staff session signed in, and with which roles? For Vigil's services only",
+             description="How notify and assessment check the staff who call them (ADR 0046), in the manner of "
+                         "OAuth token introspection (RFC 7662): `active` false for an unknown, expired or "
+                         "signed-out session. Using a session here counts as activity, as at triage itself.",
+             responses={401: {"description": "no service credential"}})
+def introspect(body: Introspect, triage: TriageDep) -> JSONResponse:
+    staff = triage.auth.resolve(body.token)
+    answer = {"active": False} if staff is None else {"active": True, **session_body(staff)}
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/v1/incidents", tags=["incidents"], summary="The queue: by priority, then deadline")

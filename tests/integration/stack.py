@@ -33,8 +33,8 @@ def running(env: dict[str, str], logdir: Path,
         env = dict(env)
         for name in names:
             procs[name] = ServiceProcess(name, env, logdir).start()
-            if name == "intake":  # the others reach intake's internal API here
-                env["VIGIL_INTAKE_INTERNAL_URL"] = procs[name].url
+            if name in ("intake", "triage"):  # the others reach their internal APIs here
+                env[f"VIGIL_{name.upper()}_INTERNAL_URL"] = procs[name].url
         yield procs
     finally:
         stop_processes([p.proc for p in procs.values() if p.proc is not None], grace=20)

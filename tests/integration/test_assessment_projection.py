@@ -148,7 +148,8 @@ def test_a_surge_of_reports_raises_area_risk_and_tension_on_the_areas_topic(
     env = {"VIGIL_ENVIRONMENT": "test", "VIGIL_KAFKA_BOOTSTRAP": vigil_settings.kafka_bootstrap,
            "VIGIL_TOPIC_PREFIX": vigil_settings.topic_prefix, "ASSESSMENT_DATABASE_URL": url}
     with running(env, logdir, ("assessment",)) as svc:
-        client = httpx.Client(base_url=svc["assessment"].url, timeout=30)
+        client = httpx.Client(base_url=svc["assessment"].url, timeout=30,  # as another Vigil service
+                              headers={"Authorization": f"Bearer {vigil_settings.service_token.get_secret_value()}"})
         area = eventually(lambda: (a := client.get(f"/v1/areas/{GMP}").json())["reports"] == 32
                           and len(a["open_critical_incidents"]) == 5 and a, 60, "the projection to fold every event")
         topic = f"{vigil_settings.topic_prefix}{AREAS}"

@@ -11,8 +11,10 @@ from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.settings import VigilSettings
+from shared.staffaccess import SESSION_COOKIE
 from tests.factories import report_body
 from tests.integration.stack import running, stack_env
+from tests.integration.test_triage_flow import signed_in, staff
 from tests.support.kafka_reader import headers_of, read_topic
 from tests.support.waiting import eventually
 
@@ -80,12 +82,17 @@ def test_a_report_flows_from_intake_through_triage_and_notify_to_assessment(
         [dispatched] = eventually(alert_dispatched, 60, "the Duty Inspector alert to be dispatched")
         assert dispatched["incident_id"] == decision["incident_id"]
         assert dispatched["purpose"] == "duty_inspector_alert"
+        # A supervisor who is also an analyst signs in once, at triage; notify and assessment ask triage.
+        staff(env, "sue", "supervisor", "analyst")
+        session = {SESSION_COOKIE: signed_in(svc["triage"].url, "sue").cookies[SESSION_COOKIE]}
+        assert httpx.get(f"{svc['notify'].url}/v1/notifications", timeout=5).status_code == 401
         listed = httpx.get(f"{svc['notify'].url}/v1/notifications", params={"purpose": "duty_inspector_alert"},
-                           timeout=5).json()
+                           cookies=session, timeout=5).json()
         assert [(n["incident_id"], n["status"]) for n in listed] == [(decision["incident_id"], "sent")]
 
-        area = eventually(lambda: (r := httpx.get(f"{svc['assessment'].url}/v1/areas/E23000001", timeout=5)
-                                   .json())["reports"] == 1 and r, what="the projection to count the report")
+        area = eventually(lambda: (r := httpx.get(f"{svc['assessment'].url}/v1/areas/E23000001", cookies=session,
+                                                  timeout=5).json())["reports"] == 1 and r,
+                          what="the projection to count the report")
         assert area["name"] == "Metropolitan Police"
         metrics = samples(httpx.get(f"{svc['triage'].url}/metrics", timeout=5).text)
         assert metrics[("vigil_events_processed_total", "triage-reports", "vigil.report.submitted.v1")] == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -13,10 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
-from infra.procs import free_port
 from services.intake import tables
 from services.intake.application import SubmitReport
 from services.intake.domain import ReportIn, check_report
@@ -28,8 +25,8 @@ from shared.eventstore import ConcurrencyError
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
 from tests.factories import report_body
+from tests.support.asgi import serving
 from tests.support.loops import on_a_loop_of_its_own
-from tests.support.waiting import eventually
 
 PROBLEM = "application/problem+json"
 
@@ -37,17 +34,8 @@ PROBLEM = "application/problem+json"
 @contextmanager
 def serve(intake: Intake) -> Iterator[str]:
     """The real ASGI stack on a real socket, in this process, without the Kafka worker."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(intake, with_worker=False), host="127.0.0.1", port=port,
-                                           log_config=None, access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    eventually(lambda: server.started, 20, "uvicorn to start")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serving(create_app(intake, with_worker=False), lifespan="on", name="intake") as base:
+        yield base
 
 
 def new_intake(url: str, **settings: Any) -> Intake:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -11,10 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
-from infra.procs import free_port
 from services.notify import tables
 from services.notify.main import Notify, build, create_app
 from services.notify.policy import Directory, Subscription
@@ -27,6 +24,7 @@ from shared.kafka import encode, make_producer
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
 from shared.topics import TopicNames, ensure_topics
+from tests.support.asgi import serving
 from tests.support.http_receiver import http_receiver
 from tests.support.kafka_reader import headers_of, read_topic
 from tests.support.smtp import Mailbox, smtp_server, wait_for_mail
@@ -77,20 +75,12 @@ def running_notify(vigil: VigilSettings, settings: NotifySettings, clock: Movabl
 
 @contextmanager
 def http_api(notify: Notify) -> Iterator[httpx.Client]:
-    """Notify's HTTP face on a real port (its worker is already running in the test)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(notify, with_worker=False), host="127.0.0.1", port=port,
-                                           log_config=None, access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, name="notify-api", daemon=True)
-    thread.start()
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
-    try:
-        eventually(lambda: client.get("/healthz").status_code == 200, what="notify's API")
+    """Notify's HTTP face on a real port (its worker is already running in the test), called as another Vigil
+    service would, with the service credential; staff sign-ins are tested in test_staff_access."""
+    with serving(create_app(notify, with_worker=False), name="notify-api") as base, httpx.Client(
+            base_url=base, timeout=10,
+            headers={"Authorization": f"Bearer {notify.vigil.service_token.get_secret_value()}"}) as client:
         yield client
-    finally:
-        client.close()
-        server.should_exit = True
-        thread.join(10)
 
 
 def envelope(event: Event, key: str, event_id: str | None = None) -> Envelope:

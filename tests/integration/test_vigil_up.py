@@ -52,7 +52,9 @@ def test_vigil_up_runs_all_four_services_on_sqlite_and_stops_them_on_ctrl_c(
         answer = httpx.post(f"http://127.0.0.1:{ports['intake']}/v1/reports", json=report_body(), timeout=10)
         assert answer.status_code == 202
         area = f"http://127.0.0.1:{ports['assessment']}/v1/areas/E23000001"
-        eventually(lambda: httpx.get(area, timeout=5).json()["reports"] == 1, 60, "the report to be counted")
+        service = {"Authorization": f"Bearer {vigil_settings.service_token.get_secret_value()}"}
+        eventually(lambda: httpx.get(area, headers=service, timeout=5).json()["reports"] == 1, 60,
+                   "the report to be counted")
 
         os.kill(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=60) == 0
