@@ -37,6 +37,7 @@ from bench._stats import percentile
 from shared.migrate import upgrade
 from shared.topics import TopicNames, ensure_topics
 from tests.factories import report_body
+from tests.support.infra import scratch_databases
 from tests.support.services import ServiceProcess
 from tests.support.smtp import smtp_process
 
@@ -50,12 +51,14 @@ def critical_report() -> dict[str, Any]:
     return report_body(incident__types=["physical_assault"], incident__injuries="minor", consent__contact=False)
 
 
-def databases(admin_url: str | None, workdir: Path) -> dict[str, str]:
-    if admin_url:
-        from tests.support.infra import create_database
-
-        return {name: create_database(admin_url, f"bench_{name}") for name in SERVICES}
-    return {name: f"sqlite:///{workdir / name}.db" for name in SERVICES}
+@contextmanager
+def databases(admin_url: str | None, workdir: Path) -> Iterator[dict[str, str]]:
+    """A database per service: on the given PostgreSQL (dropped after the run), else SQLite files."""
+    if not admin_url:
+        yield {name: f"sqlite:///{workdir / name}.db" for name in SERVICES}
+        return
+    with scratch_databases(admin_url) as create:
+        yield {name: create(f"bench_{name}") for name in SERVICES}
 
 
 class Memory:
@@ -201,8 +204,7 @@ def run(seconds: float, rate: float | None, bootstrap: str, admin_url: str | Non
     prefix = f"bench{int(time.time())}."
     with _workdir() as work:
         journal = work / "smtp.jsonl"
-        with smtp_process(journal) as (smtp_host, smtp_port):
-            urls = databases(admin_url, work)
+        with smtp_process(journal) as (smtp_host, smtp_port), databases(admin_url, work) as urls:
             for name, url in urls.items():
                 upgrade(name, url)
             # Topics first: a consumer that subscribes before its topic exists can wait minutes to see it.

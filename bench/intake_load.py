@@ -39,6 +39,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,7 @@ from fastapi import FastAPI
 from bench import _servers
 from bench._openloop import open_loop
 from infra.procs import children, free_port, port_open, proc_status, wait_until
+from tests.support.infra import scratch_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
@@ -200,20 +203,20 @@ def machine() -> dict[str, Any]:
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
-def database(admin_url: str, sqlite_dir: Path | None) -> str:
+@contextmanager
+def database(admin_url: str, sqlite_dir: Path | None) -> Iterator[str]:
+    """Intake's database for the run, at head: a SQLite file, or a PostgreSQL database dropped afterwards."""
     from shared.migrate import upgrade
 
     if sqlite_dir is not None:
         url = f"sqlite:///{sqlite_dir}/intake.db"
-    else:
-        name = f"bench_intake_{uuid.uuid4().hex[:8]}"
-        engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
-        url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    upgrade("intake", url)
-    return url
+        upgrade("intake", url)
+        yield url
+        return
+    with scratch_databases(admin_url) as create:
+        url = create("bench_intake")
+        upgrade("intake", url)
+        yield url
 
 
 WARM_UP = 3  # seconds of unmeasured load on each server before the peak rounds
@@ -274,7 +277,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     body = work / "report.json"
     body.write_bytes(report_json())
-    db_url = database(args.database_url, work if args.sqlite else None)
+    with database(args.database_url, work if args.sqlite else None) as db_url:
+        result = measure(args, body, work, db_url)
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def measure(args: argparse.Namespace, body: Path, work: Path, db_url: str) -> dict[str, Any]:
     env = {"VIGIL_KAFKA_BOOTSTRAP": args.bootstrap, "VIGIL_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.",
            "VIGIL_TOPIC_PARTITIONS": "6", "VIGIL_LOG_LEVEL": "WARNING", "INTAKE_DATABASE_URL": db_url,
            "INTAKE_RATE_LIMIT_ENABLED": "false"}
@@ -312,7 +321,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stop(intake)
         stop(echo)
     result["verdict"] = verdict(result, args.rate)
-    shutil.rmtree(work, ignore_errors=True)
     return result
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.settings import VigilSettings
-from tests.support.infra import create_database, kafka_broker, postgres_server
+from tests.support.infra import kafka_broker, postgres_server, scratch_databases
 
 
 @pytest.fixture(scope="session")
@@ -26,9 +26,10 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 
 
 @pytest.fixture
-def new_database(postgres_admin_url: str) -> Callable[[str], str]:
-    """A fresh, empty PostgreSQL database per call, so tests never see each other's rows."""
-    return lambda name="vigil": create_database(postgres_admin_url, name)
+def new_database(postgres_admin_url: str) -> Iterator[Callable[[str], str]]:
+    """A fresh, empty PostgreSQL database per call, so tests never see each other's rows; dropped after."""
+    with scratch_databases(postgres_admin_url) as create:
+        yield create
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -73,3 +73,34 @@ def create_database(admin_url: str, prefix: str = "vigil") -> str:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return str(sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    """Drop a database `create_database` made, closing whatever is still connected (PostgreSQL 13+)."""
+    name = sa.engine.make_url(url).database
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def scratch_databases(admin_url: str) -> Iterator[Callable[[str], str]]:
+    """`create_database` for the block; every database it made is dropped afterwards, even on failure.
+
+    On a long-lived server (a developer's, or one given by VIGIL_TEST_DATABASE_URL) databases left behind
+    pile up, and autovacuum keeps visiting them.
+    """
+    made: list[str] = []
+
+    def create(prefix: str = "vigil") -> str:
+        made.append(create_database(admin_url, prefix))
+        return made[-1]
+
+    try:
+        yield create
+    finally:
+        for url in made:
+            drop_database(admin_url, url)
