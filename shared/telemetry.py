@@ -8,7 +8,12 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -54,6 +59,14 @@ def setup_telemetry(service_name: str, exporter: str = "none", extra: SpanExport
         _configured = True
         if exporter == "console":
             provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+            _sampler.exporting = True
+        elif exporter == "otlp":
+            # OTLP over HTTP to a collector; where and how, from OpenTelemetry's standard variables
+            # (OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318; _HEADERS, _TIMEOUT ...).
+            # Batched on a thread of the SDK's, so a request never waits for the collector.
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
             _sampler.exporting = True
     if extra is not None and isinstance(provider, TracerProvider):
         provider.add_span_processor(SimpleSpanProcessor(extra))
