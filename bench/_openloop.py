@@ -34,7 +34,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self.load.ready(self)
+        self.load.made(self)
 
     def send(self, scheduled: float) -> None:
         assert self.transport is not None
@@ -57,7 +57,8 @@ class _Connection(asyncio.Protocol):
         status = int(self.buffer[9:12])
         self.buffer = self.buffer[end + 4 + length:]
         scheduled, self.scheduled = self.scheduled, None
-        self.load.answered(self, scheduled, status)
+        # "Connection: close": the server closes after this answer, so nothing more may be sent on it.
+        self.load.answered(self, scheduled, status, reusable=b"connection: close" not in head)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.load.lost(self)
@@ -71,6 +72,7 @@ class _OpenLoop:
         self.idle: deque[_Connection] = deque()
         self.waiting: deque[float] = deque()  # due, but no connection free yet
         self.connections = 0
+        self.connecting = 0  # connections asked for and not yet made
         self.latencies: list[float] = []
         self.statuses: dict[int, int] = {}
         self.errors = 0
@@ -89,8 +91,13 @@ class _OpenLoop:
             self.idle.pop().send(scheduled)
             return
         self.waiting.append(scheduled)
-        if self.connections < self.max_connections:
+        self._connect_more()
+
+    def _connect_more(self) -> None:
+        """One more connection, if requests are waiting beyond those already being connected for."""
+        if len(self.waiting) > self.connecting and self.connections < self.max_connections:
             self.connections += 1
+            self.connecting += 1
             asyncio.get_running_loop().create_task(self._connect())
 
     async def _connect(self) -> None:
@@ -98,9 +105,14 @@ class _OpenLoop:
             await asyncio.get_running_loop().create_connection(lambda: _Connection(self), self.host, self.port)
         except OSError:
             self.connections -= 1
+            self.connecting -= 1
             if self.waiting:
                 self.waiting.popleft()
                 self._fail()
+
+    def made(self, connection: _Connection) -> None:
+        self.connecting -= 1
+        self.ready(connection)
 
     def ready(self, connection: _Connection) -> None:
         if self.waiting:
@@ -109,12 +121,15 @@ class _OpenLoop:
             connection.idle_since = time.perf_counter()
             self.idle.append(connection)
 
-    def answered(self, connection: _Connection, scheduled: float | None, status: int) -> None:
+    def answered(self, connection: _Connection, scheduled: float | None, status: int, reusable: bool = True) -> None:
         if scheduled is not None:
             self.latencies.append(time.perf_counter() - scheduled)
             self.statuses[status] = self.statuses.get(status, 0) + 1
             self._settle()
-        self.ready(connection)
+        if reusable:
+            self.ready(connection)
+        elif connection.transport is not None:
+            connection.transport.close()  # connection_lost() counts it out
 
     def lost(self, connection: _Connection) -> None:
         self.connections -= 1
@@ -122,6 +137,7 @@ class _OpenLoop:
             self.idle.remove(connection)
         if connection.scheduled is not None:
             self._fail()
+        self._connect_more()  # due requests may have been counting on this one
 
     def _fail(self) -> None:
         self.errors += 1
