@@ -232,13 +232,19 @@ def test_an_unreachable_smtp_server_gives_up_visibly_while_sms_still_goes_out(
             publish(vigil_settings, envelope(incident, incident.incident_id))
             [sms] = eventually(lambda: gateway.all(), timeout=60, what="the SMS to reach the gateway")
             assert incident.reference in sms.json()["text"]
-            for _ in range(3):
-                clock.advance(timedelta(seconds=10))  # past each backoff
-                eventually(lambda: all_due_timers_fired(notify) and _unsettled_deliveries(notify) == 0,
-                           what="the retry to be attempted and its outcome recorded")
             with http_api(notify) as client:
-                items = eventually(lambda: len(got := client.get("/v1/notifications/give-ups").json()) == 3 and got,
-                                   what="three give-ups (the alert and two assessment prompts)")
+                def next_round() -> list[dict[str, Any]]:
+                    # Past each backoff (at most 4 s here), then wait for every due retry's outcome. Rounds go
+                    # on until all three have given up: on a busy machine three moves of the clock were once not
+                    # enough (a CI run; the cause is not pinned down). The attempts and event counts below are
+                    # what must hold, however many moves it takes.
+                    clock.advance(timedelta(seconds=10))
+                    eventually(lambda: all_due_timers_fired(notify) and _unsettled_deliveries(notify) == 0,
+                               what="the retry to be attempted and its outcome recorded")
+                    got: list[dict[str, Any]] = client.get("/v1/notifications/give-ups").json()
+                    return got if len(got) == 3 else []
+
+                items = eventually(next_round, 90, "three give-ups (the alert and two assessment prompts)")
             [alert] = [i for i in items if i["purpose"] == "duty_inspector_alert"]
             assert (alert["channel"], alert["attempts"], alert["error_kind"]) == ("email", 3, "SMTPDataError")
     events = read_topic(vigil_settings.kafka_bootstrap, f"{vigil_settings.topic_prefix}vigil.notifications.v1",
