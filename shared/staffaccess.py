@@ -144,7 +144,8 @@ class StaffAccess:
             raise Forbidden("missing or wrong CSRF token: send X-CSRF-Token as given by GET /v1/session at triage")
         return caller
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        """At the HTTP app's shutdown (`ServiceCore.closers`)."""
         self.client.close()
 
 

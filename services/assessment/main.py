@@ -25,6 +25,7 @@ class Assessment(ServiceCore):
         super().__init__(SERVICE, vigil, settings.database_url, tables.metadata, clock)
         self.settings = settings
         self.staff_access = StaffAccess(vigil)  # staff sign in at triage (ADR 0046)
+        self.closers.append(self.staff_access.aclose)
         self.registry = settings.registry()
         self.scoring = settings.scoring()
         pseudonymiser = Pseudonymiser(vigil.fingerprint_key.get_secret_value()) if settings.partner_feed else None

@@ -62,6 +62,7 @@ class Notify(ServiceCore):
         super().__init__(SERVICE, vigil, settings.database_url, tables.metadata, clock)
         self.settings = settings
         self.staff_access = StaffAccess(vigil)  # staff sign in at triage (ADR 0046)
+        self.closers.append(self.staff_access.aclose)
         self.directory = directory or load_directory(settings.directory_file)
         self.channels: dict[str, Channel] = channels if channels is not None else real_channels(settings)
         if "email" not in self.channels and vigil.environment == "production":
