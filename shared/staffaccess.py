@@ -72,6 +72,12 @@ def service_credential_ok(settings: VigilSettings, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest((given or "").encode(), expected.encode())
 
 
+def require_service_credential(settings: VigilSettings, authorization: str | None) -> None:
+    """For internal routes: 401 unless the Authorization header carries this deployment's service credential."""
+    if not service_credential_ok(settings, bearer_token(authorization)):
+        raise Unauthorized("a service credential is required", headers={"WWW-Authenticate": "Bearer"})
+
+
 def bearer_token(authorization: str | None) -> str | None:
     if authorization and authorization[:7].lower() == "bearer ":
         return authorization[7:].strip() or None

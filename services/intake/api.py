@@ -41,7 +41,7 @@ from shared.problems import (
     field_errors,
     json_body,
 )
-from shared.staffaccess import bearer_token, service_credential_ok
+from shared.staffaccess import require_service_credential
 
 router = APIRouter()
 REFERENCE = Annotated[str, Path(min_length=6, max_length=16, pattern="^[A-Za-z0-9]+$",
@@ -310,8 +310,7 @@ def add_update(reference: REFERENCE, update: Annotated[UpdateIn, Body()], app: I
 
 
 def require_service(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    if not service_credential_ok(intake_of(request).vigil, bearer_token(authorization)):
-        raise Unauthorized("a service credential is required", headers={"WWW-Authenticate": "Bearer"})
+    require_service_credential(intake_of(request).vigil, authorization)
 
 
 @router.get("/internal/v1/reports/{report_id}/personal", tags=["internal"],

@@ -173,10 +173,11 @@ class Statements:
         return [(table, rows) for table, rows in inserts if rows]
 
     def of(self, batch: list[PendingReport]) -> tuple[str, tuple[Any, ...]]:
+        written = {table.name: rows for table, rows in self.rows(batch)}  # the same rows `_insert` writes
         events = [event_row(env) for env in self.store.new_stream_envelopes([p.stream for p in batch])]
-        idempotency = [p.idempotency_row for p in batch if p.idempotency_row]
-        return self.SQL, (APPEND_LOCK, OUTBOX_CHANNEL, _jsonb([p.key_row for p in batch]),
-                          _jsonb([p.report_row for p in batch]), _jsonb(idempotency) if idempotency else None,
+        idempotency = written.get(tables.idempotency.name)
+        return self.SQL, (APPEND_LOCK, OUTBOX_CHANNEL, _jsonb(written[tables.report_keys.name]),
+                          _jsonb(written[tables.reports.name]), _jsonb(idempotency) if idempotency else None,
                           _jsonb(events))
 
 

@@ -36,7 +36,7 @@ from shared.problems import (
     Unprocessable,
     problem_response,
 )
-from shared.staffaccess import INTROSPECT_PATH, SESSION_COOKIE, bearer_token, service_credential_ok
+from shared.staffaccess import INTROSPECT_PATH, SESSION_COOKIE, require_service_credential
 
 if TYPE_CHECKING:
     from services.triage.main import Triage
@@ -169,8 +169,7 @@ class Introspect(_Body):
 
 
 def require_service(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    if not service_credential_ok(triage_of(request).vigil, bearer_token(authorization)):
-        raise Unauthorized("a service credential is required", headers={"WWW-Authenticate": "Bearer"})
+    require_service_credential(triage_of(request).vigil, authorization)
 
 
 @router.post(INTROSPECT_PATH, tags=["internal"], dependencies=[Depends(require_service)],
