@@ -116,5 +116,19 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A session for reading in which every statement sees the same committed state (ADR 0047).
+
+        PostgreSQL's default, READ COMMITTED, takes a new snapshot per statement: a page built from
+        two queries could count a report in one and miss it in the other. REPEATABLE READ holds the
+        first statement's snapshot for the whole transaction (and costs no extra round trip). SQLite
+        sessions already begin one transaction (`BEGIN IMMEDIATE`) that every statement shares.
+        """
+        with self.sessions() as session:
+            if self.is_postgres:
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -54,7 +54,7 @@ def period(start: date | None, end: date | None, today: date) -> tuple[datetime,
 def list_areas(request: Request) -> dict[str, Any]:
     core = _core(request)
     now = core.clock.now()
-    with core.db.sessions() as s:
+    with core.db.snapshot() as s:
         found, unknown = read.all_pictures(s, core.registry, now, core.scoring)
     rows = [{"area": code, "name": core.registry.get(code).name if core.registry.get(code) else code,  # type: ignore[union-attr]
              "level": p.level, "score": p.score, "reasons": list(p.reasons),
@@ -72,7 +72,7 @@ def get_area(area: str, request: Request) -> dict[str, Any]:
     core = _core(request)
     name = _known(core, area)
     now = core.clock.now()
-    with core.db.sessions() as s:
+    with core.db.snapshot() as s:
         picture = read.area_picture(s, area, now, core.scoring)
         totals = read.area_totals(s, area, now)
     return {"name": name, **picture.document(), **totals}
@@ -84,7 +84,7 @@ def get_timeline(area: str, request: Request, start: From = None, end: To = None
     core = _core(request)
     _known(core, area)
     first, last = period(start, end, core.clock.now().date())
-    with core.db.sessions() as s:
+    with core.db.snapshot() as s:
         items = read.timeline(s, area, first, last)
     return {"area": area, "from": (first + timedelta(microseconds=1)).date().isoformat(),
             "to": last.date().isoformat(), "items": items}
@@ -97,7 +97,7 @@ def _strategic(request: Request, area: str | None, start: date | None, end: date
     if area:
         _known(core, area)
     first, last = period(start, end, core.clock.now().date())
-    with core.db.sessions() as s:
+    with core.db.snapshot() as s:
         return build_assessment(s, core.registry, core.scoring, area, first, last, core.clock.now())
 
 

@@ -97,7 +97,7 @@ def report_command(args: argparse.Namespace) -> int:
         print(f"vigil assessment report: {e}", file=sys.stderr)
         return 2
     db = Database(settings.database_url)
-    with db.sessions() as s:
+    with db.snapshot() as s:
         doc = build_assessment(s, registry, settings.scoring(), args.area, first, last, now)
     db.dispose()
     if args.out.suffix.lower() == ".pdf":

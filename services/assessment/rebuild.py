@@ -326,5 +326,5 @@ class Rebuild:
 def live_digest(db: Database, registry: AreaRegistry) -> str:
     from services.assessment.store import load_snapshot
 
-    with db.sessions() as s:
+    with db.snapshot() as s:
         return hashlib.sha256(projection_bytes(load_snapshot(s), registry)).hexdigest()

@@ -264,7 +264,7 @@ class IntakeApp:
         return row
 
     def status(self, reference: str, token: str | None) -> StatusView:
-        with self.db.sessions() as s:
+        with self.db.snapshot() as s:
             row = self._authorised_row(s, reference, token)
             updates = self.store.version(s, row["report_id"]) - 1
         return StatusView(reference=row["reference"], status=Status(row["status"]),
@@ -300,7 +300,7 @@ class IntakeApp:
 
     def personal_data(self, report_id: str) -> dict[str, Any]:
         """Open every sealed part of a report's history, latest value winning; follow-ups as a list."""
-        with self.db.sessions() as s:
+        with self.db.snapshot() as s:
             data_key = self._data_key(s, report_id)
             envelopes = self.store.load(s, report_id)
         merged: dict[str, Any] = {}

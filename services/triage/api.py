@@ -203,7 +203,7 @@ def incident_detail(triage: Triage, incident_id: str, staff: Staff) -> dict[str,
     staff.require(Action.view_queue)
     app, now = triage.app, triage.clock.now()
     incident = app.get(incident_id)
-    with triage.db.sessions() as s:
+    with triage.db.snapshot() as s:
         names = views.display_names(s)
         watching = views.viewers(s, now, [incident_id]).get(incident_id, [])
     return views.incident_view(incident, app.facts_of(incident.report_id), app.timeline(incident_id), names,
@@ -286,7 +286,7 @@ def duty_inspectors(staff: StaffDep, triage: TriageDep) -> list[dict[str, str]]:
 @router.get("/v1/tension", tags=["tension"], summary="Heightened tension in force or planned, and proposals")
 def tension(staff: StaffDep, triage: TriageDep) -> dict[str, Any]:
     staff.require(Action.view_queue)
-    with triage.db.sessions() as s:
+    with triage.db.snapshot() as s:
         now = triage.clock.now()
         return {"declarations": triage.app.tension.current(s, now),
                 "proposals": triage.app.tension.proposals(s) if staff.can(Action.declare_tension) else []}

@@ -263,7 +263,7 @@ def tension_page(request: Request, msg: str = "") -> Response:
 
 def _tension(request: Request, staff: Staff, notice: str = "", error: str = "", status: int = 200) -> Response:
     triage = triage_of(request)
-    with triage.db.sessions() as s:
+    with triage.db.snapshot() as s:
         now = triage.clock.now()
         declarations = triage.app.tension.current(s, now)
         proposals = triage.app.tension.proposals(s) if staff.can(Action.declare_tension) else []
