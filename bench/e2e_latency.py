@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from bench import _servers
 from bench._stats import percentile
 from shared.migrate import upgrade
 from shared.topics import TopicNames, ensure_topics
@@ -243,7 +244,8 @@ def run(seconds: float, rate: float | None, bootstrap: str, admin_url: str | Non
             "p99_ms": round(percentile(latencies, 0.99) * 1000, 1), "max_ms": round(max(latencies) * 1000, 1),
             "mean_ms": round(statistics.fmean(latencies) * 1000, 1),
             "peak_rss_mb": {k: round(v, 1) for k, v in memory.peak_mb.items()},
-            "database": "postgresql" if admin_url else "sqlite", "load_average_1m": os.getloadavg()[0]}
+            "database": "postgresql" if admin_url else "sqlite", "load_average_1m": os.getloadavg()[0],
+            **({"postgresql": _servers.postgres_settings(admin_url)} if admin_url else {})}
 
 
 @contextmanager
@@ -302,7 +304,8 @@ def write(result: dict[str, Any], name: str = "e2e-latency") -> Path:
           "CPU per report during the open loop (all of a service's threads): "
           + " · ".join(f"{k} {v} ms" for k, v in result["cpu_ms_per_report"].items()) + ".\n\n"
           f"Peak resident memory per service: {rss} (target < 200 MB each).\n\n"
-          f"Databases: {result['database']}. Machine: {result['machine']} (1-minute load average "
+          f"Databases: {_servers.describe_postgres(result['postgresql']) if 'postgresql' in result else 'SQLite'}."
+          f" Machine: {result['machine']} (1-minute load average "
           f"{result['load_average_1m']:.1f} at the end, other work included); Python {result['python']}; "
           f"measured {result['measured_at']}.\n")
     path = RESULTS / f"{name}.md"

@@ -290,6 +290,7 @@ def measure(args: argparse.Namespace, body: Path, work: Path, db_url: str) -> di
     result: dict[str, Any] = {"benchmark": "intake_load", "at": datetime.now(UTC).isoformat(timespec="seconds"),
                               "machine": machine(), "workers": args.workers,
                               "database": "sqlite" if args.sqlite else "postgresql",
+                              **({} if args.sqlite else {"postgresql": _servers.postgres_settings(args.database_url)}),
                               "settings": {"rate_limit": "disabled for the run (one client address)",
                                            "kafka": args.bootstrap, "wrk_connections": 64,
                                            "peak_rounds": args.rounds, "peak_seconds_per_round": args.peak_seconds}}
@@ -366,7 +367,7 @@ def markdown(r: dict[str, Any]) -> str:
         + f"); the echo server is bare FastAPI under uvicorn with {r['workers']} workers. "
         + ("The database is SQLite (WAL, one writer thread per process: the development default)"
            if r["database"] == "sqlite" else
-           "PostgreSQL is the test servers' local instance (fsync off, as in the test suite)")
+           _servers.describe_postgres(r["postgresql"]))
         + "; Kafka a local single-node broker.", "",
         f"Machine: {m['cpus']} × {m['cpu']}, {m['memory_gb']} GB, Python {m['python']}; "
         f"load average at start {m['load_average_at_start']}. The load generators ran on the same machine.", "",

@@ -42,8 +42,12 @@ def kafka_broker(workdir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def postgres_server(workdir: Path) -> Iterator[str]:
-    """Yields an admin URL on a server where the tests may create databases."""
+def postgres_server(workdir: Path, durable: bool = False) -> Iterator[str]:
+    """Yields an admin URL on a server where the tests may create databases.
+
+    A local server started here waits for the disk only when `durable` (the benchmarks); a given
+    server or a container is used as it is configured.
+    """
     given = os.environ.get("VIGIL_TEST_DATABASE_URL")
     if given:
         yield given
@@ -60,7 +64,7 @@ def postgres_server(workdir: Path) -> Iterator[str]:
     home = Path(tempfile.mkdtemp(prefix="vigil-pg-"))
     home.chmod(0o755)
     try:
-        with LocalPostgres(home / "server") as server:
+        with LocalPostgres(home / "server", durable=durable) as server:
             yield server.url
     finally:
         shutil.rmtree(home, ignore_errors=True)
