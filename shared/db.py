@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -50,6 +51,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def insert_new(s: Session, table: Table, **values: Any) -> bool:
+    """INSERT unless the primary key exists (ON CONFLICT DO NOTHING): one statement instead of a look and a write.
+
+    True when the row is new. A row another transaction has inserted but not yet committed makes this
+    wait for that transaction, then answers False if it committed: no race between looking and writing.
+    """
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    key = next(iter(table.primary_key.columns))
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return s.execute(statement).first() is not None  # rowcount is not reliable here across drivers
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.clock import Clock, SystemClock
-from shared.db import Database
+from shared.db import Database, insert_new
 from shared.events.base import Envelope
 from shared.kafka import UndecodableRecord, decode
 from shared.metrics import counters, register_lag_source
@@ -128,13 +128,11 @@ class EventConsumer:
         """Apply one event exactly once; False when it had been applied before."""
         try:
             with self.db.transaction() as s:
-                seen = s.execute(select(self.inbox.c.event_id).where(
-                    self.inbox.c.consumer == self.name, self.inbox.c.event_id == env.id)).first()
-                if seen:
+                # Claimed first, in one statement: a duplicate is skipped without a look beforehand, and a
+                # copy being handled elsewhere at this moment is waited for rather than handled twice.
+                if not insert_new(s, self.inbox, consumer=self.name, event_id=env.id, processed_at=self.clock.now()):
                     return False
                 self.handler(s, env)
-                s.execute(self.inbox.insert().values(consumer=self.name, event_id=env.id,
-                                                     processed_at=self.clock.now()))
         except IntegrityError:
             if self._already_processed(env.id):
                 return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.notify import tables, timers
-from services.notify.dispatch import cancel_pending, insert_new, queue
+from services.notify.dispatch import cancel_pending, queue
 from services.notify.policy import (
     CIA_QUESTIONS,
     FIRST_PAGE,
@@ -31,6 +31,7 @@ from services.notify.policy import (
 )
 from shared.areas import AreaRegistry, default_registry
 from shared.clock import Clock, utc
+from shared.db import insert_new
 from shared.events.base import Envelope
 from shared.events.incidents import NATIONAL
 from shared.events.notifications import EscalationExhausted
@@ -150,15 +151,18 @@ class NotifyApp:
             now = self.clock.now()
             row = {"incident_id": incident_id, "state": "paging" if needed else "not_needed", "page": "-",
                    "started_at": now, **values}
-            if insert_new(s, tables.chases, **row) and needed:
-                self.page(s, row, FIRST_PAGE, now)
+            if insert_new(s, tables.chases, **row):
+                chase = row
+                if needed:
+                    self.page(s, row, FIRST_PAGE, now)
         elif chase["state"] == "not_needed":
             s.execute(tables.chases.update().where(tables.chases.c.incident_id == incident_id).values(**values))
+            chase = {**chase, **values}
             if needed:
                 self.start_chase(s, incident_id)
         if d.get("critical"):
             self.open_assessment(s, deterministic_id("cia", "incident", incident_id), "critical_incident",
-                                 str(d["area"]), start=self.clock.now(), incident_id=incident_id)
+                                 str(d["area"]), start=self.clock.now(), incident_id=incident_id, chase=chase)
 
     def _on_overridden(self, s: Session, env: Envelope) -> None:
         d = env.data
@@ -268,22 +272,27 @@ class NotifyApp:
     # ---- community impact assessments --------------------------------------------------------
 
     def open_assessment(self, s: Session, assessment_id: str, trigger: str, area: str, start: datetime,
-                        incident_id: str | None = None, level: Any = None, due_at: datetime | None = None) -> bool:
-        chase = self._chase(s, incident_id) if incident_id else None
+                        incident_id: str | None = None, level: Any = None, due_at: datetime | None = None,
+                        chase: Mapping[str, Any] | None = None) -> bool:
+        """`chase`: the incident's chase as the caller has just read or written it (else it is read here)."""
+        if incident_id and chase is None:
+            chase = self._chase(s, incident_id)
         due = due_at or self.schedule.due(start)
-        if not insert_new(s, tables.assessments,
-                          assessment_id=assessment_id, trigger=trigger, incident_id=incident_id, area=area,
-                          reference=chase["reference"] if chase else None,
-                          priority=chase["priority"] if chase else None, level=str(level) if level else None,
-                          due_at=due, state="open", completed_at=None, created_at=self.clock.now(),
-                          updated_at=self.clock.now()):
+        now = self.clock.now()
+        row = {"assessment_id": assessment_id, "trigger": trigger, "incident_id": incident_id, "area": area,
+               "reference": chase["reference"] if chase else None, "priority": chase["priority"] if chase else None,
+               "level": str(level) if level else None, "due_at": due, "state": "open", "completed_at": None,
+               "created_at": now, "updated_at": now}
+        if not insert_new(s, tables.assessments, **row):
             return False
-        self.prompt(s, assessment_id, "prompt", assessment_id)
+        self.prompt(s, assessment_id, "prompt", assessment_id, row)
         self._schedule_reminder(s, assessment_id, due, 1)
         return True
 
-    def prompt(self, s: Session, assessment_id: str, stage: str, cause: str) -> None:
-        row = s.execute(select(tables.assessments).where(
+    def prompt(self, s: Session, assessment_id: str, stage: str, cause: str,
+               written: Mapping[str, Any] | None = None) -> None:
+        """`written`: the assessment as just written, when the caller has it (else it is read here)."""
+        row = written if written is not None else s.execute(select(tables.assessments).where(
             tables.assessments.c.assessment_id == assessment_id)).mappings().one()
         areas = list(self.directory.areas) if row["area"] == NATIONAL else [str(row["area"])]
         people = list(dict.fromkeys(p for area in areas for p in self.directory.cia_people(area)))

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Table, case, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from services.notify import tables
 from services.notify.channels import Channel, Message, PermanentFailure
 from shared.clock import Clock
-from shared.db import Database
+from shared.db import Database, insert_new
 from shared.events.notifications import (
     NotificationCancelled,
     NotificationDeliveryFailed,
@@ -88,15 +87,6 @@ def queue(s: Session, clock: Clock, *, key: str, incident_id: str | None, purpos
 def wake_after_commit(s: Session, name: str) -> None:
     """Ask for one dispatcher (or the timers) to be woken when this transaction commits, not all of them."""
     s.info.setdefault(WAKE, set()).add(name)
-
-
-def insert_new(s: Session, table: Table, **values: Any) -> bool:
-    """INSERT unless the primary key exists (ON CONFLICT DO NOTHING): one statement instead of a look and a write."""
-    dialect = s.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    key = next(iter(table.primary_key.columns))
-    statement = insert(table).values(**values).on_conflict_do_nothing().returning(key)
-    return s.execute(statement).first() is not None  # rowcount is not reliable here across drivers
 
 
 def cancel_pending(s: Session, clock: Clock, store: EventStore, *conditions: Any) -> int:

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.notify import tables
-from services.notify.dispatch import insert_new, wake_after_commit
+from services.notify.dispatch import wake_after_commit
 from shared.clock import Clock
-from shared.db import Database
+from shared.db import Database, insert_new
 from shared.ids import deterministic_id
 
 log = logging.getLogger(__name__)
