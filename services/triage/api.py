@@ -202,12 +202,12 @@ def get_incident(incident_id: str, staff: StaffDep, triage: TriageDep) -> dict[s
 def incident_detail(triage: Triage, incident_id: str, staff: Staff) -> dict[str, Any]:
     staff.require(Action.view_queue)
     app, now = triage.app, triage.clock.now()
-    incident = app.get(incident_id)
-    with triage.db.snapshot() as s:
+    with triage.db.snapshot() as s:   # the incident, its timeline and who is looking, as of one moment
+        incident, history = app.with_history(s, incident_id)
+        facts = app.facts_of(incident.report_id, s)
         names = views.display_names(s)
         watching = views.viewers(s, now, [incident_id]).get(incident_id, [])
-    return views.incident_view(incident, app.facts_of(incident.report_id), app.timeline(incident_id), names,
-                               watching, staff, now)
+    return views.incident_view(incident, facts, history, names, watching, staff, now)
 
 
 @router.get("/v1/incidents/{incident_id}/personal", tags=["incidents"],

@@ -405,11 +405,16 @@ class TriageApp:
             raise UnknownIncident("no such incident")
         return incident
 
-    def facts_of(self, report_id: str) -> dict[str, Any] | None:
-        with self.db.sessions() as s:
-            r = self.memory.recall(s, report_id)
+    def facts_of(self, report_id: str, s: Session | None = None) -> dict[str, Any] | None:
+        if s is None:
+            with self.db.sessions() as own:
+                return self.facts_of(report_id, own)
+        r = self.memory.recall(s, report_id)
         return None if r is None else json.loads(r.facts.model_dump_json()) | {"reporter_role": r.reporter_role}
 
-    def timeline(self, incident_id: str) -> list[Envelope]:
-        with self.db.sessions() as s:
-            return self.incidents.history(s, incident_id)
+    def with_history(self, s: Session, incident_id: str) -> tuple[Incident, list[Envelope]]:
+        """The incident and the events it was folded from: one read, so the page and its timeline agree."""
+        found = self.incidents.with_history(s, incident_id)
+        if found is None:
+            raise UnknownIncident("no such incident")
+        return found

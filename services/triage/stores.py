@@ -25,13 +25,15 @@ class IncidentRepository:
         self.store = store
 
     def get(self, s: Session, incident_id: str) -> Incident | None:
+        found = self.with_history(s, incident_id)
+        return found[0] if found else None
+
+    def with_history(self, s: Session, incident_id: str) -> tuple[Incident, list[Envelope]] | None:
+        """The incident and the events it is folded from, from one read of its stream."""
         envelopes = self.store.load(s, incident_id)
         if not envelopes:
             return None
-        return Incident.replay(incident_id, [env.event() for env in envelopes])
-
-    def history(self, s: Session, incident_id: str) -> list[Envelope]:
-        return self.store.load(s, incident_id)
+        return Incident.replay(incident_id, [env.event() for env in envelopes]), envelopes
 
     def save(self, s: Session, incident: Incident) -> None:
         if not incident.pending:
