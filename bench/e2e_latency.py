@@ -1,6 +1,6 @@
 """End to end: a report submitted over HTTP to the Duty Inspector's alert accepted by the SMTP server.
 
-    python -m bench.e2e_latency [--seconds 20] [--rate N] [--bootstrap HOST:PORT] [--database-url ADMIN_URL]
+    python -m bench.e2e_latency [--seconds 20] [--rate N] [--bootstrap HOST:PORT] [--database-url ADMIN_URL] [--sqlite]
 
 Runs intake, triage, notify and assessment as real processes (`vigil <service> all`) on one broker,
 with a real SMTP server in this process. First the pipeline's peak: a burst of reports that need the
@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -320,16 +320,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--burst", type=int, default=200, help="reports in the burst that finds the pipeline's peak")
     p.add_argument("--name", default="e2e-latency", help="result file name (in bench/results/)")
     p.add_argument("--bootstrap", default=os.environ.get("VIGIL_TEST_KAFKA_BOOTSTRAP"))
-    p.add_argument("--database-url", default=os.environ.get("VIGIL_TEST_DATABASE_URL"),
-                   help="a PostgreSQL admin URL (fresh databases are created); SQLite files when absent")
+    p.add_argument("--database-url", default=None,
+                   help="a PostgreSQL admin URL where fresh databases are made (default: as the tests find one, "
+                        "else a local server that waits for the disk, ADR 0048)")
+    p.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL (the development default)")
     args = p.parse_args(argv)
-    if args.bootstrap:
-        result = run(args.seconds, args.rate, args.bootstrap, args.database_url, args.burst)
-    else:
-        from infra.kafka.local import LocalKafka
-
-        with tempfile.TemporaryDirectory(prefix="vigil-e2e-kafka-") as tmp, LocalKafka(Path(tmp)) as broker:
-            result = run(args.seconds, args.rate, broker.bootstrap, args.database_url, args.burst)
+    with _servers.kafka(args.bootstrap) as bootstrap, \
+            (nullcontext(None) if args.sqlite else _servers.postgres(args.database_url)) as admin_url:
+        result = run(args.seconds, args.rate, bootstrap, admin_url, args.burst)
     print(write(result, args.name).read_text())
     return 0
 

@@ -1,11 +1,12 @@
 """The delivery ledger and its dispatchers: record the attempt before sending, the result after.
 
 Each channel has its own dispatcher thread and worker pool, so an unreachable SMTP server
-holds up email only. A dispatcher claims a due delivery by bumping its attempt count with a
-conditional update and leasing it (`next_attempt_at` moves past the lease); if the process
-dies mid-send, the lease runs out and the delivery is sent again under the same idempotency
-key. Failures back off exponentially with jitter; after `max_attempts` the delivery gives up,
-an event says so and staff see it in the list.
+holds up email only. A dispatcher claims a chunk of due deliveries in one statement that bumps
+their attempt counts and leases them (`next_attempt_at` moves past the lease; on PostgreSQL
+rows another dispatcher holds are skipped); if the process dies mid-send, the lease runs out
+and the delivery is sent again under the same idempotency key. Failures back off exponentially
+with jitter; after `max_attempts` the delivery gives up, an event says so and staff see it in
+the list.
 """
 
 from __future__ import annotations
@@ -131,43 +132,45 @@ class Dispatcher:
 
     def dispatch_due(self, pool: ThreadPoolExecutor | None = None, limit: int = 50) -> int:
         """Send what is due, a chunk of `workers` at a time: one transaction claims the chunk, the sends run in
-        parallel, one transaction records their results (so a crash can repeat at most one chunk's sends)."""
+        parallel, one transaction records their results (so a crash can repeat at most one chunk's sends).
+        Each chunk is claimed afresh, so an alert queued meanwhile overtakes prompts already waiting."""
+        taken = 0
+        while taken < limit:
+            claimed, withdrawn = self._claim(min(self.workers, limit - taken))
+            if not claimed and not withdrawn:
+                break
+            taken += len(claimed) + withdrawn
+            self._record(list(pool.map(self._send, claimed) if pool else map(self._send, claimed)))
+        return taken
+
+    def _claim(self, limit: int) -> tuple[list[tuple[dict[str, Any], int]], int]:
+        """Claim up to `limit` due deliveries, Duty Inspector alerts first, and record their attempts before
+        anything is sent: one statement counts the attempt and leases each row (`next_attempt_at` moves past
+        the lease), taking on PostgreSQL only rows no other dispatcher holds (`SKIP LOCKED`). A claimed row
+        that is no longer wanted is withdrawn in the same transaction, never attempted. Returns the claims
+        and how many were withdrawn."""
         d = tables.deliveries
         now = self.clock.now()
-        with self.db.sessions() as s:
-            due = [dict(r) for r in s.execute(select(d).where(
-                d.c.status == "pending", d.c.channel == self.name, d.c.next_attempt_at <= now)
-                .order_by(case((d.c.purpose == "duty_inspector_alert", 0), else_=1), d.c.next_attempt_at)
-                .limit(limit)).mappings()]
-        for i in range(0, len(due), self.workers):
-            claimed = self._claim(due[i:i + self.workers])
-            outcomes = list(pool.map(self._send, claimed) if pool else map(self._send, claimed))
-            self._record(outcomes)
-        return len(due)
-
-    def attempt(self, row: dict[str, Any]) -> None:
-        self._record([self._send(c) for c in self._claim([row])])
-
-    def _claim(self, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
-        """Record the attempts before anything is sent; rows another dispatcher got first are left out."""
-        d = tables.deliveries
-        now = self.clock.now()
-        claimed = []
+        first = case((d.c.purpose == "duty_inspector_alert", 0), else_=1)
+        due = (select(d.c.idempotency_key)
+               .where(d.c.status == "pending", d.c.channel == self.name, d.c.next_attempt_at <= now)
+               .order_by(first, d.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+        claim = (d.update().where(d.c.idempotency_key.in_(due.scalar_subquery()))
+                 .values(attempts=d.c.attempts + 1, updated_at=now,
+                         next_attempt_at=now + timedelta(seconds=self.retry.lease_seconds))
+                 .returning(*d.c))
+        claimed, withdrawn = [], 0
         with self.db.transaction() as s:
+            rows = sorted((dict(r) for r in s.execute(claim).mappings()),   # RETURNING keeps no order
+                          key=lambda r: (r["purpose"] != "duty_inspector_alert", r["created_at"]))
             for row in rows:
                 reason = self.still_wanted(s, row) if self.still_wanted else None
                 if reason is not None:
-                    self._cancel(s, row, reason)
-                    continue
-                attempt = int(row["attempts"]) + 1
-                result = s.execute(d.update().where(
-                    d.c.idempotency_key == row["idempotency_key"], d.c.status == "pending",
-                    d.c.attempts == row["attempts"]).values(
-                    attempts=attempt, updated_at=now,
-                    next_attempt_at=now + timedelta(seconds=self.retry.lease_seconds)))
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append((row, attempt))
-        return claimed
+                    self._cancel(s, row, reason, attempts=int(row["attempts"]) - 1)
+                    withdrawn += 1
+                else:
+                    claimed.append((row, int(row["attempts"])))
+        return claimed, withdrawn
 
     def _send(self, claim: tuple[dict[str, Any], int]) -> Outcome:
         row, attempt = claim
@@ -202,11 +205,13 @@ class Dispatcher:
                                                     dispatched_at=now, attempt=attempt))
         self.sent += 1
 
-    def _cancel(self, s: Session, row: dict[str, Any], reason: str) -> None:
+    def _cancel(self, s: Session, row: dict[str, Any], reason: str, attempts: int | None = None) -> None:
+        """`attempts`: what the count goes back to, for a row claimed and then withdrawn before any attempt."""
         d = tables.deliveries
         now = self.clock.now()
         s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"])
-                  .values(status="cancelled", updated_at=now, last_error=reason[:500]))
+                  .values(status="cancelled", updated_at=now, last_error=reason[:500],
+                          **({} if attempts is None else {"attempts": attempts})))
         self._append(s, row, NotificationCancelled(**identity(row), cancelled_at=now, reason=reason[:200]))
 
     def _failed(self, s: Session, row: dict[str, Any], attempt: int, error: str, permanent: bool) -> None:

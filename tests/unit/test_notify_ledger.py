@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.notify import tables
 from services.notify.channels import LogChannel, Message, PermanentFailure
-from services.notify.dispatch import Dispatcher, Retry, queue
+from services.notify.dispatch import Dispatcher, Retry, StillWanted, queue
 from services.notify.timers import TimerRunner, schedule
 from shared.clock import MovableClock
 from shared.db import Database
@@ -55,10 +55,12 @@ def _queue(db: Database, clock: MovableClock, key: str = "k1") -> bool:
                      recipient_role="duty_inspector", recipient="person:di-1", payload={"template": "x"})
 
 
-def _dispatcher(db: Database, clock: MovableClock, channel: LogChannel, max_attempts: int = 3) -> Dispatcher:
+def _dispatcher(db: Database, clock: MovableClock, channel: LogChannel, max_attempts: int = 3,
+                workers: int = 1, still_wanted: StillWanted | None = None) -> Dispatcher:
     store = EventStore(tables.metadata, "/vigil/notify", clock)
     compose = lambda row: Message(str(row["idempotency_key"]), "log", "nobody")  # noqa: E731
-    return Dispatcher(db, store, clock, "log", channel, compose, Retry(max_attempts, 1.0, 60.0, 30.0), workers=1)
+    return Dispatcher(db, store, clock, "log", channel, compose, Retry(max_attempts, 1.0, 60.0, 30.0),
+                      workers=workers, still_wanted=still_wanted)
 
 
 def _row(db: Database, key: str = "k1") -> dict[str, Any]:
@@ -117,7 +119,8 @@ def test_an_attempt_cut_off_by_a_crash_is_retried_with_the_same_key_after_the_le
     channel = LogChannel()
     dispatcher = _dispatcher(db, clock, channel)
     _queue(db, clock)
-    assert [a for _, a in dispatcher._claim([_row(db)])] == [1]  # recorded, then the process "dies" before sending
+    claimed, _ = dispatcher._claim(1)   # recorded, then the process "dies" before sending
+    assert [a for _, a in claimed] == [1]
     assert dispatcher.dispatch_due() == 0, "an attempt in flight was taken again before its lease ran out"
     clock.advance(timedelta(seconds=31))
     dispatcher.dispatch_due()
@@ -157,3 +160,29 @@ def test_a_timer_whose_effect_fails_stays_due(db: Database) -> None:
         TimerRunner(db, clock, broken).fire_due()
     with db.sessions() as s:
         assert s.execute(select(tables.timers.c.fired_at)).scalar() is None
+
+
+def test_an_alert_no_longer_wanted_when_claimed_is_withdrawn_never_attempted_and_the_rest_go(db: Database) -> None:
+    clock = MovableClock(T0)
+    channel = LogChannel()
+    for key in ("k1", "k2", "k3"):
+        _queue(db, clock, key)
+    over = lambda s, row: "the chase is over (acknowledged)" if row["idempotency_key"] == "k2" else None  # noqa: E731
+    assert _dispatcher(db, clock, channel, workers=2, still_wanted=over).dispatch_due() == 3
+    assert sorted(m.idempotency_key for m in channel.sent) == ["k1", "k3"]
+    assert (_row(db, "k2")["status"], _row(db, "k2")["attempts"]) == ("cancelled", 0)
+    assert [(_row(db, k)["status"], _row(db, k)["attempts"]) for k in ("k1", "k3")] == [("sent", 1)] * 2
+    assert _events(db).count("vigil.notification.cancelled.v1") == 1
+
+
+def test_alerts_are_claimed_before_other_deliveries_due_earlier(db: Database) -> None:
+    clock = MovableClock(T0)
+    with db.transaction() as s:
+        queue(s, clock, key="prompt", incident_id="i1", purpose="cia_prompt", channel="log",
+              recipient_role="community_impact", recipient="person:snt", payload={"template": "x"})
+    clock.advance(timedelta(seconds=5))
+    _queue(db, clock, "alert")
+    clock.advance(timedelta(seconds=5))
+    channel = LogChannel()
+    _dispatcher(db, clock, channel).dispatch_due(limit=1)
+    assert [m.idempotency_key for m in channel.sent] == ["alert"]
