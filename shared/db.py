@@ -59,10 +59,16 @@ def insert_new(s: Session, table: Table, **values: Any) -> bool:
     True when the row is new. A row another transaction has inserted but not yet committed makes this
     wait for that transaction, then answers False if it committed: no race between looking and writing.
     """
-    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-    key = next(iter(table.primary_key.columns))
-    statement = insert(table).values(**values).on_conflict_do_nothing().returning(key)
-    return s.execute(statement).first() is not None  # rowcount is not reliable here across drivers
+    dialect = s.get_bind().dialect.name
+    statement = _INSERT_NEW.get((dialect, table))
+    if statement is None:  # built once per table: the values travel as parameters, so SQLAlchemy's cache serves
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = _INSERT_NEW[(dialect, table)] = (
+            insert(table).on_conflict_do_nothing().returning(next(iter(table.primary_key.columns))))
+    return s.execute(statement, values).first() is not None  # rowcount is not reliable here across drivers
+
+
+_INSERT_NEW: dict[tuple[str, Table], Any] = {}
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

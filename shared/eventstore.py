@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, MetaData, String, Table, Text, UniqueConstraint, func, select, text
+from sqlalchemy import Column, MetaData, String, Table, Text, UniqueConstraint, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from shared.clock import Clock
 from shared.db import BigId, UTCDateTime
@@ -98,11 +99,13 @@ class EventStore:
         self.log = tables["event_log"]
         self.source = source
         self.clock = clock
+        # Built once: the stream id travels as a parameter, so SQLAlchemy's compiled cache serves every call.
+        stream: BindParameter[str] = bindparam("stream_id")
+        self._version = select(func.max(self.log.c.version)).where(self.log.c.stream_id == stream)
+        self._load = select(self.log).where(self.log.c.stream_id == stream).order_by(self.log.c.version)
 
     def version(self, session: Session, stream_id: str) -> int:
-        current = session.execute(
-            select(func.max(self.log.c.version)).where(self.log.c.stream_id == stream_id)
-        ).scalar_one()
+        current = session.execute(self._version, {"stream_id": stream_id}).scalar_one()
         return int(current or 0)
 
     def extend(self, session: Session, stream_id: str, events: Sequence[Event], key: str | None = None,
@@ -167,9 +170,7 @@ class EventStore:
         ]
 
     def load(self, session: Session, stream_id: str) -> list[Envelope]:
-        rows = session.execute(
-            select(self.log).where(self.log.c.stream_id == stream_id).order_by(self.log.c.version)
-        ).mappings()
+        rows = session.execute(self._load, {"stream_id": stream_id}).mappings()
         return [row_to_envelope(r) for r in rows]
 
 
