@@ -161,7 +161,8 @@ class Dispatcher:
                  .returning(*d.c))
         claimed, withdrawn = [], 0
         with self.db.transaction() as s:
-            rows = sorted((dict(r) for r in s.execute(claim).mappings()),   # RETURNING keeps no order
+            # RETURNING keeps no order, and gives next_attempt_at as the lease: alerts first, then oldest first.
+            rows = sorted((dict(r) for r in s.execute(claim).mappings()),
                           key=lambda r: (r["purpose"] != "duty_inspector_alert", r["created_at"]))
             for row in rows:
                 reason = self.still_wanted(s, row) if self.still_wanted else None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,15 +9,13 @@ import pytest
 
 from bench._servers import DURABILITY, describe_postgres, postgres_settings
 from infra.postgres.local import LocalPostgres
+from tests.support.infra import postgres_home
 
 
 @pytest.fixture
 def home() -> Iterator[Path]:
-    """Not under pytest's private temp dir: the server may run as the postgres user, who must reach it."""
-    path = Path(tempfile.mkdtemp(prefix="vigil-pg-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    with postgres_home() as path:
+        yield path
 
 
 def test_a_durable_local_server_keeps_postgresqls_defaults_and_the_results_say_so(home: Path) -> None:

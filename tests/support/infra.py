@@ -60,12 +60,18 @@ def postgres_server(workdir: Path, durable: bool = False) -> Iterator[str]:
         return
     from infra.postgres.local import LocalPostgres
 
-    # Not under pytest's private temp dir: the server runs as the postgres user, who must reach it.
+    with postgres_home() as home, LocalPostgres(home / "server", durable=durable) as server:
+        yield server.url
+
+
+@contextmanager
+def postgres_home() -> Iterator[Path]:
+    """A directory for a local PostgreSQL server, removed afterwards. Not under pytest's private temp dir:
+    the server runs as the postgres user when we are root, and that user must reach it."""
     home = Path(tempfile.mkdtemp(prefix="vigil-pg-"))
     home.chmod(0o755)
     try:
-        with LocalPostgres(home / "server", durable=durable) as server:
-            yield server.url
+        yield home
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
