@@ -4,16 +4,23 @@ PY := $(VENV)/bin/python
 # The system's python3 if it is 3.11 or newer, else python3 from PATH (ADR 0029).
 PYTHON ?= $(shell sh infra/python.sh)
 
-.PHONY: run test setup jars lint schemas bench clean
+.PHONY: run test setup jars lint schemas bench clean lock
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Installs exactly what requirements-dev.lock names, each file checked against its hash (ADR 0049).
+$(VENV)/.installed: requirements-dev.lock pyproject.toml
 	@echo "Installing Python packages into $(VENV) with $(PYTHON) (first run only, a few minutes; log: $(VENV)/install.log) ..."
 	@$(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/pip install -q --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
-	@$(VENV)/bin/pip install -q -e '.[dev]' >> $(VENV)/install.log 2>&1 || (tail -50 $(VENV)/install.log; exit 1)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock \
+		> $(VENV)/install.log 2>&1 || (tail -50 $(VENV)/install.log; exit 1)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . \
+		>> $(VENV)/install.log 2>&1 || (tail -50 $(VENV)/install.log; exit 1)
 	@touch $@
+
+# Refresh both lock files from pyproject.toml's ranges (newest versions that fit), then run make test.
+lock: setup
+	sh infra/lock.sh
 
 jars: setup
 	@$(PY) -c "from infra.kafka.local import ensure_jars; ensure_jars()"

@@ -99,7 +99,7 @@ def internal_urls(env: dict[str, str]) -> dict[str, str]:
     unless set (VIGIL_INTAKE_INTERNAL_URL, VIGIL_TRIAGE_INTERNAL_URL)."""
     for name in ("intake", "triage"):
         settings = service_settings(name)
-        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104  (a comparison)
         env.setdefault(f"VIGIL_{name.upper()}_INTERNAL_URL", f"http://{host}:{settings.port}")
     return env
 
@@ -237,12 +237,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _register_service_commands(name: str, commands: Any, modes: Any) -> None:
-    """A service adds its tasks in services/<name>/commands.py: `register(commands, modes)` may add
+    """A service adds its tasks in services/<name>/cli.py: `register(commands, modes)` may add
     modes of its own (`vigil assessment rebuild`) or top-level commands (`vigil intake-key`)."""
     try:
-        module = importlib.import_module(f"services.{name}.commands")
+        module = importlib.import_module(f"services.{name}.cli")
     except ModuleNotFoundError as e:
-        if e.name != f"services.{name}.commands":
+        if e.name != f"services.{name}.cli":
             raise
         return
     module.register(commands, modes)

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Development-only secrets: usable on a laptop, refused anywhere else.
 DEV_MASTER_KEY = base64.b64encode(b"vigil-development-master-key-32b").decode()
 DEV_FINGERPRINT_KEY = "vigil-development-fingerprint-key"
-DEV_SERVICE_TOKEN = "vigil-development-service-token"
+DEV_SERVICE_TOKEN = "vigil-development-service-token"  # noqa: S105  (refused outside development)
 DEV_SECRETS = {DEV_MASTER_KEY, DEV_FINGERPRINT_KEY, DEV_SERVICE_TOKEN}
 
 

@@ -92,8 +92,3 @@ def context_from(traceparent: str | None, tracestate: str | None = None) -> otel
     carrier = {k: v for k, v in (("traceparent", traceparent), ("tracestate", tracestate)) if v}
     return _propagator.extract(carrier)
 
-
-def inject_headers(headers: list[tuple[str, bytes]]) -> None:
-    carrier: dict[str, str] = {}
-    _propagator.inject(carrier)
-    headers.extend((k, v.encode()) for k, v in carrier.items())

@@ -61,6 +61,15 @@ def registry() -> dict[str, type[Event]]:
     return dict(_registry)
 
 
+def upcast_type(type_name: str) -> str:
+    """The type an event of this stored type decodes to once upcast (a v1 that has a v2 reads as the v2)."""
+    seen = set()
+    while type_name in _upcasters and type_name not in seen:
+        seen.add(type_name)
+        type_name = _upcasters[type_name][0]
+    return type_name
+
+
 def decode(type_name: str, data: dict[str, Any]) -> Event:
     seen = set()
     while type_name in _upcasters and type_name not in seen:

@@ -162,7 +162,7 @@ def test_an_erased_report_says_so_and_the_attempt_is_recorded(
 
 def test_the_report_memory_rebuilds_from_the_topic_to_the_same_rows(
         vigil_settings: VigilSettings, new_database: Callable[[str], str], clock: MovableClock) -> None:
-    from services.triage.commands import read_from_start
+    from services.triage.cli import read_from_start
 
     url = new_database("triage")
     upgrade("triage", url)
