@@ -10,7 +10,7 @@ consumers, ADR 0020); echo as bare FastAPI under uvicorn.
 - peak: `wrk` (closed loop, 64 connections, a Lua script POSTing the JSON report), alternating between
   the two servers for a few rounds so that load from elsewhere on a shared machine hits both alike,
   after an unmeasured warm-up of each (the first seconds include connecting and preparing statements);
-  intake's 2xx/s over echo's is the DESIGN.md "at least 0.3 of a bare FastAPI echo endpoint";
+  intake's 2xx/s over echo's is docs/design.md's "at least 0.3 of a bare FastAPI echo endpoint";
 - open loop: a separate process sends at a fixed arrival rate (the 1,000/s target, then 70% of intake's
   peak) and measures each request from its *scheduled* send time, so a stall shows up as latency
   instead of silently lowering the rate (no coordinated omission). If p99 at the target rate is over the

@@ -7,7 +7,7 @@ binary mode, keyed by report id, over a year and every force area) to a topic pr
 own on the broker, once; later runs reuse them. Then, in the same run: (a) a bare consumer
 assigned to every partition reads them all, touching each record, before and again after (b), and
 the faster of the two is the reference; (b) `Rebuild` replays them from offset 0 into a fresh
-database, writing the projection and a snapshot at the end. Target (DESIGN.md):
+database, writing the projection and a snapshot at the end. Target (docs/design.md, "Performance targets"):
 at least 10,000 events/s, and at least 0.25 of the bare consumer.
 """
 

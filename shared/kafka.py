@@ -78,7 +78,7 @@ NO_CLIENT_METRICS = {"metrics_enabled": False}
 
 
 def make_producer(bootstrap: str, client_id: str, **overrides: Any) -> KafkaProducer:
-    """The idempotent producer of DESIGN.md; set explicitly so a conflicting option is an error."""
+    """The idempotent producer of docs/design.md; set explicitly so a conflicting option is an error."""
     config: dict[str, Any] = {
         "bootstrap_servers": bootstrap, "client_id": client_id,
         "enable_idempotence": True, "acks": "all", "linger_ms": 1,

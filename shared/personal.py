@@ -1,7 +1,7 @@
 """A small client for intake's internal personal-data API.
 
 A service that must contact a reporter asks at the moment it needs the details, uses them
-and keeps nothing: no cache, no copy in its own tables (DESIGN.md, Privacy).
+and keeps nothing: no cache, no copy in its own tables (docs/design.md, "Privacy and access").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Staff sign in once, at triage (ADR 0023). Notify and assessment do not keep users or sessions of their
 own: they ask triage about the session a request carries (`POST /internal/v1/sessions/introspect`,
 in the manner of OAuth token introspection, RFC 7662) and check the roles it answers with, on the
-server, for every route (DESIGN.md, Privacy and access). An answer is kept for `ttl` seconds, so a
+server, for every route (docs/design.md, "Privacy and access"). An answer is kept for `ttl` seconds, so a
 page of requests costs one question; a sign-out reaches the other services within that time. Another
 Vigil service (or an operator's script) may call with the service credential instead (ADR 0046).
 
@@ -49,7 +49,7 @@ csrf_header = APIKeyHeader(name="X-CSRF-Token", auto_error=False,
 
 
 class Role(StrEnum):
-    """The staff roles of DESIGN.md; triage keeps the accounts, every service checks them."""
+    """The staff roles of docs/design.md; triage keeps the accounts, every service checks them."""
 
     triage_officer = "triage_officer"
     duty_inspector = "duty_inspector"

@@ -1,4 +1,4 @@
-"""The topics of DESIGN.md, their configs, and idempotent creation at start-up."""
+"""The topics of docs/design.md, their configs, and idempotent creation at start-up."""
 
 from __future__ import annotations
 
