@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
+import tempfile
 import threading
 import time
 from collections import deque
@@ -66,7 +68,8 @@ class RelayLock:
                 self._conn = None
             return got
         path = self.db.url.split("///", 1)[-1]
-        lock_path = f"{path}.relay.lock" if path and path != ":memory:" else f"/tmp/vigil-{self.name}.relay.lock"
+        lock_path = (f"{path}.relay.lock" if path and path != ":memory:"
+                     else os.path.join(tempfile.gettempdir(), f"vigil-{self.name}.relay.lock"))
         self._file = open(lock_path, "w")  # noqa: SIM115  (held for the relay's lifetime)
         try:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -93,9 +96,9 @@ class RelayLock:
         return self._conn is not None
 
     def _raw(self) -> Any:
-        assert self._conn is not None
-        raw = self._conn.connection.driver_connection
-        assert raw is not None
+        raw = self._conn.connection.driver_connection if self._conn is not None else None
+        if raw is None:
+            raise RuntimeError("the relay lock's connection is not open")
         return raw
 
     def rows_after(self, seq: int, limit: int, log_table: Table) -> list[dict[str, Any]]:
@@ -103,7 +106,8 @@ class RelayLock:
         which cost more than the query when the relay wakes for every commit."""
         if self._select is None:
             columns = ", ".join(c.name for c in log_table.columns)
-            self._select = f"SELECT {columns} FROM {log_table.name} WHERE seq > %s ORDER BY seq LIMIT %s"
+            self._select = (f"SELECT {columns} FROM {log_table.name} "  # noqa: S608 (our own table's names)
+                            "WHERE seq > %s ORDER BY seq LIMIT %s")
         with self._raw().cursor(row_factory=dict_row) as cur:
             rows: list[dict[str, Any]] = cur.execute(self._select, (seq, limit)).fetchall()
         for row in rows:

@@ -8,12 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, ValidationError
 
 from services.intake.application import (
@@ -22,26 +20,20 @@ from services.intake.application import (
     Receipt,
     StatusView,
     SubmitReport,
-    Submitter,
     UnknownReport,
 )
-from services.intake.centres import Centres
+from services.intake.deps import IntakeDep, SubmitterDep, TokenDep, parts_of, public_limit, require_service, submitter
 from services.intake.domain import ReportIn, ReportRejected, Status, UpdateIn
-from services.intake.ratelimit import RateLimiter, retry_after
-from services.intake.settings import IntakeSettings
 from shared.crypto import KeyDestroyed
-from shared.events.reports import Channel
 from shared.problems import (
     Conflict,
     Gone,
     NotFound,
-    TooManyRequests,
     Unauthorized,
     Unprocessable,
     field_errors,
     json_body,
 )
-from shared.staffaccess import require_service_credential
 
 router = APIRouter()
 REFERENCE = Annotated[str, Path(min_length=6, max_length=16, pattern="^[A-Za-z0-9]+$",
@@ -85,66 +77,8 @@ class BatchResult(BaseModel):
     results: list[BatchItem]
 
 
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
-                              description="a reporting centre's key (vigil intake-key create)")
-bearer = HTTPBearer(auto_error=False, description="the follow-up token returned at submission")
-
-
-def intake_of(request: Request) -> Any:
-    return request.app.state.intake
-
-
-async def intake_app(request: Request) -> IntakeApp:
-    app: IntakeApp = intake_of(request).app
-    return app
-
-
-IntakeDep = Annotated[IntakeApp, Depends(intake_app)]
-
-
-def client_address(request: Request, settings: IntakeSettings) -> str:
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
-
-
-def check_rate(request: Request, limiter: RateLimiter, key: str) -> None:
-    settings: IntakeSettings = intake_of(request).settings
-    if not settings.rate_limit_enabled:
-        return
-    wait = limiter.take(key)
-    if wait:
-        raise TooManyRequests("too many requests from this address; please wait and try again",
-                              headers={"Retry-After": retry_after(wait)})
-
-
-async def submitter(request: Request, api_key: Annotated[str | None, Depends(api_key_header)]) -> Submitter:
-    """Public callers are limited per address; a centre, once its key checks out, per key."""
-    intake = intake_of(request)
-    if api_key is None:
-        check_rate(request, intake.limiter, client_address(request, intake.settings))
-        return Submitter(channel=Channel.api)
-    centres: Centres = intake.centres
-    who = await run_in_threadpool(centres.authenticate, api_key)
-    if who is None:
-        check_rate(request, intake.limiter, client_address(request, intake.settings))
-        raise Unauthorized("this API key is not valid", headers={"WWW-Authenticate": "ApiKey"})
-    check_rate(request, intake.centre_limiter, f"centre:{who.centre_id}")
-    return who
-
-
-def public_limit(request: Request) -> None:
-    intake = intake_of(request)
-    check_rate(request, intake.limiter, client_address(request, intake.settings))
-
-
-SubmitterDep = Annotated[Submitter, Depends(submitter)]
-
-
 def accepted(request: Request, receipt: Receipt) -> Accepted:
-    base = intake_of(request).settings.public_base_url.rstrip("/")
+    base = parts_of(request).settings.public_base_url.rstrip("/")
     return Accepted(reference=receipt.reference, status_url=f"{base}/v1/reports/{receipt.reference}",
                     follow_up_token=receipt.follow_up_token, warnings=receipt.warnings,
                     external_reference=receipt.external_reference)
@@ -154,7 +88,6 @@ def rejected(e: ReportRejected, prefix: str = "") -> Unprocessable:
     errors = [{"field": prefix + p.field, "pointer": "/" + (prefix + p.field).replace(".", "/"),
                "message": p.message, "code": p.code} for p in e.problems]
     return Unprocessable("Please correct: " + ", ".join(err["field"] for err in errors), errors=errors)
-
 
 
 IDEMPOTENCY_MAX = 200
@@ -197,7 +130,7 @@ async def submit_report(request: Request) -> Response:
             "msg": f"String should have at most {IDEMPOTENCY_MAX} characters", "ctx": {"max_length": IDEMPOTENCY_MAX}}])
     who = await submitter(request, headers.get("x-api-key"))
     report = json_body(ReportIn, await request.body(), headers.get("content-type"))
-    app: IntakeApp = intake_of(request).app
+    app: IntakeApp = parts_of(request).app
     try:
         receipt = await app.submit_async(SubmitReport(report=report, submitter=who, idempotency_key=idempotency_key))
     except ReportRejected as e:
@@ -277,7 +210,6 @@ def view(s: StatusView) -> ReportStatus:
                         updated_at=s.updated_at, updates=s.updates)
 
 
-TokenDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "no report with this reference and token (the two are not told apart)"},
              429: {"description": "too many requests; see Retry-After"}}
@@ -307,10 +239,6 @@ def add_update(reference: REFERENCE, update: Annotated[UpdateIn, Body()], app: I
         raise NotFound("no report with this reference and token") from e
     except KeyDestroyed as e:
         raise Gone("this report was erased") from e
-
-
-def require_service(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    require_service_credential(intake_of(request).vigil, authorization)
 
 
 @router.get("/internal/v1/reports/{report_id}/personal", tags=["internal"],

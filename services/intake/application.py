@@ -35,6 +35,7 @@ from shared.areas import AreaRegistry
 from shared.clock import Clock, utc
 from shared.crypto import Fingerprinter, KeyDestroyed, new_data_key, open_sealed, seal, unwrap_key, wrap_key
 from shared.db import Database
+from shared.events.base import Envelope
 from shared.events.reports import (
     Channel,
     Fingerprints,
@@ -43,7 +44,6 @@ from shared.events.reports import (
     ReportAmended,
     ReporterFacts,
     ReportSubmitted,
-    Sealed,
 )
 from shared.eventstore import ConcurrencyError, EventStore
 from shared.telemetry import current_traceparent
@@ -306,10 +306,11 @@ class IntakeApp:
         merged: dict[str, Any] = {}
         updates: list[dict[str, str]] = []
         for env in envelopes:
-            sealed = env.data.get("personal")
+            event = env.event()
+            sealed = event.personal if isinstance(event, ReportSubmitted | ReportAmended) else None
             if not sealed:
                 continue
-            opened = open_sealed(data_key, report_id, Sealed.model_validate(sealed))
+            opened = open_sealed(data_key, report_id, sealed)
             if "information" in opened:
                 updates.append({"at": env.time.isoformat(), "information": opened.pop("information")})
             merged.update(opened)
@@ -318,11 +319,12 @@ class IntakeApp:
         return merged
 
 
-def _latest_facts(history: list[Any]) -> IncidentFacts:
+def _latest_facts(history: list[Envelope]) -> IncidentFacts:
     facts: IncidentFacts | None = None
     for env in history:
-        if env.data.get("incident"):
-            facts = IncidentFacts.model_validate(env.data["incident"])
+        event = env.event()
+        if isinstance(event, ReportSubmitted | ReportAmended) and event.incident:
+            facts = event.incident
     if facts is None:
         raise UnknownReport("no submitted event")
     return facts

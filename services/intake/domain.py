@@ -16,6 +16,16 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from shared.areas import AreaRegistry
 from shared.clock import utc
+from shared.events.base import Event
+from shared.events.incidents import (
+    CriteriaOverridden,
+    DutyInspectorAssigned,
+    IncidentAcknowledged,
+    IncidentClosed,
+    IncidentEscalated,
+    IncidentRegraded,
+    IncidentTriaged,
+)
 from shared.events.reports import (
     Consent,
     Grading,
@@ -247,28 +257,35 @@ def personal_fields(report: ReportIn) -> dict[str, str]:
     return {k: v for k, v in values.items() if v}
 
 
-def status_after(current: Status, event_type: str) -> Status:
-    """A reporter's status only moves forward; unknown incident events leave it alone."""
-    proposed = incident_status(event_type)
+REPORTER_STATUS: dict[type[Event], Status] = {
+    IncidentTriaged: Status.triaged,
+    DutyInspectorAssigned: Status.with_the_police,
+    IncidentAcknowledged: Status.with_the_police,
+    IncidentEscalated: Status.with_the_police,
+    CriteriaOverridden: Status.with_the_police,
+    IncidentRegraded: Status.with_the_police,
+    IncidentClosed: Status.closed,
+}
+"""What each of triage's events means to a reporter; the others (tension, assessments) say nothing to them."""
+
+
+def later_status(current: Status, proposed: Status | None) -> Status:
+    """A reporter's status only moves forward."""
     if proposed is None or STATUS_ORDER[proposed] <= STATUS_ORDER[current]:
         return current
     return proposed
 
 
-WITH_POLICE = ("acknowledged", "assigned", "duty_inspector_assigned", "escalated", "criteria_overridden",
-               "regraded", "reopened")
+def status_after(current: Status, event_type: str) -> Status:
+    return later_status(current, incident_status(event_type))
+
+
+_BY_WHAT = {cls.TYPE.split(".")[2]: status for cls, status in REPORTER_STATUS.items()}
 
 
 def incident_status(event_type: str) -> Status | None:
-    """Map `vigil.incident.<what>.vN` by its type string, so new versions and new types need no code."""
+    """The status a stored type string means, whatever its version (`vigil.incident.<what>.vN`)."""
     parts = event_type.split(".")
     if len(parts) != 4 or parts[:2] != ["vigil", "incident"]:
         return None
-    what = parts[2]
-    if what == "triaged":
-        return Status.triaged
-    if what == "closed":
-        return Status.closed
-    if what in WITH_POLICE:
-        return Status.with_the_police
-    return None
+    return _BY_WHAT.get(parts[2])

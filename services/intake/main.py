@@ -13,12 +13,14 @@ from services.intake import tables
 from services.intake.api import router
 from services.intake.application import IntakeApp
 from services.intake.centres import Centres
+from services.intake.deps import IntakeParts
 from services.intake.domain import ReportIn
 from services.intake.edge import BodyLimit, page_headers
+from services.intake.pages import Pages
 from services.intake.ratelimit import RateLimiter
 from services.intake.settings import IntakeSettings
 from services.intake.status import StatusFollower
-from services.intake.web import Web, web_router
+from services.intake.web import web_router
 from shared.areas import default_registry
 from shared.clock import Clock, SystemClock
 from shared.crypto import Fingerprinter
@@ -40,10 +42,16 @@ class Intake(ServiceCore):
         self.centres = Centres(self.db, clock)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.centre_limiter = RateLimiter(settings.rate_limit_centre_per_minute, settings.rate_limit_centre_burst)
-        self.web = Web(self, settings)
+        self.pages = Pages(settings, vigil.master_key.get_secret_value())
         self.consume("status", [INCIDENTS], StatusFollower(clock))
         if self.app.loop_writer is not None:
             self.closers.append(self.app.loop_writer.aclose)
+
+    def parts(self) -> IntakeParts:
+        """What the routes may reach (deps.py), and nothing else of the root."""
+        return IntakeParts(app=self.app, settings=self.settings, vigil=self.vigil, centres=self.centres,
+                           limiter=self.limiter, centre_limiter=self.centre_limiter, pages=self.pages,
+                           areas=self.areas, clock=self.clock)
 
 
 def build(vigil: VigilSettings | None = None, settings: IntakeSettings | None = None,
@@ -58,9 +66,9 @@ def create_app(intake: Intake | None = None, with_worker: bool = True) -> FastAP
                             limits_by_path={"/v1/reports:batch": intake.settings.max_batch_body_bytes})
     app = service_app(intake, "Vigil intake", DESCRIPTION, [router, web_router], with_worker,
                       edge_extra=page_headers, inner=[body_limit])
-    app.state.intake = intake
+    app.state.intake = intake.parts()
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
-    intake.web.mount_static(app)
+    intake.pages.mount_static(app)
     return app
 
 

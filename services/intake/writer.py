@@ -23,7 +23,7 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 import orjson
 import psycopg
@@ -56,6 +56,39 @@ class PendingReport:
         return NewStream(self.report_id, [self.event], self.traceparent, self.tracestate)
 
 
+class Answer(Protocol):
+    """How a writer answers the request waiting for a report: a thread's future or the event loop's."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: None, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+
+A = TypeVar("A", bound=Answer)
+Batch: TypeAlias = list[tuple[PendingReport, A]]
+
+
+def answer(batch: Batch[A]) -> None:
+    """Tell each waiting request its report is committed; one that gave up (a client gone) has no one to tell."""
+    for _, done in batch:
+        if not done.done():
+            done.set_result(None)
+
+
+def one_by_one(batch: Batch[A], error: Exception) -> list[Batch[A]]:
+    """After a failed group commit, the batches to try next: each report alone, so a clash (an idempotency
+    twin, a reference collision) fails only its own report. A report that failed alone gets the error."""
+    if len(batch) == 1:
+        _, done = batch[0]
+        if not done.done():
+            done.set_exception(error)
+        return []
+    log.info("a group commit failed; writing its reports one by one", extra={"size": len(batch)})
+    return [[item] for item in batch]
+
+
 class ReportWriter:
     def __init__(self, db: Database, store: EventStore, max_batch: int = 500) -> None:
         self.db = db
@@ -67,11 +100,6 @@ class ReportWriter:
         self._conn: Connection | None = None
         self._raw: Any = None  # the pool's wrapper around the psycopg connection, PostgreSQL only
         self.statements = Statements(store)
-        self.batches = 0
-
-    def write(self, pending: PendingReport, timeout: float = 60.0) -> None:
-        """Block until the report is committed; the database's error if it could not be."""
-        self.enqueue(pending).result(timeout)
 
     def enqueue(self, pending: PendingReport) -> Future[None]:
         """A future that completes after the commit (callers on an event loop wrap it)."""
@@ -114,7 +142,7 @@ class ReportWriter:
                 self._raw.invalidate()
             self._raw = None
 
-    def _commit(self, batch: list[tuple[PendingReport, Future[None]]]) -> None:
+    def _commit(self, batch: Batch[Future[None]]) -> None:
         reports = [pending for pending, _ in batch]
         try:
             if self.db.is_postgres:
@@ -124,16 +152,10 @@ class ReportWriter:
                     self._insert(s, reports)
         except Exception as e:
             self._drop_connection()  # whatever went wrong, the next batch starts on a fresh connection
-            if len(batch) == 1:
-                batch[0][1].set_exception(e)
-                return
-            log.info("a group commit failed; writing its reports one by one", extra={"size": len(batch)})
-            for item in batch:
-                self._commit([item])
+            for alone in one_by_one(batch, e):
+                self._commit(alone)
             return
-        self.batches += 1
-        for _, done in batch:
-            done.set_result(None)
+        answer(batch)
 
     def _insert(self, s: Session, batch: list[PendingReport]) -> None:
         for table, rows in Statements.rows(batch):
@@ -209,7 +231,6 @@ class LoopWriter:
         self._task: asyncio.Task[None] | None = None
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.batches = 0
 
     async def write(self, pending: PendingReport) -> None:
         """Return once the report is committed; the database's error if it could not be."""
@@ -225,23 +246,15 @@ class LoopWriter:
             batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
             await self._commit_or_split(batch)
 
-    async def _commit_or_split(self, batch: list[tuple[PendingReport, asyncio.Future[None]]]) -> None:
+    async def _commit_or_split(self, batch: Batch[asyncio.Future[None]]) -> None:
         try:
             await self._commit([p for p, _ in batch])
         except Exception as e:
             await self._drop()
-            if len(batch) == 1:
-                if not batch[0][1].done():
-                    batch[0][1].set_exception(e)
-                return
-            log.info("a group commit failed; writing its reports one by one", extra={"size": len(batch)})
-            for item in batch:
-                await self._commit_or_split([item])
+            for alone in one_by_one(batch, e):
+                await self._commit_or_split(alone)
             return
-        self.batches += 1
-        for _, done in batch:
-            if not done.done():
-                done.set_result(None)
+        answer(batch)
         self.db.committed()
 
     async def _commit(self, batch: list[PendingReport]) -> None:
