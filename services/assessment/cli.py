@@ -77,7 +77,7 @@ def rebuild_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from services.assessment.api import period
+    from services.assessment.queries import period
     from services.assessment.report import build_assessment, render_html, render_pdf
     from shared.db import Database
     from shared.problems import Problem

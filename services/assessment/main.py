@@ -44,6 +44,10 @@ def create_app(assessment: Assessment | None = None, with_worker: bool = True) -
     assessment = assessment or build()
     app = service_app(assessment, "Vigil assessment", "Per-area risk and tension pictures and the "
                       "strategic assessment.", [router], with_worker)
-    app.state.assessment = assessment
+    # what services.assessment.deps hands to routes
+    app.state.db = assessment.db
+    app.state.registry = assessment.registry
+    app.state.scoring = assessment.scoring
+    app.state.clock = assessment.clock
     app.state.staff_access = assessment.staff_access
     return app

@@ -19,7 +19,7 @@ worker's database tables (``services.assessment.worker``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -28,21 +28,28 @@ import orjson
 
 from shared.areas import AreaRegistry
 from shared.clock import utc
-from shared.events.base import canonical_json
-
-REPORT_PREFIX = "vigil.report."
-INCIDENT_PREFIX = "vigil.incident."
+from shared.events.base import Event, canonical_json, decode, upcast_type
+from shared.events.incidents import (
+    CriteriaOverridden,
+    HeightenedTensionDeclared,
+    HeightenedTensionLifted,
+    IncidentAcknowledged,
+    IncidentClosed,
+    IncidentEscalated,
+    IncidentTriaged,
+)
+from shared.events.reports import PlaceType, ReportAmended, ReportErased, ReportSubmitted, ReportWithdrawn
 
 
 @dataclass(frozen=True)
 class Fact:
-    """What the fold needs of an event: its type, key, aggregate version, time and data."""
+    """What the fold needs of an event: its stored type, key, aggregate version, time and data."""
 
     type: str
     key: str
     sequence: int
     time: datetime
-    data: Mapping[str, Any]
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +122,11 @@ class Store(Protocol):
     def see(self, when: datetime) -> None: ...
 
 
+PLACE_OF_WORSHIP = PlaceType.place_of_worship.value
+# (store, the event's data in its current shape, the fact) -> the areas whose picture the event changed
+FoldHandler = Callable[[Store, Mapping[str, Any], Fact], set[str]]
+
+
 def when(value: Any) -> datetime:
     return utc(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
 
@@ -124,11 +136,23 @@ def maybe_when(value: Any) -> datetime | None:
 
 
 class Fold:
-    """Applies one event to a store; answers the areas whose picture it changed."""
+    """Applies one event to a store; answers the areas whose picture it changed.
+
+    Handlers are keyed by event class; a stored type is resolved through the upcasters once. They read
+    the event's data as stored rather than as its model: validating every event into its pydantic model
+    would cost a rebuild about as much again as the rest of the fold. An older version of a type is
+    decoded through its upcasters and read in the current shape.
+    """
 
     def __init__(self, registry: AreaRegistry) -> None:
         self.registry = registry
-        self._kinds: dict[str, tuple[str, str]] = {}
+        handlers: dict[type[Event], FoldHandler] = {
+            ReportSubmitted: self._submitted, ReportAmended: self._amended, ReportWithdrawn: self._withdrawn,
+            ReportErased: self._erased, IncidentTriaged: self._triaged, IncidentAcknowledged: self._acknowledged,
+            IncidentEscalated: self._escalated, CriteriaOverridden: self._overridden, IncidentClosed: self._closed,
+            HeightenedTensionDeclared: self._declared, HeightenedTensionLifted: self._lifted}
+        self._by_class = {cls.TYPE: handler for cls, handler in handlers.items()}
+        self._by_stored_type: dict[str, tuple[FoldHandler, bool] | None] = {}
 
     def apply(self, store: Store, fact: Fact) -> set[str]:
         """Every step is idempotent (a sequence check, a sticky flag, a maximum), so re-applying is harmless.
@@ -136,50 +160,73 @@ class Fold:
         The watermark moves only after the event was applied: an event that fails here (and goes to
         the dead-letter topic in the live worker) leaves no mark in either the live state or a rebuild.
         """
+        route = self._route(fact.type)
         areas: set[str] = set()
-        family, kind = self._kinds.get(fact.type) or self._kind(fact.type)
-        if family == "report":
-            areas = self._report(store, kind, fact)
-        elif family == "incident":
-            areas = self._incident(store, kind, fact)
+        if route is not None:
+            handler, older = route
+            areas = handler(store, decode(fact.type, fact.data).model_dump(mode="json") if older else fact.data,
+                            fact)
         store.see(fact.time)
         return areas
 
-    def _kind(self, type_name: str) -> tuple[str, str]:
-        """`vigil.report.amended.v1` -> ("report", "amended"); remembered, as a rebuild asks a million times."""
-        family = "report" if type_name.startswith(REPORT_PREFIX) else (
-            "incident" if type_name.startswith(INCIDENT_PREFIX) else "")
-        kind = type_name.split(".")[2] if family and type_name.count(".") >= 3 else ""
-        self._kinds[type_name] = (family, kind)
-        return family, kind
+    def _route(self, type_name: str) -> tuple[FoldHandler, bool] | None:
+        """The handler for a stored type, and whether the type is an older version; remembered, as a rebuild
+        asks a million times."""
+        try:
+            return self._by_stored_type[type_name]
+        except KeyError:
+            current = upcast_type(type_name)
+            handler = self._by_class.get(current)
+            route = self._by_stored_type[type_name] = (handler, current != type_name) if handler else None
+            return route
+
+    @staticmethod
+    def report_id(fact: Fact) -> str:
+        """The report an event is about: its own field where it has one, else its key (events are keyed by report)."""
+        return str(fact.data.get("report_id") or fact.key)
 
     # reports -------------------------------------------------------------------------------
 
-    def _report(self, store: Store, kind: str, fact: Fact) -> set[str]:
-        d = fact.data
+    def _submitted(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
         report_id = str(d.get("report_id") or fact.key)
-        if kind == "erased":
-            return self._erase(store, report_id, when(d.get("erased_at") or fact.time))
         if store.erased(report_id):
             return set()
         current = store.report(report_id)
         if current is not None and current.sequence >= fact.sequence:
             return set()  # a redelivery of something older than what we hold
-        if kind == "submitted":
-            facts = self.report_facts(d, fact)
-        elif current is None:
-            return set()  # follow-up to a report we never held (erased, or from before retention)
-        elif kind == "amended":
-            facts = self._amend(current, d, fact)
-        elif kind == "withdrawn":
-            facts = replace(current, withdrawn=True, sequence=fact.sequence,
-                            updated_at=when(d.get("withdrawn_at") or fact.time))
-        else:
+        return self._put_report(store, current, self.report_facts(d, fact))
+
+    def _amended(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
+        current = self._followed_up(store, str(d.get("report_id") or fact.key), fact)
+        if current is None:
             return set()
+        return self._put_report(store, current, self._amend(current, d, fact))
+
+    def _withdrawn(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
+        current = self._followed_up(store, str(d.get("report_id") or fact.key), fact)
+        if current is None:
+            return set()
+        withdrawn = replace(current, withdrawn=True, sequence=fact.sequence,
+                            updated_at=when(d.get("withdrawn_at") or fact.time))
+        return self._put_report(store, current, withdrawn)
+
+    @staticmethod
+    def _followed_up(store: Store, report_id: str, fact: Fact) -> ReportFacts | None:
+        """The report a follow-up changes; None if erased, never held (or from before retention), or newer."""
+        if store.erased(report_id):
+            return None
+        current = store.report(report_id)
+        if current is None or current.sequence >= fact.sequence:
+            return None
+        return current
+
+    @staticmethod
+    def _put_report(store: Store, current: ReportFacts | None, facts: ReportFacts) -> set[str]:
         store.put_report(facts)
         return {a for a in (current.area if current else None, facts.area) if a}
 
-    def _erase(self, store: Store, report_id: str, at: datetime) -> set[str]:
+    def _erased(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
+        report_id, at = str(d.get("report_id") or fact.key), when(d.get("erased_at") or fact.time)
         areas: set[str] = set()
         current = store.report(report_id)
         if current is not None:
@@ -222,7 +269,7 @@ class Fold:
         return (tuple(sorted(set(incident.get("types") or ["other"]))),
                 tuple(sorted(set(incident.get("targeted_characteristics") or ["other"]))),
                 incident.get("religion_targeted"), place_type,
-                place_fp if place_type == "place_of_worship" else None,
+                place_fp if place_type == PLACE_OF_WORSHIP else None,
                 str(incident.get("injuries") or "none"), bool(incident.get("weapon")), bool(incident.get("ongoing")),
                 bool(incident.get("vulnerabilities")), bool(incident.get("repeat")))
 
@@ -242,32 +289,6 @@ class Fold:
 
     # incidents -----------------------------------------------------------------------------
 
-    def _incident(self, store: Store, kind: str, fact: Fact) -> set[str]:
-        d = fact.data
-        if kind.startswith("heightened_tension_"):
-            return self._tension(store, kind, d, fact)
-        if kind == "triaged":
-            return self._triaged(store, d, fact)
-        current = store.incident(str(d.get("incident_id", "")))
-        if current is None:
-            return set()
-        at = when(d.get(f"{kind}_at") or d.get("overridden_at") or fact.time)
-        if kind == "acknowledged" and current.status == "open":
-            updated = replace(current, status="acknowledged", updated_at=at)
-        elif kind == "escalated":
-            level = max(current.escalation_level, int(d.get("level") or 1))  # a max: re-applying is harmless
-            updated = replace(current, escalation_level=level, updated_at=max(at, current.updated_at),
-                              priority=str(d.get("priority") or current.priority))
-        elif kind == "criteria_overridden":
-            updated = replace(current, priority=str(d.get("priority") or current.priority), updated_at=at,
-                              critical=bool(d.get("needs_duty_inspector", current.critical)))
-        elif kind == "closed":
-            updated = replace(current, status="closed", updated_at=at)
-        else:
-            return set()
-        store.put_incident(updated)
-        return {current.area}
-
     def _triaged(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
         report_id = str(d.get("report_id") or fact.key)
         if store.erased(report_id):
@@ -286,19 +307,65 @@ class Fold:
         store.put_incident(facts)
         return {area} | ({current.area} if current else set())
 
-    def _tension(self, store: Store, kind: str, d: Mapping[str, Any], fact: Fact) -> set[str]:
-        tension_id = str(d.get("tension_id") or fact.key)
-        area = str(d.get("area") or fact.key)
+    @staticmethod
+    def _decided(store: Store, d: Mapping[str, Any]) -> IncidentFacts | None:
+        """The incident a later decision is about; None if it was never held (or was erased)."""
+        return store.incident(str(d.get("incident_id", "")))
+
+    @staticmethod
+    def _put_incident(store: Store, facts: IncidentFacts) -> set[str]:
+        store.put_incident(facts)
+        return {facts.area}
+
+    def _acknowledged(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
+        current = self._decided(store, d)
+        if current is None:
+            return set()
+        at = when(d.get("acknowledged_at") or fact.time)
+        if current.status != "open":
+            return set()
+        return self._put_incident(store, replace(current, status="acknowledged", updated_at=at))
+
+    def _escalated(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
+        current = self._decided(store, d)
+        if current is None:
+            return set()
+        at = max(when(d.get("escalated_at") or fact.time), current.updated_at)
+        level = max(current.escalation_level, int(d.get("level") or 1))  # a max: re-applying is harmless
+        return self._put_incident(store, replace(current, escalation_level=level, updated_at=at,
+                                                 priority=str(d.get("priority") or current.priority)))
+
+    def _overridden(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
+        current = self._decided(store, d)
+        if current is None:
+            return set()
+        at = when(d.get("overridden_at") or fact.time)
+        return self._put_incident(store, replace(current, priority=str(d.get("priority") or current.priority),
+                                                 updated_at=at,
+                                                 critical=bool(d.get("needs_duty_inspector", current.critical))))
+
+    def _closed(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
+        current = self._decided(store, d)
+        if current is None:
+            return set()
+        at = when(d.get("closed_at") or fact.time)
+        return self._put_incident(store, replace(current, status="closed", updated_at=at))
+
+    # heightened tension ----------------------------------------------------------------------
+
+    def _declared(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
+        tension_id, area = str(d.get("tension_id") or fact.key), str(d.get("area") or fact.key)
         current = store.tension(tension_id)
-        if kind == "heightened_tension_declared":
-            declared = when(d.get("declared_at") or fact.time)
-            store.put_tension(TensionFacts(tension_id, area, when(d.get("starts_at") or declared),
-                                           maybe_when(d.get("ends_at")), declared,
-                                           current.lifted_at if current else None))
-        elif kind == "heightened_tension_lifted":
-            lifted = when(d.get("lifted_at") or fact.time)
-            base = current or TensionFacts(tension_id, area, lifted, None, lifted)
-            store.put_tension(replace(base, lifted_at=lifted))
+        declared = when(d.get("declared_at") or fact.time)
+        store.put_tension(TensionFacts(tension_id, area, when(d.get("starts_at") or declared),
+                                       maybe_when(d.get("ends_at")), declared, current.lifted_at if current else None))
+        return {area}
+
+    def _lifted(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
+        tension_id, area = str(d.get("tension_id") or fact.key), str(d.get("area") or fact.key)
+        lifted = when(d.get("lifted_at") or fact.time)
+        base = store.tension(tension_id) or TensionFacts(tension_id, area, lifted, None, lifted)
+        store.put_tension(replace(base, lifted_at=lifted))
         return {area}
 
 
@@ -384,10 +451,6 @@ class Snapshot:
             state.put_tension(t)
         state.watermark = self.watermark
         return state
-
-
-def facts_dict(facts: ReportFacts | IncidentFacts | TensionFacts) -> dict[str, Any]:
-    return dict(orjson.loads(orjson.dumps(facts)))
 
 
 def snapshot_document(snap: Snapshot) -> dict[str, Any]:

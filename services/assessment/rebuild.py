@@ -1,6 +1,6 @@
 """Replaying the event topics from offset 0 (or from a snapshot) into a fresh projection.
 
-Speed matters here (DESIGN.md: at least 10,000 events/s), so the rebuild does not go through
+Speed matters here (docs/design.md: at least 10,000 events/s), so the rebuild does not go through
 the inbox: a plain consumer assigned to every partition reads in large batches, records are
 decoded straight from their `ce_*` headers and JSON value (the same fields the live codec
 reads), the fold runs in memory, and the result is written to the database once, in one
@@ -41,8 +41,8 @@ from services.assessment.projection import (
     snapshot_from_bytes,
     when,
 )
-from services.assessment.store import replace_projection
-from services.assessment.views import projection_bytes
+from services.assessment.scoring import pictures
+from services.assessment.store import load_snapshot, replace_projection
 from shared.areas import AreaRegistry
 from shared.clock import Clock
 from shared.db import Database
@@ -323,8 +323,21 @@ class Rebuild:
                 {t: {int(p): int(o) for p, o in parts.items()} for t, parts in offsets.items()})
 
 
-def live_digest(db: Database, registry: AreaRegistry) -> str:
-    from services.assessment.store import load_snapshot
+def projection_document(snap: Snapshot, registry: AreaRegistry) -> dict[str, Any]:
+    """The fold's facts and every area's picture as of the watermark: both sides of a rebuild compare this."""
+    doc = snapshot_document(snap)
+    if snap.watermark is not None:
+        areas, unknown = pictures(registry, snap.reports, snap.incidents, snap.tensions, snap.watermark)
+        doc["areas"] = {code: p.document() for code, p in areas.items()}
+        doc["unknown_areas"] = unknown
+    return doc
 
+
+def projection_bytes(snap: Snapshot, registry: AreaRegistry) -> bytes:
+    """The canonical bytes a rebuild must reproduce."""
+    return canonical(projection_document(snap, registry))
+
+
+def live_digest(db: Database, registry: AreaRegistry) -> str:
     with db.snapshot() as s:
         return hashlib.sha256(projection_bytes(load_snapshot(s), registry)).hexdigest()

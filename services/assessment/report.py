@@ -24,11 +24,9 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from sqlalchemy.orm import Session
 
-from services.assessment import read
+from services.assessment import queries
 from services.assessment.calendar import CalendarEvent, events_between
-from services.assessment.scoring import LEVELS, ScoringConfig, between, level_rank, window_history
-from services.assessment.views import pictures
-from services.assessment.worker import LOOKBACK
+from services.assessment.scoring import LEVELS, ScoringConfig, between, level_rank, pictures, window_history
 from shared.areas import AreaRegistry
 
 LEVEL_COLOURS = {"low": "#d9f0d3", "moderate": "#fff3b0", "substantial": "#fdd49e", "severe": "#fc8d59",
@@ -65,14 +63,14 @@ def build_assessment(s: Session, registry: AreaRegistry, config: ScoringConfig, 
                      start: datetime, end: datetime, now: datetime) -> StrategicAssessment:
     """`start`/`end` are the (exclusive, inclusive] instants of the period; the picture is as of its end or now."""
     as_of = min(now, end)
-    got = read.inputs_since(s, min(start, as_of - LOOKBACK) - timedelta(weeks=4), area)
+    got = queries.inputs_since(s, min(start, as_of - queries.LOOKBACK) - timedelta(weeks=4), area)
     found, unknown = pictures(registry, got.reports, got.incidents, got.tensions, as_of, config)
     shown = {area: found[area]} if area else found
     live = [r for r in got.reports if not r.withdrawn]
     in_period = [r for r in live if start < r.occurred_at <= end]
     days, daily, baseline = _series(sorted(r.occurred_at for r in live), start, end)
     refs = {r.report_id: r.reference for r in got.reports}
-    open_critical = [read.incident_item(i, refs.get(i.report_id)) for i in got.incidents
+    open_critical = [queries.incident_item(i, refs.get(i.report_id)) for i in got.incidents
                      if i.critical and i.status != "closed" and i.triaged_at <= as_of]
     areas = [{"area": code, "name": registry.get(code).name if registry.get(code) else code,  # type: ignore[union-attr]
               "nation": registry.get(code).nation if registry.get(code) else "",  # type: ignore[union-attr]
@@ -89,7 +87,7 @@ def build_assessment(s: Session, registry: AreaRegistry, config: ScoringConfig, 
         by_type=dict(Counter(x for r in in_period for x in r.types).most_common()),
         calendar=events_between(as_of.date(), as_of.date() + timedelta(days=CALENDAR_AHEAD_DAYS),
                                 config.anniversaries),
-        open_critical=open_critical, items=[read.report_item(r) for r in in_period],
+        open_critical=open_critical, items=[queries.report_item(r) for r in in_period],
         unknown_areas=unknown if not area else {})
 
 

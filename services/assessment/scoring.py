@@ -21,7 +21,7 @@ each step says why.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +30,7 @@ from typing import Any
 from services.assessment.calendar import DEFAULT_ANNIVERSARIES, Anniversary, calendar_factor
 from services.assessment.projection import IncidentFacts, ReportFacts, TensionFacts
 from services.assessment.spike import SpikeResult, spike_test
+from shared.areas import AreaRegistry
 
 LEVELS = ("low", "moderate", "substantial", "severe", "critical")
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "28d": timedelta(days=28)}
@@ -168,6 +169,23 @@ def assess(area: str, reports: Iterable[ReportFacts], incidents: Iterable[Incide
                        counts={k: v.document() for k, v in counts.items()}, spike=spike,
                        open_critical=open_critical, places_of_worship_affected=len(worship),
                        tension_declared=declared, trend=trend(times, as_of))
+
+
+def pictures(registry: AreaRegistry, reports: Iterable[ReportFacts], incidents: Iterable[IncidentFacts],
+             tensions: Iterable[TensionFacts], as_of: datetime,
+             config: ScoringConfig | None = None) -> tuple[dict[str, AreaPicture], dict[str, int]]:
+    """Every known force area's picture, plus report counts under codes the registry does not know."""
+    by_area: dict[str, list[ReportFacts]] = defaultdict(list)
+    for r in reports:
+        by_area[r.area].append(r)
+    open_by_area: dict[str, list[IncidentFacts]] = defaultdict(list)
+    for i in incidents:
+        open_by_area[i.area].append(i)
+    tension_list = list(tensions)
+    result = {a.code: assess(a.code, by_area.get(a.code, []), open_by_area.get(a.code, []), tension_list, as_of,
+                             config) for a in registry.all()}
+    unknown = {code: len(rs) for code, rs in sorted(by_area.items()) if code not in result}
+    return result, unknown
 
 
 def normal_score(severity_in_normal_window: float, half_life_hours: float) -> float:

@@ -12,49 +12,39 @@ import json
 import logging
 import threading
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.assessment import tables
 from services.assessment.partner import Pseudonymiser, partner_events
-from services.assessment.projection import Fact, Fold, IncidentFacts, ReportFacts, TensionFacts
+from services.assessment.projection import Fact, Fold, ReportFacts
+from services.assessment.queries import area_inputs
 from services.assessment.scoring import AreaPicture, ScoringConfig, assess, level_rank
-from services.assessment.store import DbStore, incident_of, report_of, tension_of
+from services.assessment.store import DbStore
 from shared.areas import AreaRegistry
 from shared.clock import Clock
 from shared.db import Database
 from shared.events.areas import AreaRiskChanged, AreaTensionEased, AreaTensionRaised, RiskLevel
 from shared.events.base import Envelope, Event
+from shared.events.handlers import is_event
+from shared.events.incidents import CriteriaOverridden, IncidentTriaged
+from shared.events.reports import ReportAmended, ReportErased, ReportSubmitted, ReportWithdrawn
 from shared.eventstore import ConcurrencyError, EventStore
 
 log = logging.getLogger(__name__)
-LOOKBACK = timedelta(days=28 * 2 + 1)  # the 28-day window plus four weeks of baseline
+REPORT_EVENTS: tuple[type[Event], ...] = (ReportSubmitted, ReportAmended, ReportWithdrawn, ReportErased)
+# triage's decisions set the priority partners see
+PARTNER_VISIBLE: tuple[type[Event], ...] = (*REPORT_EVENTS, IncidentTriaged, CriteriaOverridden)
 
 
 def fact_of(env: Envelope) -> Fact:
     return Fact(env.type, env.key, env.sequence, env.time, env.data)
 
 
-def area_inputs(s: Session, area: str, as_of: datetime) -> tuple[list[ReportFacts], list[IncidentFacts],
-                                                                 list[TensionFacts]]:
-    r, i, t = tables.reports, tables.incidents, tables.tensions
-    reports = [report_of(row) for row in s.execute(select(r).where(
-        r.c.area == area, r.c.occurred_at > as_of - LOOKBACK)).mappings()]
-    incidents = [incident_of(row) for row in s.execute(select(i).where(i.c.area == area)).mappings()]
-    tensions = [tension_of(row) for row in s.execute(select(t).where(or_(t.c.area == area,
-                                                                         t.c.area == "national"))).mappings()]
-    return reports, incidents, tensions
-
-
-def partner_subject(fact: Fact) -> str | None:
-    """The report a partner-visible change is about: report events, and triage decisions (they set priority)."""
-    if fact.type.startswith("vigil.report."):
-        return str(fact.data.get("report_id") or fact.key)
-    if fact.type in ("vigil.incident.triaged.v1", "vigil.incident.criteria_overridden.v1"):
-        return str(fact.data.get("report_id") or fact.key)
-    return None
+def is_any(env: Envelope, classes: Iterable[type[Event]]) -> bool:
+    return any(is_event(env, cls) for cls in classes)
 
 
 def significant_rise(previous: str | None, picture: AreaPicture) -> bool:
@@ -85,11 +75,11 @@ class LiveProjection:
         more than everything else the pipeline does. The reassessor catches up within a second; a crash
         in between is covered by the periodic sweep of every area."""
         store, fact = DbStore(s), fact_of(env)
-        report_id = partner_subject(fact)
+        report_id = Fold.report_id(fact) if self.pseudonymiser is not None and is_any(env, PARTNER_VISIBLE) else None
         before = store.report(report_id) if report_id else None
         areas = self.fold.apply(store, fact)
-        if report_id and self.pseudonymiser is not None:
-            self._tell_partners(s, store, report_id, before, fact)
+        if report_id:
+            self._tell_partners(s, store, report_id, before, env)
         moved = {a for a in areas if a in self.registry}
         if moved:
             with self._dirty_lock:
@@ -109,12 +99,13 @@ class LiveProjection:
                 self.reassess_all(areas)
 
     def _tell_partners(self, s: Session, store: DbStore, report_id: str, before: ReportFacts | None,
-                       fact: Fact) -> None:
+                       env: Envelope) -> None:
         after = store.report(report_id)
-        if fact.type.startswith("vigil.report.") and after == before and not fact.type.endswith(".erased.v1"):
+        erased = is_event(env, ReportErased)
+        if not erased and after == before and is_any(env, REPORT_EVENTS):
             return  # a redelivery or a follow-up to a report we do not hold: nothing changed
         incidents = sorted(store.incidents_of(report_id), key=lambda i: i.triaged_at)
-        erased_at = fact.time if fact.type == "vigil.report.erased.v1" else None
+        erased_at = env.time if erased else None
         pseudonym = self.pseudonymiser(report_id) if self.pseudonymiser else report_id
         events = partner_events(pseudonym, before, after, incidents[-1] if incidents else None, erased_at)
         if events:

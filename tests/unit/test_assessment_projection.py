@@ -20,9 +20,10 @@ from services.assessment.projection import (
     snapshot_document,
     snapshot_from_bytes,
 )
-from services.assessment.views import projection_bytes
+from services.assessment.rebuild import projection_bytes
 from shared.areas import default_registry
-from shared.events.incidents import IncidentTriaged
+from shared.events.base import upcaster
+from shared.events.incidents import DutyInspectorAssigned, IncidentTriaged
 from shared.events.reports import ReportAmended, ReportErased, ReportSubmitted, ReportWithdrawn
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -159,3 +160,26 @@ def test_states_folded_from_separate_partitions_merge_into_the_state_of_one_fold
     merged = merge(fold_all([f for s in share for f in s], registry) for share in shares)
     whole = fold_all([f for s in streams for f in s], registry)
     assert projection_bytes(Snapshot.of(merged), registry) == projection_bytes(Snapshot.of(whole), registry)
+
+
+def test_an_older_version_of_an_event_is_folded_through_its_upcaster() -> None:
+    @upcaster("vigil.report.revoked.v0", ReportWithdrawn.TYPE)
+    def _v0(data: dict[str, Any]) -> dict[str, Any]:
+        return {"report_id": data["id"], "withdrawn_at": data["at"]}
+
+    old = Fact("vigil.report.revoked.v0", "r0001", 2, T0 + timedelta(hours=4),
+               {"id": "r0001", "at": (T0 + timedelta(hours=4)).isoformat()})
+    state = fold_all([submitted(1), old], default_registry())
+    assert state.reports["r0001"].withdrawn and state.reports["r0001"].updated_at == T0 + timedelta(hours=4)
+
+
+def test_an_event_the_fold_does_not_hold_facts_of_only_moves_the_watermark() -> None:
+    registry = default_registry()
+    assigned = DutyInspectorAssigned(incident_id="i0001", area=MET, duty_inspector="di", assigned_by="sup",
+                                     assigned_at=T0 + timedelta(hours=9))
+    state = fold_all([submitted(1), triaged(1, T0 + timedelta(hours=2)),
+                      Fact(assigned.TYPE, "r0001", 1, T0 + timedelta(hours=9), assigned.model_dump(mode="json"))],
+                     registry)
+    before = fold_all([submitted(1), triaged(1, T0 + timedelta(hours=2))], registry)
+    assert state.incidents == before.incidents and state.reports == before.reports
+    assert state.watermark == T0 + timedelta(hours=9)

@@ -1,24 +1,45 @@
-"""Reading the projection for analysts: pictures as of now, timelines, the inputs of a strategic assessment."""
+"""Assessment's read side: what analysts see of the projection, as of a moment.
+
+Area pictures, timelines and the inputs of a strategic assessment. Every function reads through a
+session the caller opened with `Database.snapshot()`, so a page built from several queries sees one
+committed state (ADR 0047); the live worker re-assesses an area from the same reads.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.assessment import tables
 from services.assessment.projection import IncidentFacts, ReportFacts, TensionFacts
-from services.assessment.scoring import AreaPicture, ScoringConfig, assess
+from services.assessment.scoring import AreaPicture, ScoringConfig, assess, pictures
 from services.assessment.store import incident_of, report_of, tension_of
-from services.assessment.views import pictures
-from services.assessment.worker import LOOKBACK, area_inputs
 from shared.areas import AreaRegistry
+from shared.events.incidents import NATIONAL, IncidentTriaged
+from shared.events.reports import ReportSubmitted
+from shared.problems import Unprocessable
 
+LOOKBACK = timedelta(days=28 * 2 + 1)  # the 28-day window plus four weeks of baseline
 HANDLING = {"P": "lawful sharing permitted", "C": "lawful sharing permitted with conditions"}
+
+
+def period(start: date | None, end: date | None, today: date) -> tuple[datetime, datetime]:
+    """A period of whole UK days, named by its first and last day; answers (start, end] instants in UTC."""
+    last = end or today
+    first = start or last - timedelta(days=27)
+    if first > last:
+        raise Unprocessable("the period ends before it starts", errors=[
+            {"field": "from", "message": "must be on or before 'to'"}])
+    if (last - first).days > 366 * 2:
+        raise Unprocessable("the period is longer than two years", errors=[
+            {"field": "from", "message": "choose a period of at most two years"}])
+    return (datetime.combine(first, time.min, UTC) - timedelta(microseconds=1),
+            datetime.combine(last, time.max, UTC))
 
 
 @dataclass(frozen=True)
@@ -37,6 +58,18 @@ def inputs_since(s: Session, since: datetime, area: str | None = None) -> Inputs
     return Inputs([report_of(x) for x in s.execute(rq.order_by(r.c.occurred_at, r.c.report_id)).mappings()],
                   [incident_of(x) for x in s.execute(iq.order_by(i.c.triaged_at, i.c.incident_id)).mappings()],
                   [tension_of(x) for x in s.execute(select(tables.tensions)).mappings()])
+
+
+def area_inputs(s: Session, area: str, as_of: datetime) -> tuple[list[ReportFacts], list[IncidentFacts],
+                                                                 list[TensionFacts]]:
+    """What one area's picture is computed from: its recent reports, its incidents, tension there or nationally."""
+    r, i, t = tables.reports, tables.incidents, tables.tensions
+    reports = [report_of(row) for row in s.execute(select(r).where(
+        r.c.area == area, r.c.occurred_at > as_of - LOOKBACK)).mappings()]
+    incidents = [incident_of(row) for row in s.execute(select(i).where(i.c.area == area)).mappings()]
+    tensions = [tension_of(row) for row in s.execute(select(t).where(or_(t.c.area == area,
+                                                                         t.c.area == NATIONAL))).mappings()]
+    return reports, incidents, tensions
 
 
 def all_pictures(s: Session, registry: AreaRegistry, as_of: datetime,
@@ -65,7 +98,7 @@ def report_item(r: ReportFacts) -> dict[str, Any]:
     return {"kind": "report", "at": r.occurred_at.isoformat(), "reference": r.reference, "area": r.area,
             "district": r.district, "types": list(r.types), "strands": list(r.strands), "religion": r.religion,
             "place_type": r.place_type, "withdrawn": r.withdrawn, "grading": grading(r.grading),
-            "provenance": {"source_event": "vigil.report.submitted.v1", "channel": r.channel, "reporter_role": r.role,
+            "provenance": {"source_event": ReportSubmitted.TYPE, "channel": r.channel, "reporter_role": r.role,
                            "submitted_at": r.submitted_at.isoformat(), "last_updated_at": r.updated_at.isoformat(),
                            "version": r.sequence}}
 
@@ -74,7 +107,7 @@ def incident_item(i: IncidentFacts, reference: str | None) -> dict[str, Any]:
     return {"kind": "incident", "at": i.triaged_at.isoformat(), "incident_id": i.incident_id, "area": i.area,
             "reference": reference, "priority": i.priority, "critical": i.critical, "status": i.status,
             "matched": list(i.matched), "escalation_level": i.escalation_level,
-            "provenance": {"source_event": "vigil.incident.triaged.v1", "last_updated_at": i.updated_at.isoformat()}}
+            "provenance": {"source_event": IncidentTriaged.TYPE, "last_updated_at": i.updated_at.isoformat()}}
 
 
 def grading(code: str) -> dict[str, Any]:
