@@ -185,9 +185,9 @@ BY_CODE = {
     "too_long": N_("This answer is too long"),
 }
 BY_FIELD = {
-    "email": N_("Enter an email address like name@example.com"),
-    "phone": N_("Enter a phone number, like 07700 900123"),
-    "occurred_date": N_("Enter a real date, for example 21/11/2026"),
+    "email": N_("Enter an email address like %(example_email)s"),
+    "phone": N_("Enter a phone number, like %(example_phone)s"),
+    "occurred_date": N_("Enter a real date, for example %(example_date)s"),
 }
 FORM_MESSAGES = {
     "csrf": N_("Your session expired. Please check your answers and send the form again."),
@@ -262,7 +262,7 @@ PLACES = [("street", N_("In the street")), ("home", N_("At home")), ("place_of_w
           ("workplace", N_("At work")), ("shop", N_("In a shop, pub or restaurant")), ("online", N_("Online")),
           ("other", N_("Somewhere else"))]
 INJURIES = [("none", N_("No injuries")), ("minor", N_("Minor injuries")), ("serious", N_("Serious injuries"))]
-VULNERABILITIES = [("child", N_("A child (under 18)")), ("older_person", N_("An older person")),
+VULNERABILITIES = [("child", N_("A child (under %(child_age)s)")), ("older_person", N_("An older person")),
                    ("disability", N_("A disabled person")),
                    ("mental_health", N_("Someone with a mental health condition"))]
 

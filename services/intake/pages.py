@@ -5,20 +5,51 @@ Built once at start-up by main.py; the form's routes reach it through `deps.Page
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from babel.support import Translations
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from services.intake.i18n import Catalogues
 from services.intake.settings import IntakeSettings
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "vigil_lang"
+# Every number the pages quote. Messages hold a placeholder for each (`%(emergency_number)s`), never
+# the digits, so a translation cannot alter a number or leave it out of its isolate.
+FIGURES = {"emergency_number": "999", "non_emergency_number": "101", "victim_support_number": "0808 168 9111",
+           "child_age": "18", "example_date": "21/11/2026", "example_phone": "07700 900123",
+           "example_email": "name@example.com"}
+
+
+def ltr(value: object) -> Markup:
+    """A number, reference or address kept left to right inside right-to-left text.
+
+    Digits and the spaces between them take the direction of the text around them, so in Arabic
+    "0808 168 9111" would be drawn "9111 168 0808"; the isolate stops that.
+    """
+    return Markup('<bdi dir="ltr">{}</bdi>').format(value)
+
+
+class Translator:
+    """The templates' `_`: a message in the visitor's language with each placeholder filled and isolated."""
+
+    def __init__(self, translations: Translations, figures: Mapping[str, object] = FIGURES) -> None:
+        self.translations = translations
+        self.figures = figures
+
+    def __call__(self, message: str, **values: object) -> str:
+        text = self.translations.gettext(message)
+        if "%(" not in message:
+            return text
+        return escape(text) % {name: ltr(value) for name, value in {**self.figures, **values}.items()}
 
 
 class Pages:
@@ -34,10 +65,9 @@ class Pages:
         app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def render(self, name: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
-        translations = self.catalogues.get(lang)
         template = self.env.get_template(name)
         html = template.render(lang=lang, dir=self.catalogues.direction(lang), languages=self.catalogues.names,
-                               settings=self.settings, _=translations.gettext, **context)
+                               settings=self.settings, _=Translator(self.catalogues.get(lang)), **context)
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="strict",
                             secure=self.secure_cookies)
