@@ -1,143 +1,108 @@
 """Notify's HTTP face for staff: the delivery list and give-ups (no personal data), chases,
-community impact assessment prompts, and the rota (who is on call; overrides)."""
+community impact assessment prompts, and the rota (who is on call; overrides).
+
+Every change goes through an application service that records who made it, when and why as an event;
+the services' refusals become problem+json here.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
 
-from services.notify import tables
-from services.notify.dispatch import wake_after_commit
-from shared.clock import utc
-from shared.ids import new_id
-from shared.problems import Conflict, NotFound, Unprocessable
-from shared.staffaccess import STAFF_ONLY, Role, requires
+from services.notify.assessments.model import AssessmentState
+from services.notify.chase.rota import UnknownPerson
+from services.notify.deps import VIEW, AssessmentsDep, ChasesDep, LedgerDep, Manager, RotaDep
+from services.notify.ledger import MAX_REASON, DeliveryError, DeliveryStatus, UnknownDelivery
+from shared.problems import Conflict, NotFound, Problem, Unprocessable
+from shared.staffaccess import STAFF_ONLY
 
 router = APIRouter(responses=STAFF_ONLY)
-# Roles, checked on the server for every route (DESIGN.md; ADR 0046). Staff sign in at triage.
-VIEW = requires(Role.duty_inspector, Role.supervisor, Role.admin)
-MANAGE = requires(Role.supervisor, Role.admin)  # retries, resolutions and who is on call
 
 LISTED = ("notification_id", "idempotency_key", "incident_id", "purpose", "channel", "recipient_role",
           "status", "attempts", "created_at", "updated_at", "sent_at", "resolved_at")
-Status = Literal["pending", "sent", "failed", "gave_up", "cancelled"]
+CHASE_FIELDS = ("incident_id", "reference", "area", "priority", "ack_deadline", "started_at", "acknowledged_at",
+                "acknowledged_by")
 
 
-def notify_core(request: Request) -> Any:
-    return request.app.state.notify
+class StaffNote(BaseModel):
+    """Why, for the record (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=MAX_REASON)
 
 
-Core = Annotated[Any, Depends(notify_core)]
-
-
-def _listed(row: Any) -> dict[str, Any]:
+def _listed(row: dict[str, Any]) -> dict[str, Any]:
     item = {c: row[c] for c in LISTED}
     # The error's kind only: a server's message can quote an address.
     item["error_kind"] = str(row["last_error"]).split(":", 1)[0][:80] if row["last_error"] else None
     return item
 
 
+def _problem(e: DeliveryError) -> Problem:
+    return NotFound(str(e)) if isinstance(e, UnknownDelivery) else Conflict(str(e))
+
+
 @router.get("/v1/notifications", dependencies=[VIEW],
             tags=["notifications"], summary="Dispatches, failures and give-ups")
-def list_notifications(core: Core, status: Status | None = None, purpose: str | None = None,
+def list_notifications(ledger: LedgerDep, status: DeliveryStatus | None = None, purpose: str | None = None,
                        incident_id: str | None = None,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> list[dict[str, Any]]:
-    d = tables.deliveries
-    query = select(d).order_by(d.c.created_at.desc(), d.c.idempotency_key).limit(limit)
-    if status:
-        query = query.where(d.c.status == status)
-    if purpose:
-        query = query.where(d.c.purpose == purpose)
-    if incident_id:
-        query = query.where(d.c.incident_id == incident_id)
-    with core.db.sessions() as s:
-        return [_listed(r) for r in s.execute(query).mappings()]
+    return [_listed(r) for r in ledger.listed(status, purpose, incident_id, limit)]
 
 
 @router.get("/v1/notifications/give-ups", dependencies=[VIEW], tags=["notifications"],
             summary="Deliveries that gave up and no one has dealt with yet")
-def give_ups(core: Core) -> list[dict[str, Any]]:
-    d = tables.deliveries
-    with core.db.sessions() as s:
-        rows = s.execute(select(d).where(d.c.status == "gave_up", d.c.resolved_at.is_(None))
-                         .order_by(d.c.updated_at.desc())).mappings()
-        return [_listed(r) for r in rows]
+def give_ups(ledger: LedgerDep) -> list[dict[str, Any]]:
+    return [_listed(r) for r in ledger.give_ups()]
 
 
-def _delivery(s: Any, notification_id: str) -> Any:
-    row = s.execute(select(tables.deliveries).where(
-        tables.deliveries.c.notification_id == notification_id)).mappings().first()
-    if row is None:
-        raise NotFound("no such notification")
-    return row
-
-
-@router.post("/v1/notifications/{notification_id}/retry", dependencies=[MANAGE], tags=["notifications"],
+@router.post("/v1/notifications/{notification_id}/retry", tags=["notifications"],
              summary="Send a delivery that gave up once more (after the cause was fixed)")
-def retry(notification_id: str, core: Core) -> dict[str, Any]:
-    d = tables.deliveries
-    with core.db.transaction() as s:
-        row = _delivery(s, notification_id)
-        if row["status"] != "gave_up":
-            raise Conflict(f"only a delivery that gave up can be retried; this one is {row['status']}")
-        now = core.clock.now()
-        s.execute(d.update().where(d.c.notification_id == notification_id).values(
-            status="pending", attempts=0, next_attempt_at=now, updated_at=now, resolved_at=now))
-        wake_after_commit(s, str(row["channel"]))
-    return {"notification_id": notification_id, "status": "pending"}
+def retry(notification_id: str, caller: Manager, ledger: LedgerDep, body: StaffNote | None = None) -> dict[str, Any]:
+    try:
+        ledger.retry(notification_id, caller.name, body.reason if body else None)
+    except DeliveryError as e:
+        raise _problem(e) from e
+    return {"notification_id": notification_id, "status": DeliveryStatus.pending.value}
 
 
-@router.post("/v1/notifications/{notification_id}/resolve", dependencies=[MANAGE], tags=["notifications"],
+@router.post("/v1/notifications/{notification_id}/resolve", tags=["notifications"],
              summary="Mark a give-up as dealt with (e.g. the person was phoned)")
-def resolve(notification_id: str, core: Core) -> dict[str, Any]:
-    with core.db.transaction() as s:
-        row = _delivery(s, notification_id)
-        if row["status"] != "gave_up":
-            raise Conflict(f"only a delivery that gave up can be resolved; this one is {row['status']}")
-        s.execute(tables.deliveries.update().where(tables.deliveries.c.notification_id == notification_id)
-                  .values(resolved_at=core.clock.now()))
+def resolve(notification_id: str, caller: Manager, ledger: LedgerDep, body: StaffNote | None = None) -> dict[str, Any]:
+    try:
+        ledger.resolve(notification_id, caller.name, body.reason if body else None)
+    except DeliveryError as e:
+        raise _problem(e) from e
     return {"notification_id": notification_id, "resolved": True}
 
 
 @router.get("/v1/chases/{incident_id}", dependencies=[VIEW],
             tags=["chases"], summary="Where the Duty Inspector chase of an incident is")
-def chase(incident_id: str, core: Core) -> dict[str, Any]:
-    c = tables.chases
-    with core.db.sessions() as s:
-        row = s.execute(select(c).where(c.c.incident_id == incident_id)).mappings().first()
-    if row is None:
+def chase(incident_id: str, chases: ChasesDep) -> dict[str, Any]:
+    found = chases.find(incident_id)
+    if found is None:
         raise NotFound("no chase for this incident")
-    return {k: row[k] for k in ("incident_id", "reference", "area", "priority", "state", "page", "ack_deadline",
-                                "started_at", "acknowledged_at", "acknowledged_by")}
+    return {**{k: getattr(found, k) for k in CHASE_FIELDS}, "state": found.state.value,
+            "page": found.page.label if found.page else "-"}
 
 
 @router.get("/v1/assessments", dependencies=[VIEW], tags=["assessments"], summary="Community impact assessment prompts")
-def assessments(core: Core, state: Literal["open", "completed"] | None = None,
+def assessments(prompts: AssessmentsDep, state: AssessmentState | None = None,
                 area: str | None = None) -> list[dict[str, Any]]:
-    a = tables.assessments
-    query = select(a).order_by(a.c.due_at)
-    if state:
-        query = query.where(a.c.state == state)
-    if area:
-        query = query.where(a.c.area == area)
-    with core.db.sessions() as s:
-        return [dict(r) for r in s.execute(query).mappings()]
+    return prompts.listed(state, area)
 
 
 @router.get("/v1/rota/{area}", dependencies=[VIEW],
             tags=["rota"], summary="Who is on call for an area, and its escalation policy")
-def on_call(area: str, core: Core, at: datetime | None = None) -> dict[str, Any]:
-    when = utc(at) if at else core.clock.now()
-    with core.db.sessions() as s:
-        override = core.app.rota_override(s, area, when)
-    directory = core.directory
-    return {"area": area, "at": when, "on_call": directory.on_call(area, when, override),
-            "override": override is not None,
-            "policy": directory.policy_for(area).model_dump()}
+def on_call(area: str, rota: RotaDep, at: datetime | None = None) -> dict[str, Any]:
+    now = rota.on_call(area, at)
+    return {"area": now.area, "at": now.at, "on_call": now.person_id, "override": now.by_override,
+            "policy": now.policy.model_dump()}
 
 
 class OverrideIn(BaseModel):
@@ -146,6 +111,7 @@ class OverrideIn(BaseModel):
     person_id: str = Field(min_length=1, max_length=80)
     starts_at: datetime
     ends_at: datetime
+    reason: str | None = Field(None, max_length=MAX_REASON)
 
     @model_validator(mode="after")
     def _ordered(self) -> OverrideIn:
@@ -156,16 +122,13 @@ class OverrideIn(BaseModel):
         return self
 
 
-@router.put("/v1/rota/{area}/overrides", dependencies=[MANAGE], tags=["rota"], status_code=201,
+@router.put("/v1/rota/{area}/overrides", tags=["rota"], status_code=201,
             summary="Put someone else on call for an area for a while (swap, sickness)")
-def add_override(area: str, body: OverrideIn, core: Core) -> dict[str, Any]:
-    if body.person_id not in core.directory.people:
+def add_override(area: str, body: OverrideIn, caller: Manager, rota: RotaDep) -> dict[str, Any]:
+    try:
+        event = rota.set_override(area, body.person_id, body.starts_at, body.ends_at, caller.name, body.reason)
+    except UnknownPerson as e:
         raise Unprocessable("unknown person", errors=[{"field": "person_id", "pointer": "/person_id",
-                                                      "message": "not in the directory", "code": "unknown"}])
-    override_id = new_id()
-    with core.db.transaction() as s:
-        s.execute(tables.rota_overrides.insert().values(
-            override_id=override_id, area=area, person_id=body.person_id, starts_at=utc(body.starts_at),
-            ends_at=utc(body.ends_at), created_at=core.clock.now()))
-    return {"override_id": override_id, "area": area, "person_id": body.person_id,
+                                                      "message": "not in the directory", "code": "unknown"}]) from e
+    return {"override_id": event.override_id, "area": area, "person_id": body.person_id,
             "starts_at": body.starts_at, "ends_at": body.ends_at}

@@ -1,5 +1,5 @@
 """Delivery channels behind one small interface: SMTP email, SMS over an HTTP gateway,
-Standard Webhooks to partners, and the log.
+Standard Webhooks to partners, the log, and the reporter's router between email and SMS.
 
 A channel either returns (sent) or raises. `PermanentFailure` means retrying cannot help
 (the address or request is refused); anything else is transient and the dispatcher retries
@@ -242,3 +242,19 @@ class SmsChannel:
         body = {"to": message.to, "from": self.config.sender, "text": sms.text, "encoding": sms.encoding,
                 "parts": sms.parts, "reference": message.idempotency_key}
         _raise_for_status(self.client.post(self.config.url, json=body, headers=headers), "SMS gateway")
+
+
+class ReporterRouter:
+    """The reporter's deliveries go out by email when there is an address, else by SMS."""
+
+    name = "reporter"
+
+    def __init__(self, channels: dict[str, Channel]) -> None:
+        self.channels = channels
+
+    def send(self, message: Message) -> None:
+        """Through the log when the wanted channel is off (a development install), as for staff."""
+        channel = self.channels.get(message.channel) or self.channels.get("log")
+        if channel is None:
+            raise PermanentFailure(f"channel {message.channel} is not enabled")
+        channel.send(message)

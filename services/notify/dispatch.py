@@ -1,4 +1,4 @@
-"""The delivery ledger and its dispatchers: record the attempt before sending, the result after.
+"""The dispatchers: send what is due on the ledger, recording the attempt before sending and the result after.
 
 Each channel has its own dispatcher thread and worker pool, so an unreachable SMTP server
 holds up email only. A dispatcher claims a chunk of due deliveries in one statement that bumps
@@ -11,7 +11,6 @@ the list.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import case, select
@@ -26,8 +26,10 @@ from sqlalchemy.orm import Session
 
 from services.notify import tables
 from services.notify.channels import Channel, Message, PermanentFailure
+from services.notify.ledger import DUTY_INSPECTOR_ALERT, DeliveryStatus, identity
 from shared.clock import Clock
-from shared.db import Database, insert_new
+from shared.db import Database
+from shared.events.base import Event
 from shared.events.notifications import (
     NotificationCancelled,
     NotificationDeliveryFailed,
@@ -35,7 +37,6 @@ from shared.events.notifications import (
     NotificationGaveUp,
 )
 from shared.eventstore import EventStore
-from shared.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +45,24 @@ class Cancel(Exception):
     """The message must not be sent after all (the report was erased, the chase was acknowledged)."""
 
 
-Composer = Callable[[dict[str, Any]], Message]
+# A ledger row made into a message at send time (services.notify.rendering).
+Render = Callable[[dict[str, Any]], Message]
 # Checked in the claiming transaction: a reason to cancel instead of sending, or None.
 StillWanted = Callable[[Session, dict[str, Any]], str | None]
-WAKE = "notify_wake"
+
+
+class Result(StrEnum):
+    sent = "sent"
+    cancelled = "cancelled"
+    refused = "refused"  # for good: gives up at once
+    failed = "failed"  # transient: retried after a backoff while attempts remain
 
 
 @dataclass(frozen=True)
 class Outcome:
     row: dict[str, Any]
     attempt: int
-    result: str  # sent | cancelled | refused (permanent) | failed (transient)
+    result: Result
     error: str | None
 
 
@@ -68,51 +76,19 @@ class Retry:
     def backoff(self, attempt: int) -> timedelta:
         """Exponential backoff with 'equal jitter': half fixed, half random, so retries spread out."""
         ceiling = min(self.base_seconds * 2 ** (attempt - 1), self.max_seconds)
-        return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
-
-
-def queue(s: Session, clock: Clock, *, key: str, incident_id: str | None, purpose: str, channel: str,
-          recipient_role: str, recipient: str, payload: dict[str, Any], report_id: str | None = None) -> bool:
-    """Put one delivery on the ledger unless its idempotency key is there already."""
-    now = clock.now()
-    if not insert_new(s, tables.deliveries,
-                      idempotency_key=key, notification_id=new_id(), incident_id=incident_id, purpose=purpose,
-                      channel=channel, recipient_role=recipient_role, recipient=recipient, report_id=report_id,
-                      payload=json.dumps(payload, sort_keys=True, default=str), status="pending", attempts=0,
-                      next_attempt_at=now, created_at=now, updated_at=now):
-        return False
-    wake_after_commit(s, channel)
-    return True
-
-
-def wake_after_commit(s: Session, name: str) -> None:
-    """Ask for one dispatcher (or the timers) to be woken when this transaction commits, not all of them."""
-    s.info.setdefault(WAKE, set()).add(name)
-
-
-def cancel_pending(s: Session, clock: Clock, store: EventStore, *conditions: Any) -> int:
-    """Withdraw deliveries not yet attempted (an acknowledged chase, an erased report)."""
-    d = tables.deliveries
-    rows = list(s.execute(select(d).where(d.c.status == "pending", d.c.attempts == 0, *conditions)).mappings())
-    now = clock.now()
-    for row in rows:
-        s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"], d.c.status == "pending")
-                  .values(status="cancelled", updated_at=now))
-        nid = str(row["notification_id"])
-        store.extend(s, nid, [NotificationCancelled(**identity(dict(row)), cancelled_at=now)])
-    return len(rows)
+        return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 (jitter, not a secret)
 
 
 class Dispatcher:
     def __init__(self, db: Database, store: EventStore, clock: Clock, name: str, channel: Channel,
-                 compose: Composer, retry: Retry, workers: int = 4, still_wanted: StillWanted | None = None) -> None:
+                 render: Render, retry: Retry, workers: int = 4, still_wanted: StillWanted | None = None) -> None:
         self.name = name
         self.still_wanted = still_wanted
         self.db = db
         self.store = store
         self.clock = clock
         self.channel = channel
-        self.compose = compose
+        self.render = render
         self.retry = retry
         self.workers = workers
         self._wake = threading.Event()
@@ -151,9 +127,9 @@ class Dispatcher:
         and how many were withdrawn."""
         d = tables.deliveries
         now = self.clock.now()
-        first = case((d.c.purpose == "duty_inspector_alert", 0), else_=1)
+        first = case((d.c.purpose == DUTY_INSPECTOR_ALERT, 0), else_=1)
         due = (select(d.c.idempotency_key)
-               .where(d.c.status == "pending", d.c.channel == self.name, d.c.next_attempt_at <= now)
+               .where(d.c.status == DeliveryStatus.pending.value, d.c.channel == self.name, d.c.next_attempt_at <= now)
                .order_by(first, d.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
         claim = (d.update().where(d.c.idempotency_key.in_(due.scalar_subquery()))
                  .values(attempts=d.c.attempts + 1, updated_at=now,
@@ -163,7 +139,7 @@ class Dispatcher:
         with self.db.transaction() as s:
             # RETURNING keeps no order, and gives next_attempt_at as the lease: alerts first, then oldest first.
             rows = sorted((dict(r) for r in s.execute(claim).mappings()),
-                          key=lambda r: (r["purpose"] != "duty_inspector_alert", r["created_at"]))
+                          key=lambda r: (r["purpose"] != DUTY_INSPECTOR_ALERT, r["created_at"]))
             for row in rows:
                 reason = self.still_wanted(s, row) if self.still_wanted else None
                 if reason is not None:
@@ -176,32 +152,32 @@ class Dispatcher:
     def _send(self, claim: tuple[dict[str, Any], int]) -> Outcome:
         row, attempt = claim
         try:
-            self.channel.send(self.compose(row))
+            self.channel.send(self.render(row))
         except Cancel as e:
-            return Outcome(row, attempt, "cancelled", str(e))
+            return Outcome(row, attempt, Result.cancelled, str(e))
         except PermanentFailure as e:
-            return Outcome(row, attempt, "refused", str(e))
+            return Outcome(row, attempt, Result.refused, str(e))
         except Exception as e:
-            return Outcome(row, attempt, "failed", f"{type(e).__name__}: {e}")
-        return Outcome(row, attempt, "sent", None)
+            return Outcome(row, attempt, Result.failed, f"{type(e).__name__}: {e}")
+        return Outcome(row, attempt, Result.sent, None)
 
     def _record(self, outcomes: list[Outcome]) -> None:
         if not outcomes:
             return
         with self.db.transaction() as s:
             for o in outcomes:
-                if o.result == "sent":
+                if o.result == Result.sent:
                     self._sent(s, o.row, o.attempt)
-                elif o.result == "cancelled":
+                elif o.result == Result.cancelled:
                     self._cancel(s, o.row, o.error or "")
                 else:
-                    self._failed(s, o.row, o.attempt, o.error or "", permanent=o.result == "refused")
+                    self._failed(s, o.row, o.attempt, o.error or "", permanent=o.result == Result.refused)
 
     def _sent(self, s: Session, row: dict[str, Any], attempt: int) -> None:
         d = tables.deliveries
         now = self.clock.now()
         s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"])
-                  .values(status="sent", sent_at=now, updated_at=now, last_error=None))
+                  .values(status=DeliveryStatus.sent.value, sent_at=now, updated_at=now, last_error=None))
         self._append(s, row, NotificationDispatched(**identity(row), recipient_role=row["recipient_role"],
                                                     dispatched_at=now, attempt=attempt))
         self.sent += 1
@@ -211,7 +187,7 @@ class Dispatcher:
         d = tables.deliveries
         now = self.clock.now()
         s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"])
-                  .values(status="cancelled", updated_at=now, last_error=reason[:500],
+                  .values(status=DeliveryStatus.cancelled.value, updated_at=now, last_error=reason[:500],
                           **({} if attempts is None else {"attempts": attempts})))
         self._append(s, row, NotificationCancelled(**identity(row), cancelled_at=now, reason=reason[:200]))
 
@@ -223,18 +199,14 @@ class Dispatcher:
             "idempotency_key": row["idempotency_key"], "channel": row["channel"], "attempt": attempt,
             "gave_up": gave_up, "error": error[:200]})
         s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"]).values(
-            status="gave_up" if gave_up else "pending", last_error=error[:2000], updated_at=now,
-            next_attempt_at=now + self.retry.backoff(attempt)))
+            status=(DeliveryStatus.gave_up if gave_up else DeliveryStatus.pending).value, last_error=error[:2000],
+            updated_at=now, next_attempt_at=now + self.retry.backoff(attempt)))
         self._append(s, row, NotificationDeliveryFailed(**identity(row), failed_at=now, attempt=attempt,
                                                         error=error[:500]))
         if gave_up:
             self._append(s, row, NotificationGaveUp(**identity(row), gave_up_at=now, attempts=attempt,
                                                     last_error=error[:500]))
 
-    def _append(self, s: Session, row: dict[str, Any], event: Any) -> None:
-        nid = str(row["notification_id"])
-        self.store.extend(s, nid, [event])
+    def _append(self, s: Session, row: dict[str, Any], event: Event) -> None:
+        self.store.extend(s, str(row["notification_id"]), [event])
 
-
-def identity(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("notification_id", "idempotency_key", "incident_id", "purpose", "channel")}

@@ -1,4 +1,5 @@
-"""Notify's composition root: channels, directory, templates, consumers, dispatchers and the timer task."""
+"""Notify's composition root: channels, directory, templates, the features, their consumers, the dispatchers
+and the timer task. The features are wired here and nowhere else; the HTTP face reaches them through deps.py."""
 
 from __future__ import annotations
 
@@ -11,23 +12,52 @@ from sqlalchemy.orm import Session
 
 from services.notify import tables
 from services.notify.api import router
-from services.notify.application import NotifyApp, assessment_schedule
+from services.notify.assessments.model import AssessmentSchedule
+from services.notify.assessments.service import AssessmentService
+from services.notify.assessments.store import AssessmentStore
 from services.notify.channels import (
     Channel,
     LogChannel,
+    ReporterRouter,
     SmsChannel,
     SmsGatewayConfig,
     SmtpChannel,
     SmtpConfig,
     WebhookChannel,
 )
-from services.notify.compose import Composer, ReporterRouter, still_wanted
-from services.notify.dispatch import WAKE, Dispatcher, Retry
+from services.notify.chase.rota import RotaService, RotaStore
+from services.notify.chase.service import ChaseService
+from services.notify.chase.store import ChaseStore
+from services.notify.deps import STATE, NotifyServices
+from services.notify.dispatch import Dispatcher, Retry
+from services.notify.ledger import LedgerService
 from services.notify.messages import Templates
+from services.notify.partners.service import PartnerService
 from services.notify.policy import Directory, load_directory
+from services.notify.rendering import MessageRenderer
+from services.notify.reporters.service import ReporterService
+from services.notify.reporters.store import ReporterStore
 from services.notify.settings import NotifySettings
-from services.notify.timers import TimerRunner
+from services.notify.staff import StaffContacts
+from services.notify.timers import TimerRunner, by_kind
+from services.notify.wakeups import TIMERS, woken
+from shared.areas import default_registry
 from shared.clock import Clock, SystemClock
+from shared.events.areas import AreaTensionRaised
+from shared.events.base import Envelope
+from shared.events.handlers import HandlerTable
+from shared.events.incidents import (
+    CommunityImpactAssessmentCompleted,
+    CommunityImpactAssessmentRequested,
+    CriteriaOverridden,
+    HeightenedTensionDeclared,
+    IncidentAcknowledged,
+    IncidentClosed,
+    IncidentEscalated,
+    IncidentTriaged,
+)
+from shared.events.partner import PartnerIncidentErased, PartnerIncidentReported, PartnerIncidentWithdrawn
+from shared.events.reports import ReportErased, ReportSubmitted
 from shared.kafka import make_consumer
 from shared.personal import PersonalDataClient
 from shared.service import ServiceCore, service_app
@@ -68,18 +98,50 @@ class Notify(ServiceCore):
         if "email" not in self.channels and vigil.environment == "production":
             log.warning("email is not enabled (NOTIFY_CHANNELS): alerts will only be logged")
         self.personal = PersonalDataClient.from_settings(vigil)
-        self.app = NotifyApp(self.store, clock, self.directory, settings.staff_ui_url,
-                             assessment_schedule(settings.cia_due_hours, settings.cia_remind_every_hours,
-                                                 settings.cia_review_days),
-                             channels=tuple(self.channels))
-        self.timers = TimerRunner(self.db, clock, self.app.on_timer, settings.timer_poll_seconds)
+        self._add_features()
+        self.timers = TimerRunner(self.db, clock, by_kind({**self.chase.timers(), **self.assessments.timers()}),
+                                  settings.timer_poll_seconds)
         self.add_task("timers", self.timers.run)
         self._add_dispatchers()
-        for name, topic, handler in (("incidents", INCIDENTS, self.app.on_incident_event),
-                                     ("reports", REPORTS, self.app.on_report_event),
-                                     ("areas", AREAS, self.app.on_area_event),
-                                     ("partner", PARTNER, self.app.on_partner_event)):
-            self.consume(name, [topic], handler).consumer_factory = self._consumer
+        self._add_consumers()
+
+    def _add_features(self) -> None:
+        s, clock = self.settings, self.clock
+        staff = StaffContacts(self.directory, default_registry(), s.staff_ui_url, tuple(self.channels))
+        self.chases = ChaseStore(clock)
+        self.ledger = LedgerService(self.db, self.store, clock)
+        self.reporters = ReporterService(ReporterStore(), self.store, clock)
+        self.rota = RotaService(self.db, RotaStore(), self.store, clock, self.directory)
+        self.chase = ChaseService(self.db, self.chases, self.rota, self.store, clock, self.directory, staff,
+                                  self.reporters)
+        schedule = AssessmentSchedule.of(s.cia_due_hours, s.cia_remind_every_hours, s.cia_review_days)
+        self.assessments = AssessmentService(self.db, AssessmentStore(), self.chases, clock, self.directory, staff,
+                                             schedule)
+        self.partners = PartnerService(self.directory, clock)
+
+    def _add_consumers(self) -> None:
+        incidents = HandlerTable({
+            IncidentTriaged: self._on_triaged,
+            CriteriaOverridden: self.chase.on_overridden,
+            IncidentAcknowledged: self.chase.on_acknowledged,
+            IncidentEscalated: self.chase.on_escalated,
+            IncidentClosed: self.chase.on_closed,
+            HeightenedTensionDeclared: self.assessments.on_tension_declared,
+            CommunityImpactAssessmentRequested: self.assessments.on_requested,
+            CommunityImpactAssessmentCompleted: self.assessments.on_completed,
+        })
+        reports = HandlerTable({ReportSubmitted: self.reporters.on_submitted, ReportErased: self.reporters.on_erased})
+        areas = HandlerTable({AreaTensionRaised: self.assessments.on_tension_raised})
+        partner = HandlerTable({cls: self.partners.on_partner_event for cls in (
+            PartnerIncidentReported, PartnerIncidentWithdrawn, PartnerIncidentErased)})
+        for name, topic, table in (("incidents", INCIDENTS, incidents), ("reports", REPORTS, reports),
+                                   ("areas", AREAS, areas), ("partner", PARTNER, partner)):
+            self.consume(name, [topic], table).consumer_factory = self._consumer
+
+    def _on_triaged(self, s: Session, e: IncidentTriaged, env: Envelope) -> None:
+        """The chase first: a critical incident's assessment prompt quotes the chase's reference and priority."""
+        chase = self.chase.on_triaged(s, e, env)
+        self.assessments.on_triaged(s, e, chase)
 
     def _consumer(self, group: str) -> KafkaConsumer:
         """A consumer that refreshes metadata often: one that subscribed before its topic had partitions (made at
@@ -90,21 +152,24 @@ class Notify(ServiceCore):
     def _add_dispatchers(self) -> None:
         s = self.settings
         retry = Retry(s.max_attempts, s.retry_base_seconds, s.retry_max_seconds, s.send_lease_seconds)
-        compose = Composer(self.directory, Templates(), self.personal)
+        render = MessageRenderer(self.directory, Templates(), self.personal)
         routes: dict[str, Channel] = {**self.channels, "reporter": ReporterRouter(self.channels)}
         self.dispatchers: dict[str, Dispatcher] = {}
         for name, channel in routes.items():
-            dispatcher = Dispatcher(self.db, self.store, self.clock, name, channel, compose, retry, s.dispatch_workers,
-                                    still_wanted)
+            dispatcher = Dispatcher(self.db, self.store, self.clock, name, channel, render, retry, s.dispatch_workers,
+                                    self.chases.alert_still_wanted)
             self.add_task(f"dispatch-{name}", dispatcher.run)
             self.dispatchers[name] = dispatcher
         event.listen(self.db.sessions, "after_commit", self._wake_after_commit)
 
     def _wake_after_commit(self, session: Session) -> None:
-        for name in session.info.pop(WAKE, ()):
-            target = self.timers if name == "timers" else self.dispatchers.get(name)
+        for name in woken(session):
+            target = self.timers if name == TIMERS else self.dispatchers.get(name)
             if target is not None:
                 target.wake()
+
+    def services(self) -> NotifyServices:
+        return NotifyServices(ledger=self.ledger, chases=self.chase, assessments=self.assessments, rota=self.rota)
 
 
 def build(vigil: VigilSettings | None = None, settings: NotifySettings | None = None,
@@ -118,6 +183,6 @@ def create_app(notify: Notify | None = None, with_worker: bool = True) -> FastAP
     notify = notify or build()
     app = service_app(notify, "Vigil notify", "Receipts, Duty Inspector alerts chased until acknowledged, "
                       "community impact assessment prompts, partner webhooks.", [router], with_worker)
-    app.state.notify = notify
+    setattr(app.state, STATE, notify.services())
     app.state.staff_access = notify.staff_access
     return app

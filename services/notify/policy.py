@@ -191,47 +191,6 @@ def _aware(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
-# The content of a community impact assessment (DOMAIN.md), asked of the neighbourhood team
-# and community liaison; the words are translated in the templates, the keys are stable.
-CIA_QUESTIONS: tuple[tuple[str, str], ...] = (
-    ("what_happened", "What happened, in brief?"),
-    ("communities_affected", "Which communities are affected (including across district borders)?"),
-    ("effect_and_fear", "What is the effect on them, and on fear of crime?"),
-    ("disorder_risk", "What is the risk of disorder?"),
-    ("rumour_social_media", "What rumours or social media activity are there?"),
-    ("vulnerable_locations", "Which vulnerable locations are nearby (places of worship, schools)?"),
-    ("upcoming_events", "Which events are coming up (prayers, festivals, marches)?"),
-    ("police_response", "Is the police response of good quality and proportionate?"),
-    ("actions", "Which actions (reassurance patrols, visits to places of worship, engagement), with owners?"),
-    ("next_review", "When is the next review?"),
-)
-
-
-@dataclass(frozen=True)
-class AssessmentSchedule:
-    """When a community impact assessment is due, how often to remind, and when to review once done."""
-
-    due_after: timedelta = timedelta(hours=4)
-    remind_every: timedelta = timedelta(hours=1)
-    max_reminders: int = 12
-    review_after: timedelta = timedelta(days=7)
-    max_reviews: int = 4
-
-    def due(self, start: datetime) -> datetime:
-        return start + self.due_after
-
-    def reminder_at(self, due_at: datetime, n: int) -> datetime | None:
-        """The n-th reminder (1-based): the first one hour before the due time, then every hour."""
-        if n > self.max_reminders:
-            return None
-        return due_at - self.remind_every + self.remind_every * (n - 1)
-
-    def review_at(self, completed_at: datetime, n: int) -> datetime | None:
-        if n > self.max_reviews:
-            return None
-        return completed_at + self.review_after * n
-
-
 def load_directory(path: str | Path | None = None) -> Directory:
     """Read a directory from YAML or JSON (JSON is YAML); the shipped development one when no path is given."""
     source = Path(path) if path else Path(__file__).resolve().parent / "directory.yaml"

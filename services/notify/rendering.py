@@ -1,4 +1,4 @@
-"""Turning a ledger row into a message at send time.
+"""Rendering a ledger row into a message at send time.
 
 The ledger holds a recipient reference (person:<id>, reporter:<report id>, partner:<id>) and
 a template with non-personal context. Contact details are looked up only now: staff from the
@@ -10,10 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from services.notify import tables
 from services.notify.channels import Message, PermanentFailure
 from services.notify.dispatch import Cancel
 from services.notify.messages import Templates
@@ -21,15 +17,9 @@ from services.notify.policy import Directory
 from shared.personal import PersonalDataClient, ReportErased, UnknownReport
 
 
-def still_wanted(s: Session, row: dict[str, Any]) -> str | None:
-    """An alert claimed after the acknowledgement is withdrawn, not sent: acknowledging stops the chase at once."""
-    if row["purpose"] != "duty_inspector_alert":
-        return None
-    state = s.execute(select(tables.chases.c.state).where(tables.chases.c.incident_id == row["incident_id"])).scalar()
-    return None if state in (None, "paging", "exhausted") else f"the chase is over ({state})"
+class MessageRenderer:
+    """Makes a ledger row into the message to send, in the recipient's language, looking up the address now."""
 
-
-class Composer:
     def __init__(self, directory: Directory, templates: Templates, personal: PersonalDataClient | None) -> None:
         self.directory = directory
         self.templates = templates
@@ -85,18 +75,3 @@ class Composer:
                            language=rendered.language)
         raise Cancel("the reporter left no way to contact them")
 
-
-class ReporterRouter:
-    """The reporter's deliveries go out by email when there is an address, else by SMS."""
-
-    name = "reporter"
-
-    def __init__(self, channels: dict[str, Any]) -> None:
-        self.channels = channels
-
-    def send(self, message: Message) -> None:
-        """Through the log when the wanted channel is off (a development install), as for staff."""
-        channel = self.channels.get(message.channel) or self.channels.get("log")
-        if channel is None:
-            raise PermanentFailure(f"channel {message.channel} is not enabled")
-        channel.send(message)

@@ -3,7 +3,8 @@
 A timer's id is deterministic, so scheduling the same timer twice is a no-op. Firing sets
 `fired_at` with a conditional update in the same transaction as the timer's effect: of two
 workers that see the same due timer, one wins the update and the other finds nothing to do,
-and a crash before the commit leaves the timer due for the next run.
+and a crash before the commit leaves the timer due for the next run. Each feature names its
+own kinds of timer and handles them (`by_kind` routes a fired timer to its feature).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.notify import tables
-from services.notify.dispatch import wake_after_commit
+from services.notify.wakeups import TIMERS, wake_after_commit
 from shared.clock import Clock
 from shared.db import Database, insert_new
 from shared.ids import deterministic_id
@@ -27,6 +28,8 @@ from shared.ids import deterministic_id
 log = logging.getLogger(__name__)
 
 TimerHandler = Callable[[Session, str, dict[str, Any], datetime], None]
+# A feature's handler for one kind of timer: (session, payload, due time).
+KindHandler = Callable[[Session, dict[str, Any], datetime], None]
 
 
 def timer_id(kind: str, *parts: str) -> str:
@@ -39,8 +42,19 @@ def schedule(s: Session, clock: Clock, kind: str, due_at: datetime, payload: dic
     new = insert_new(s, tables.timers, timer_id=tid, kind=kind, due_at=due_at, created_at=clock.now(),
                      payload=json.dumps(payload, sort_keys=True), fired_at=None)
     if new and due_at <= clock.now():
-        wake_after_commit(s, "timers")
+        wake_after_commit(s, TIMERS)
     return tid
+
+
+def by_kind(handlers: Mapping[str, KindHandler]) -> TimerHandler:
+    """One handler for the runner that hands each timer to its kind's feature; unknown kinds are dropped."""
+
+    def fire(s: Session, kind: str, payload: dict[str, Any], due_at: datetime) -> None:
+        handler = handlers.get(kind)
+        if handler is not None:
+            handler(s, payload, due_at)
+
+    return fire
 
 
 class TimerRunner:

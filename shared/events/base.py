@@ -70,6 +70,11 @@ def upcast_type(type_name: str) -> str:
     return type_name
 
 
+def known_type(type_name: str) -> bool:
+    """Whether an event of this stored type can be decoded (registered, or upcast to a registered type)."""
+    return upcast_type(type_name) in _registry
+
+
 def decode(type_name: str, data: dict[str, Any]) -> Event:
     seen = set()
     while type_name in _upcasters and type_name not in seen:

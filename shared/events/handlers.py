@@ -3,7 +3,8 @@
 `env.event()` applies upcasters and validates the data into the registered model, so a handler
 sees every field as mypy sees it; a renamed field fails loudly instead of defaulting. A table maps
 each class a consumer cares about to its handler (as cosmicpython's `EVENT_HANDLERS`); events of
-other classes are skipped.
+other registered classes are skipped; a type no one registered raises `UnknownEventType`, so the
+inbox dead-letters it instead of losing it silently.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shared.events.base import Envelope, Event, upcast_type
+from shared.events.base import Envelope, Event, UnknownEventType, known_type, upcast_type
 
 # A handler takes the unit of work (usually a SQLAlchemy Session), the decoded event and its envelope
 # (for the attributes the event does not carry: time, subject, sequence, position).
@@ -40,6 +41,8 @@ class HandlerTable(Mapping[type[Event], EventHandler]):
 
     def __call__(self, unit: Any, env: Envelope) -> None:
         if not self.wants(env):
+            if not known_type(env.type):
+                raise UnknownEventType(env.type)  # a type nobody registered: dead-lettered, not skipped
             return
         event = env.event()
         handler = self._handlers.get(type(event))

@@ -1,4 +1,5 @@
-"""Events on `vigil.notifications.v1`, written by notify. Keyed by notification id."""
+"""Events on `vigil.notifications.v1`, written by notify. Keyed by notification id (escalation exhausted: by
+incident id; rota overrides: by area)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,48 @@ class EscalationExhausted(Event):
     priority: str
     pages: int
     exhausted_at: datetime
+
+
+@event_type("vigil.notification.delivery_retried.v1", TOPIC)
+class NotificationDeliveryRetried(Event):
+    """A member of staff sent a delivery that gave up once more, from its first attempt (the cause was fixed)."""
+
+    notification_id: str
+    idempotency_key: str
+    incident_id: str | None
+    purpose: str
+    channel: str
+    retried_by: str
+    retried_at: datetime
+    reason: str | None = None
+
+
+@event_type("vigil.notification.delivery_resolved.v1", TOPIC)
+class NotificationDeliveryResolved(Event):
+    """A member of staff dealt with a give-up another way (the person was phoned); it is not sent again."""
+
+    notification_id: str
+    idempotency_key: str
+    incident_id: str | None
+    purpose: str
+    channel: str
+    resolved_by: str
+    resolved_at: datetime
+    reason: str | None = None
+
+
+@event_type("vigil.notification.rota_override_set.v1", TOPIC)
+class RotaOverrideSet(Event):
+    """Someone else is on call for an area from `starts_at` until `ends_at` (a swap, sickness). Keyed by area.
+
+    `person_id` is the directory's id for a member of staff, never a contact detail.
+    """
+
+    override_id: str
+    area: str
+    person_id: str
+    starts_at: datetime
+    ends_at: datetime
+    set_by: str
+    set_at: datetime
+    reason: str | None = None

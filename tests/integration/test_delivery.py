@@ -42,7 +42,7 @@ def test_reports_accepted_while_kafka_is_down_arrive_exactly_once_when_it_return
             assert [r.status_code for r in during] == [202] * 20, "intake refused reports while Kafka was down"
 
             broker.start()
-            records = read_topic(broker.bootstrap, topic, expect=21, timeout=120, until=3.0)
+            records = read_topic(broker.bootstrap, topic, expect=21, timeout=120, until=3)
         references = [json.loads(r.value)["reference"] for r in records]
         expected = {first.json()["reference"]} | {r.json()["reference"] for r in during}
         assert sorted(references) == sorted(expected), "a report was lost or published twice"
@@ -78,7 +78,7 @@ def test_an_event_delivered_three_times_is_triaged_once(
         for _ in range(3):
             producer.send(**encode(envelope, reports)).get(timeout=30)
         producer.close()
-        records = read_topic(vigil_settings.kafka_bootstrap, incidents, expect=1, timeout=60, until=3.0)
+        records = read_topic(vigil_settings.kafka_bootstrap, incidents, expect=1, timeout=60, until=3)
     decisions = of_type(records, "vigil.incident.triaged.v1")
     assert len(decisions) == 1
     assert json.loads(decisions[0].value)["incident_id"] == envelope.data["report_id"]

@@ -14,6 +14,7 @@ from services.notify import tables
 from services.notify.channels import LogChannel, Message
 from services.notify.main import Notify, build
 from services.notify.policy import Directory
+from services.notify.reporters.service import ReporterMessage
 from services.notify.settings import NotifySettings
 from shared.clock import MovableClock
 from shared.events.base import Envelope, Event
@@ -145,7 +146,7 @@ def test_erasure_withdraws_a_receipt_not_yet_sent(notify: Notify) -> None:
         s.execute(tables.reporters.insert().values(report_id="r1", reference="REF", language="ar",
                                                    contact_consent=True, has_contact=True, erased=False,
                                                    created_at=T0))
-        assert notify.app.tell_reporter(s, "r1", "reporter_receipt", cause="r1", incident_id=None)
+        assert notify.reporters.tell(s, "r1", ReporterMessage.receipt, cause="r1", incident_id=None)
     _handle(notify, ReportErased(report_id="r1", erased_at=T0, requested_by="dpo"), "r1")
     with notify.db.sessions() as s:
         assert s.execute(select(tables.deliveries.c.status)).scalar() == "cancelled"

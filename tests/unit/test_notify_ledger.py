@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from services.notify import tables
 from services.notify.channels import LogChannel, Message, PermanentFailure
-from services.notify.dispatch import Dispatcher, Retry, StillWanted, queue
+from services.notify.dispatch import Dispatcher, Retry, StillWanted
+from services.notify.ledger import queue
 from services.notify.timers import TimerRunner, schedule
 from shared.clock import MovableClock
 from shared.db import Database

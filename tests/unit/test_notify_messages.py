@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from services.notify.assessments.model import CIA_QUESTIONS
 from services.notify.channels import fit_sms
 from services.notify.messages import LOCALE, REPORTER_LANGUAGES, Templates, language_of, load_translations
-from services.notify.policy import CIA_QUESTIONS
 
 
 @pytest.mark.parametrize(("language", "expected"), [

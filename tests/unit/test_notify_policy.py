@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from services.notify.assessments.model import AssessmentSchedule
 from services.notify.policy import (
     FIRST_PAGE,
-    AssessmentSchedule,
     Directory,
     EscalationPolicy,
     Level,

@@ -61,16 +61,16 @@ def test_the_report_memory_rebuilds_from_the_events_to_the_same_rows(triage: Tri
     envelopes = [envelope(e, i) for i, e in enumerate(events)]
     for env in envelopes:
         with triage.db.transaction() as s:
-            triage.app.on_report_event(s, env)
+            triage.decisions.on_report_event(s, env)
     live = memory_rows(triage)
-    assert triage.app.rebuild_memory(envelopes) == 5
+    assert triage.decisions.rebuild_memory(envelopes) == 5
     assert memory_rows(triage) == live
     by_id = {r["report_id"]: r for r in live}
     assert by_id["r-2"]["contact_fp"] is None and by_id["r-2"]["place_fp"] is None
     assert '"weapon":true' in by_id["r-1"]["facts"].replace(" ", "")
-    assert triage.app.get("r-2").matched[0].code == "repeat_victimisation"
-    assert [m.code for m in triage.app.get("r-3").matched] == ["cluster"]
-    assert triage.app.get("r-1").matched[0].code == "violence", "the amendment re-triaged the first report"
+    assert triage.workflow.get("r-2").matched[0].code == "repeat_victimisation"
+    assert [m.code for m in triage.workflow.get("r-3").matched] == ["cluster"]
+    assert triage.workflow.get("r-1").matched[0].code == "violence", "the amendment re-triaged the first report"
 
 
 def test_sessions_end_after_the_idle_time_and_the_maximum(triage: Triage) -> None:

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from services.triage.main import Triage, build
+from services.triage.publishing import RulesetConflict
 from services.triage.rules import DEFAULT_RULESET, load_ruleset
 from services.triage.settings import TriageSettings
-from services.triage.stores import RulesetConflict
 from shared.clock import MovableClock
 from shared.events.base import Envelope
 from shared.events.reports import ReportSubmitted
@@ -41,7 +41,7 @@ def report(n: int) -> Envelope:
 
 def triage_report(triage: Triage, n: int) -> None:
     with triage.db.transaction() as s:
-        triage.app.on_report_event(s, report(n))
+        triage.decisions.on_report_event(s, report(n))
 
 
 def stricter() -> str:
@@ -54,18 +54,18 @@ def stricter() -> str:
 
 def test_a_new_ruleset_applies_to_later_reports_and_earlier_decisions_keep_theirs(triage: Triage) -> None:
     triage_report(triage, 1)
-    assert triage.app.publish_ruleset(load_ruleset(stricter()), "ada") is True
+    assert triage.rulesets.publish(load_ruleset(stricter()), "ada") is True
     triage_report(triage, 2)
-    first, second = triage.app.get("r-1"), triage.app.get("r-2")
+    first, second = triage.workflow.get("r-1"), triage.workflow.get("r-2")
     assert (first.ruleset_version, [m.code for m in first.matched]) == ("2026.11.1", [])
     assert (second.ruleset_version, [m.code for m in second.matched]) == ("2026.12.1", ["school"])
     with triage.db.sessions() as s:
-        published = [e.data for e in triage.app.store.load(s, "ruleset")]
+        published = [e.data for e in triage.store.load(s, "ruleset")]
     assert [(p["version"], p["published_by"]) for p in published] == [("2026.11.1", "system"), ("2026.12.1", "ada")]
 
 
 def test_a_version_cannot_be_published_twice_with_other_content(triage: Triage) -> None:
-    triage.app.publish_ruleset(load_ruleset(stricter()), "ada")
-    assert triage.app.publish_ruleset(load_ruleset(stricter()), "ada") is False
+    triage.rulesets.publish(load_ruleset(stricter()), "ada")
+    assert triage.rulesets.publish(load_ruleset(stricter()), "ada") is False
     with pytest.raises(RulesetConflict):
-        triage.app.publish_ruleset(load_ruleset(stricter().replace("abuse at a school", "at school")), "ada")
+        triage.rulesets.publish(load_ruleset(stricter().replace("abuse at a school", "at school")), "ada")

@@ -1,0 +1,198 @@
+"""Chasing the Duty Inspector: triage's decisions and notify's timers become chase commands, and the chase's
+effects become alerts on the ledger, timers, and withdrawn alerts.
+
+Every handler runs in the consumer's inbox transaction (or the timer's firing transaction), so what it queues
+and schedules commits with the fact that the event was handled. Alert idempotency keys are deterministic in
+(incident, page, person, channel), so a repeated event or timer queues nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from services.notify import tables, timers
+from services.notify.chase.model import (
+    Chase,
+    Effect,
+    Facts,
+    ScheduleGiveUp,
+    ScheduleNextPage,
+    SendAlerts,
+    StandDownReason,
+    WithdrawAlerts,
+)
+from services.notify.chase.rota import RotaService
+from services.notify.chase.store import ChaseStore
+from services.notify.ledger import DUTY_INSPECTOR_ALERT, cancel_pending, queue
+from services.notify.policy import Directory, Page, parse_page
+from services.notify.reporters.service import ReporterMessage, ReporterService
+from services.notify.staff import StaffContacts, uk_time
+from services.notify.timers import KindHandler
+from shared.clock import Clock
+from shared.db import Database
+from shared.events.base import Envelope
+from shared.events.incidents import (
+    CriteriaOverridden,
+    IncidentAcknowledged,
+    IncidentClosed,
+    IncidentEscalated,
+    IncidentTriaged,
+)
+from shared.events.notifications import EscalationExhausted
+from shared.eventstore import EventStore
+from shared.ids import deterministic_id
+
+log = logging.getLogger(__name__)
+
+PAGE_DUE = "chase"
+GIVE_UP_DUE = "chase_exhausted"
+
+
+class PageDue(BaseModel):
+    """A timer's payload: `after` is the page it was set at; `page` the one to send (none for giving up)."""
+
+    incident_id: str
+    after: str
+    page: str | None = None
+
+
+class ChaseService:
+    def __init__(self, db: Database, store: ChaseStore, rota: RotaService, events: EventStore, clock: Clock,
+                 directory: Directory, staff: StaffContacts, reporters: ReporterService) -> None:
+        self.db = db
+        self.store = store
+        self.rota = rota
+        self.events = events
+        self.clock = clock
+        self.directory = directory
+        self.staff = staff
+        self.reporters = reporters
+
+    def timers(self) -> dict[str, KindHandler]:
+        return {PAGE_DUE: self.on_page_due, GIVE_UP_DUE: self.on_give_up_due}
+
+    def find(self, incident_id: str) -> Chase | None:
+        with self.db.sessions() as s:
+            return self.store.get(s, incident_id)
+
+    # ---- events ---------------------------------------------------------------------------------------
+
+    def on_triaged(self, s: Session, e: IncidentTriaged, _env: Envelope) -> Chase | None:
+        """The chase as this decision leaves it (None when another copy of the event is opening it)."""
+        facts = Facts(report_id=e.report_id, reference=e.reference or e.incident_id[:8], area=e.area,
+                      priority=e.priority.value, ack_deadline=e.ack_deadline,
+                      matched=tuple(f"{m.code}: {m.explanation}" for m in e.matched))
+        policy = self.directory.policy_for(e.area)
+        chase = self.store.get(s, e.incident_id, for_update=True)
+        if chase is None:
+            chase = Chase.open(e.incident_id, facts, e.needs_duty_inspector, policy, self.clock.now())
+            if not self.store.add(s, chase):
+                return None
+            self._carry_out(s, chase)
+        else:
+            chase.revise(facts, e.needs_duty_inspector, policy, self.clock.now())
+            self._commit(s, chase)
+        return chase
+
+    def on_overridden(self, s: Session, e: CriteriaOverridden, _env: Envelope) -> None:
+        chase = self.store.get(s, e.incident_id, for_update=True)
+        if chase is None:
+            return
+        chase.override(e.priority.value, e.ack_deadline, e.needs_duty_inspector,
+                       self.directory.policy_for(chase.area), self.clock.now())
+        self._commit(s, chase)
+
+    def on_acknowledged(self, s: Session, e: IncidentAcknowledged, env: Envelope) -> None:
+        chase = self.store.get(s, e.incident_id, for_update=True)
+        if chase is None or not chase.acknowledge(e.acknowledged_by, e.acknowledged_at):
+            return
+        self._commit(s, chase)
+        self.reporters.tell(s, chase.report_id, ReporterMessage.update, cause=env.id, incident_id=e.incident_id,
+                            status="overseen")
+
+    def on_escalated(self, s: Session, e: IncidentEscalated, _env: Envelope) -> None:
+        chase = self.store.get(s, e.incident_id, for_update=True)
+        if chase is not None:
+            chase.escalate(e.level or 1, self.directory.policy_for(chase.area), self.clock.now())
+            self._commit(s, chase)
+
+    def on_closed(self, s: Session, e: IncidentClosed, env: Envelope) -> None:
+        chase = self.store.get(s, e.incident_id, for_update=True)
+        if chase is None:
+            return
+        chase.stand_down(StandDownReason.incident_closed, self.clock.now())
+        self._commit(s, chase)
+        self.reporters.tell(s, chase.report_id, ReporterMessage.update, cause=env.id, incident_id=e.incident_id,
+                            status="closed")
+
+    # ---- timers ---------------------------------------------------------------------------------------
+
+    def on_page_due(self, s: Session, payload: dict[str, Any], due_at: datetime) -> None:
+        timer = PageDue.model_validate(payload)
+        chase = self.store.get(s, timer.incident_id, for_update=True)
+        if chase is not None and timer.page is not None:
+            chase.page_due(parse_page(timer.after), parse_page(timer.page), self.directory.policy_for(chase.area),
+                           due_at)
+            self._commit(s, chase)
+
+    def on_give_up_due(self, s: Session, payload: dict[str, Any], due_at: datetime) -> None:
+        timer = PageDue.model_validate(payload)
+        chase = self.store.get(s, timer.incident_id, for_update=True)
+        if chase is None:
+            return
+        if chase.give_up_due(parse_page(timer.after), due_at):
+            self._exhausted(s, chase)
+        self._commit(s, chase)
+
+    # ---- effects --------------------------------------------------------------------------------------
+
+    def _commit(self, s: Session, chase: Chase) -> None:
+        self.store.save(s, chase)
+        self._carry_out(s, chase)
+
+    def _carry_out(self, s: Session, chase: Chase) -> None:
+        for effect in chase.take_effects():
+            self._do(s, chase, effect)
+
+    def _do(self, s: Session, chase: Chase, effect: Effect) -> None:
+        if isinstance(effect, SendAlerts):
+            self._send_alerts(s, chase, effect.page, effect.at)
+        elif isinstance(effect, ScheduleNextPage):
+            timers.schedule(s, self.clock, PAGE_DUE, effect.at,
+                            {"incident_id": chase.incident_id, "after": effect.after.label, "page": effect.page.label},
+                            chase.incident_id, effect.page.label)
+        elif isinstance(effect, ScheduleGiveUp):
+            timers.schedule(s, self.clock, GIVE_UP_DUE, effect.at,
+                            {"incident_id": chase.incident_id, "after": effect.after.label},
+                            chase.incident_id, effect.after.label)
+        elif isinstance(effect, WithdrawAlerts):
+            d = tables.deliveries
+            cancel_pending(s, self.clock, self.events, d.c.incident_id == chase.incident_id,
+                           d.c.purpose == DUTY_INSPECTOR_ALERT)
+
+    def _send_alerts(self, s: Session, chase: Chase, page: Page, at: datetime) -> None:
+        people = self.rota.people(s, chase.area, page.level, at)
+        context = {"reference": chase.reference, "priority": chase.priority, "area": chase.area,
+                   "area_name": self.staff.area_name(chase.area), "deadline": uk_time(chase.ack_deadline),
+                   "matched": list(chase.matched), "link": self.staff.link(f"incidents/{chase.incident_id}"),
+                   "page": {"level": page.level, "loop": page.loop, "repeat": page.repeat}}
+        role = "duty_inspector" if page.level == 0 else f"escalation_level_{page.level + 1}"
+        for person_id in people:
+            for channel in self.staff.channels_of(person_id):
+                queue(s, self.clock, key=deterministic_id(chase.incident_id, page.label, f"person:{person_id}",
+                                                          channel, DUTY_INSPECTOR_ALERT),
+                      incident_id=chase.incident_id, purpose=DUTY_INSPECTOR_ALERT, channel=channel,
+                      recipient_role=role, recipient=f"person:{person_id}", report_id=chase.report_id,
+                      payload={"template": DUTY_INSPECTOR_ALERT, "context": context})
+
+    def _exhausted(self, s: Session, chase: Chase) -> None:
+        now = self.clock.now()
+        exhausted = EscalationExhausted(incident_id=chase.incident_id, area=chase.area, priority=chase.priority,
+                                        pages=self.store.alerts_queued(s, chase.incident_id), exhausted_at=now)
+        self.events.extend(s, f"chase-{chase.incident_id}", [exhausted], key=chase.incident_id)
+        log.error("escalation policy exhausted without acknowledgement", extra={"incident_id": chase.incident_id})

@@ -1,0 +1,156 @@
+"""The delivery ledger: one row per idempotency key, queued by the features, sent by the dispatchers.
+
+A delivery is queued `pending`; a dispatcher moves it to `sent`, back to `pending` with a backoff, or to
+`gave_up`; a feature withdraws it (`cancelled`) while no attempt has been made. Staff deal with give-ups
+through `LedgerService`, which records who did what and why as events.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
+
+from services.notify import tables
+from services.notify.wakeups import wake_after_commit
+from shared.clock import Clock
+from shared.db import Database, insert_new
+from shared.events.notifications import (
+    NotificationCancelled,
+    NotificationDeliveryResolved,
+    NotificationDeliveryRetried,
+)
+from shared.eventstore import EventStore
+from shared.ids import new_id
+
+# Claimed before anything else due: a Duty Inspector waiting is the reason notify exists.
+DUTY_INSPECTOR_ALERT = "duty_inspector_alert"
+MAX_REASON = 500
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"  # listed for filters; a failure with attempts left stays pending
+    gave_up = "gave_up"
+    cancelled = "cancelled"
+
+
+class DeliveryError(Exception):
+    """A change to a delivery the ledger refuses; the message is for the member of staff."""
+
+
+class UnknownDelivery(DeliveryError):
+    pass
+
+
+class NotGivenUp(DeliveryError):
+    def __init__(self, action: str, status: str) -> None:
+        super().__init__(f"only a delivery that gave up can be {action}; this one is {status}")
+
+
+def identity(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
+    """The fields every notification event carries."""
+    return {k: row[k] for k in ("notification_id", "idempotency_key", "incident_id", "purpose", "channel")}
+
+
+def queue(s: Session, clock: Clock, *, key: str, incident_id: str | None, purpose: str, channel: str,
+          recipient_role: str, recipient: str, payload: dict[str, Any], report_id: str | None = None) -> bool:
+    """Put one delivery on the ledger unless its idempotency key is there already."""
+    now = clock.now()
+    if not insert_new(s, tables.deliveries,
+                      idempotency_key=key, notification_id=new_id(), incident_id=incident_id, purpose=purpose,
+                      channel=channel, recipient_role=recipient_role, recipient=recipient, report_id=report_id,
+                      payload=json.dumps(payload, sort_keys=True, default=str), status=DeliveryStatus.pending.value,
+                      attempts=0, next_attempt_at=now, created_at=now, updated_at=now):
+        return False
+    wake_after_commit(s, channel)
+    return True
+
+
+def cancel_pending(s: Session, clock: Clock, store: EventStore, *conditions: Any) -> int:
+    """Withdraw deliveries not yet attempted (an acknowledged chase, an erased report)."""
+    d = tables.deliveries
+    pending = DeliveryStatus.pending.value
+    rows = list(s.execute(select(d).where(d.c.status == pending, d.c.attempts == 0, *conditions)).mappings())
+    now = clock.now()
+    for row in rows:
+        s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"], d.c.status == pending)
+                  .values(status=DeliveryStatus.cancelled.value, updated_at=now))
+        store.extend(s, str(row["notification_id"]), [NotificationCancelled(**identity(row), cancelled_at=now)])
+    return len(rows)
+
+
+def reason_given(reason: str | None) -> str | None:
+    text = " ".join((reason or "").split())
+    return text[:MAX_REASON] or None
+
+
+class LedgerService:
+    """What staff see of the ledger and do about give-ups (no recipients or text ever leave it)."""
+
+    def __init__(self, db: Database, store: EventStore, clock: Clock) -> None:
+        self.db = db
+        self.store = store
+        self.clock = clock
+
+    def listed(self, status: DeliveryStatus | None = None, purpose: str | None = None,
+               incident_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        d = tables.deliveries
+        query = select(d).order_by(d.c.created_at.desc(), d.c.idempotency_key).limit(limit)
+        if status:
+            query = query.where(d.c.status == status.value)
+        if purpose:
+            query = query.where(d.c.purpose == purpose)
+        if incident_id:
+            query = query.where(d.c.incident_id == incident_id)
+        return self._rows(query)
+
+    def give_ups(self) -> list[dict[str, Any]]:
+        """Deliveries that gave up and nobody has dealt with yet."""
+        d = tables.deliveries
+        return self._rows(select(d).where(d.c.status == DeliveryStatus.gave_up.value, d.c.resolved_at.is_(None))
+                          .order_by(d.c.updated_at.desc()))
+
+    def retry(self, notification_id: str, by: str, reason: str | None = None) -> NotificationDeliveryRetried:
+        """Once more from the first attempt, after the cause was fixed; it leaves the give-up list."""
+        d = tables.deliveries
+        with self.db.transaction() as s:
+            row = self._given_up(s, notification_id, "retried")
+            now = self.clock.now()
+            s.execute(d.update().where(d.c.notification_id == notification_id).values(
+                status=DeliveryStatus.pending.value, attempts=0, next_attempt_at=now, updated_at=now, resolved_at=now))
+            event = NotificationDeliveryRetried(**identity(row), retried_by=by, retried_at=now,
+                                                reason=reason_given(reason))
+            self.store.extend(s, notification_id, [event])
+            wake_after_commit(s, str(row["channel"]))
+        return event
+
+    def resolve(self, notification_id: str, by: str, reason: str | None = None) -> NotificationDeliveryResolved:
+        """Dealt with another way (the person was phoned): it leaves the give-up list."""
+        d = tables.deliveries
+        with self.db.transaction() as s:
+            row = self._given_up(s, notification_id, "resolved")
+            now = self.clock.now()
+            s.execute(d.update().where(d.c.notification_id == notification_id).values(resolved_at=now))
+            event = NotificationDeliveryResolved(**identity(row), resolved_by=by, resolved_at=now,
+                                                 reason=reason_given(reason))
+            self.store.extend(s, notification_id, [event])
+        return event
+
+    def _given_up(self, s: Session, notification_id: str, action: str) -> RowMapping:
+        d = tables.deliveries
+        row = s.execute(select(d).where(d.c.notification_id == notification_id).with_for_update()).mappings().first()
+        if row is None:
+            raise UnknownDelivery("no such notification")
+        if row["status"] != DeliveryStatus.gave_up.value:
+            raise NotGivenUp(action, str(row["status"]))
+        return row
+
+    def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
+        with self.db.sessions() as s:
+            return [dict(r) for r in s.execute(query).mappings()]
