@@ -32,7 +32,7 @@ from shared.settings import VigilSettings
 
 log = logging.getLogger(__name__)
 
-SESSION_COOKIE = "vigil_staff"  # triage sets it (services/triage/api.py)
+SESSION_COOKIE = "vigil_staff"  # triage sets it (services/triage/deps.py)
 INTROSPECT_PATH = "/internal/v1/sessions/introspect"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 STAFF_ONLY: dict[int | str, dict[str, Any]] = {

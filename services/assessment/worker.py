@@ -40,7 +40,8 @@ PARTNER_VISIBLE: tuple[type[Event], ...] = (*REPORT_EVENTS, IncidentTriaged, Cri
 
 
 def fact_of(env: Envelope) -> Fact:
-    return Fact(env.type, env.key, env.sequence, env.time, env.data)
+    """The fold reads stored data unvalidated, as the rebuild does (ADR 0050)."""
+    return Fact(env.type, env.key, env.sequence, env.time, env.data)  # tolerant read: ADR 0050
 
 
 def is_any(env: Envelope, classes: Iterable[type[Event]]) -> bool:

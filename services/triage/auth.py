@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, insert, select, update
 
-from services.triage import tables
+from services.triage import staff_store
 from services.triage.access import Role, Staff
 from shared.clock import Clock
 from shared.db import Database
@@ -92,73 +91,53 @@ class Auth:
             raise InvalidUser(f"roles must be some of {', '.join(Role)}; unknown: {', '.join(unknown)}", "roles")
         user_id = new_id()
         with self.db.transaction() as s:
-            if s.execute(select(tables.staff_users.c.user_id).where(tables.staff_users.c.username == username)).first():
+            if staff_store.username_taken(s, username):
                 raise InvalidUser(f"a user called {username!r} already exists", "username")
-            s.execute(insert(tables.staff_users).values(
-                user_id=user_id, username=username, display_name=display_name.strip(),
-                password_hash=_hasher.hash(password), roles=",".join(sorted(set(roles))), active=True,
-                created_at=self.clock.now()))
+            staff_store.add_account(s, user_id, username, display_name.strip(), _hasher.hash(password), roles,
+                              self.clock.now())
         return user_id
 
     def sign_in(self, username: str, password: str) -> SignedIn:
-        u, username = tables.staff_users, username.strip().lower()
+        username = username.strip().lower()
         self._throttle(username)
         with self.db.sessions() as s:
-            row = s.execute(select(u).where(u.c.username == username, u.c.active.is_(True))).mappings().first()
+            account = staff_store.active_account(s, username)
         try:
-            _hasher.verify(row["password_hash"] if row else _DUMMY, password)
+            _hasher.verify(account.password_hash if account else _DUMMY, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             self._failed(username)
             raise BadCredentials() from None
-        if row is None:
+        if account is None:
             self._failed(username)
             raise BadCredentials()
         token, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(24), self.clock.now()
         with self.db.transaction() as s:
-            s.execute(insert(tables.staff_sessions).values(
-                token_hash=_digest(token), user_id=row["user_id"], csrf_token=csrf, created_at=now,
-                expires_at=now + self.max_age, last_seen_at=now))
-            if _hasher.check_needs_rehash(row["password_hash"]):
-                s.execute(update(u).where(u.c.user_id == row["user_id"]).values(password_hash=_hasher.hash(password)))
-        return SignedIn(token, _staff(row, csrf))
+            staff_store.open_session(s, _digest(token), account.user_id, csrf, now, now + self.max_age)
+            if _hasher.check_needs_rehash(account.password_hash):
+                staff_store.set_password_hash(s, account.user_id, _hasher.hash(password))
+        return SignedIn(token, account.as_staff(csrf))
 
     def resolve(self, token: str | None) -> Staff | None:
         if not token:
             return None
-        t, u, now = tables.staff_sessions, tables.staff_users, self.clock.now()
+        now = self.clock.now()
         with self.db.sessions() as s:
-            row = s.execute(select(t.c.csrf_token, t.c.expires_at, t.c.last_seen_at, u.c.user_id, u.c.username,
-                                   u.c.display_name, u.c.roles)
-                            .join(u, u.c.user_id == t.c.user_id)
-                            .where(t.c.token_hash == _digest(token), u.c.active.is_(True))).mappings().first()
-        if row is None or now >= row["expires_at"] or now - row["last_seen_at"] >= self.idle:
+            found = staff_store.session_of(s, _digest(token))
+        if found is None or now >= found.expires_at or now - found.last_seen_at >= self.idle:
             return None
-        if now - row["last_seen_at"] > timedelta(seconds=30):
+        if now - found.last_seen_at > timedelta(seconds=30):
             with self.db.transaction() as s:
-                s.execute(update(t).where(t.c.token_hash == _digest(token)).values(last_seen_at=now))
-        return _staff(row, row["csrf_token"])
+                staff_store.touch_session(s, _digest(token), now)
+        return found.staff
 
     def sign_out(self, token: str | None) -> None:
         if token:
             with self.db.transaction() as s:
-                s.execute(delete(tables.staff_sessions).where(tables.staff_sessions.c.token_hash == _digest(token)))
-
-    def staff_with_role(self, role: str) -> list[dict[str, str]]:
-        u = tables.staff_users
-        with self.db.sessions() as s:
-            rows = s.execute(select(u.c.user_id, u.c.display_name, u.c.roles).where(u.c.active.is_(True))
-                             .order_by(u.c.display_name)).mappings()
-            return [{"user_id": r["user_id"], "display_name": r["display_name"]} for r in rows
-                    if role in r["roles"].split(",")]
+                staff_store.end_session(s, _digest(token))
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _staff(row: object, csrf: str) -> Staff:
-    r = dict(row)  # type: ignore[call-overload]
-    return Staff(r["user_id"], r["username"], r["display_name"], frozenset(r["roles"].split(",")), csrf)
 
 
 def csrf_matches(staff: Staff, given: str | None) -> bool:

@@ -90,14 +90,14 @@ def check_ruleset(args: argparse.Namespace) -> int:
 
 
 def publish_ruleset(args: argparse.Namespace) -> int:
-    from services.triage.stores import RulesetConflict
+    from services.triage.publishing import RulesetConflict
 
     ruleset = _load(args.file)
     if ruleset is None:
         return 2
     triage = _triage()
     try:
-        published = triage.app.publish_ruleset(ruleset, args.by)
+        published = triage.rulesets.publish(ruleset, args.by)
     except RulesetConflict as e:
         print(str(e), file=sys.stderr)
         return 2
@@ -123,8 +123,8 @@ def rebuild_memory(_args: argparse.Namespace) -> int:
 
     triage = _triage()
     try:
-        folded = triage.app.rebuild_memory(read_from_start(triage.kafka.settings.kafka_bootstrap,
-                                                           triage.kafka.names(REPORTS)))
+        folded = triage.decisions.rebuild_memory(read_from_start(triage.kafka.settings.kafka_bootstrap,
+                                                                 triage.kafka.names(REPORTS)))
     finally:
         triage.db.dispose()
     print(f"report memory rebuilt from {folded} events")

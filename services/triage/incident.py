@@ -72,6 +72,22 @@ class InvalidCommand(IncidentError):
         self.field = field_name
 
 
+class UnknownIncident(IncidentError):
+    pass
+
+
+class StaleVersion(AlreadyDone):
+    """The person acted on an older view of the incident."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The deadlines triage works to, from its settings."""
+
+    ack_minutes: Mapping[Priority, int]
+    cia_due_hours: int = 24
+
+
 def rank(p: Priority) -> int:
     return int(p.value[1])
 

@@ -1,4 +1,4 @@
-"""Triage's composition root."""
+"""Triage's composition root: builds each feature over one database and event store, and wires the routes."""
 
 from __future__ import annotations
 
@@ -10,11 +10,18 @@ from fastapi.staticfiles import StaticFiles
 
 from services.triage import tables
 from services.triage.api import install_error_mapping, router
-from services.triage.application import Policy, TriageApp
 from services.triage.auth import Auth
+from services.triage.decisions import Decisions
+from services.triage.deps import Provided, provide
+from services.triage.incident import Policy
+from services.triage.incident_store import IncidentRepository
+from services.triage.publishing import Rulesets
+from services.triage.queries import Queries
 from services.triage.rules import DEFAULT_RULESET, Ruleset, load_ruleset_file
 from services.triage.settings import TriageSettings
+from services.triage.tension import Tension, TensionStore
 from services.triage.ui import router as ui_router
+from services.triage.workflow import Workflow
 from shared.areas import default_registry
 from shared.clock import Clock, SystemClock
 from shared.events.incidents import Priority
@@ -33,12 +40,16 @@ class Triage(ServiceCore):
         self.settings = settings
         policy = Policy({Priority.P1: settings.ack_minutes_p1, Priority.P2: settings.ack_minutes_p2},
                         settings.cia_due_hours)
-        intake = PersonalDataClient.from_settings(vigil)
-        self.app = TriageApp(self.db, self.store, clock, policy, self.configured_ruleset, default_registry(),
-                             intake)
+        incidents, tension = IncidentRepository(self.store), TensionStore()
+        self.rulesets = Rulesets(self.db, self.store, clock, self.configured_ruleset)
+        self.decisions = Decisions(self.db, incidents, self.rulesets.store, tension, clock, policy)
+        self.tension = Tension(self.db, self.store, tension, self.decisions, clock, policy, default_registry())
+        self.workflow = Workflow(self.db, incidents, clock, policy, PersonalDataClient.from_settings(vigil))
+        self.queries = Queries(self.db, clock, incidents, self.decisions.memory, self.tension.store,
+                               self.rulesets.store, self.workflow.store)
         self.auth = Auth(self.db, clock, settings.session_idle_minutes, settings.session_max_hours)
-        self.consume("reports", [REPORTS], self.app.on_report_event)
-        self.consume("areas", [AREAS], self.app.on_area_event)
+        self.consume("reports", [REPORTS], self.decisions.on_report_event)
+        self.consume("areas", [AREAS], self.tension.on_area_event)
         self.add_task("timers", self.run_timers)
         self.wake_timers = threading.Event()
 
@@ -48,8 +59,8 @@ class Triage(ServiceCore):
     def run_timers(self, stop: threading.Event) -> None:
         """Acknowledgement deadlines and tension end times live in the database, so they survive restarts."""
         while not stop.is_set():
-            self.app.escalate_overdue()
-            self.app.lift_expired_tensions()
+            self.workflow.escalate_overdue()
+            self.tension.lift_expired()
             self.wake_timers.wait(self.settings.timer_interval_seconds)
             self.wake_timers.clear()
 
@@ -65,5 +76,6 @@ def create_app(triage: Triage | None = None, with_worker: bool = True) -> FastAP
                       "workflow and the staff UI.", [router, ui_router], with_worker)
     install_error_mapping(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.state.triage = triage
+    provide(app, Provided(triage.vigil, triage.settings, triage.auth, triage.workflow, triage.tension,
+                          triage.queries))
     return app

@@ -1,39 +1,62 @@
 """The staff pages: sign-in, the queue, an incident, heightened tension. Server-rendered, roles checked here.
 
-The pages post ordinary forms carrying the session's CSRF token; every action goes through the
-same use cases as the JSON API, so a forged button meets the same refusal.
+The pages post ordinary forms carrying the session's CSRF token; each form is parsed into the JSON API's
+body model and goes through the same use cases, so a forged button meets the same refusal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
-from services.triage import views
 from services.triage.access import Action, NotPermitted, Staff
-from services.triage.api import COOKIE, incident_detail, set_session_cookie, triage_of
-from services.triage.application import UnknownIncident
 from services.triage.auth import BadCredentials, TooManyAttempts, csrf_matches
-from services.triage.incident import AlreadyDone, IncidentError, Level, Outcome
+from services.triage.deps import (
+    COOKIE,
+    AuthDep,
+    PageStaff,
+    QueriesDep,
+    SettingsDep,
+    TensionDep,
+    WorkflowDep,
+    clear_session_cookie,
+    set_session_cookie,
+)
+from services.triage.forms import FormDep, FormInvalid
+from services.triage.incident import AlreadyDone, IncidentError, Level, Outcome, UnknownIncident
+from services.triage.queries import Queries
+from services.triage.schemas import (
+    Assign,
+    Close,
+    Declare,
+    Lift,
+    Override,
+    RecordCia,
+    Regrade,
+    RequestCia,
+    SignIn,
+    Versioned,
+)
+from services.triage.workflow import Workflow
 from shared.areas import default_registry
 from shared.clock import utc
 from shared.events.incidents import NATIONAL, Priority
-from shared.events.reports import Grading
 
-if TYPE_CHECKING:
-    from services.triage.main import Triage
-
+B = TypeVar("B", bound=BaseModel)
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
+EXPIRED = "This form has expired. Go back, reload the page and try again."
 
 
 def _left(seconds: int | None) -> str:
@@ -66,10 +89,6 @@ def render(request: Request, name: str, staff: Staff | None, status: int = 200, 
     return response
 
 
-def signed_in(request: Request) -> Staff | None:
-    return triage_of(request).auth.resolve(request.cookies.get(COOKIE))
-
-
 def to_login(request: Request) -> RedirectResponse:
     return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
 
@@ -77,6 +96,17 @@ def to_login(request: Request) -> RedirectResponse:
 def refuse(request: Request, staff: Staff, message: str, status: int = 403) -> HTMLResponse:
     return render(request, "error.html", staff, status=status, message=message)
 
+
+def _sentence(e: Exception) -> str:
+    text = str(e).splitlines()[0] if str(e) else "that did not work"
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/queue"
+
+
+# --- signing in and out ---------------------------------------------------------------------------
 
 @router.get("/")
 def home() -> RedirectResponse:
@@ -89,219 +119,220 @@ def login_page(request: Request, next: str = "/queue") -> Response:
 
 
 @router.post("/login")
-def login(request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-          next: Annotated[str, Form()] = "/queue") -> Response:
-    triage = triage_of(request)
+def login(request: Request, form: FormDep, auth: AuthDep, settings: SettingsDep) -> Response:
+    target, username = _safe_next(form.fields.get("next", "/queue")), form.get("username")
     try:
-        signed = triage.auth.sign_in(username, password)
-    except BadCredentials:
-        return render(request, "login.html", None, status=401, next=_safe_next(next), username=username,
+        body = form.parse(SignIn)
+        signed = auth.sign_in(body.username, body.password)
+    except (FormInvalid, BadCredentials):
+        return render(request, "login.html", None, status=401, next=target, username=username,
                       error="Wrong username or password.")
     except TooManyAttempts as e:
-        return render(request, "login.html", None, status=429, next=_safe_next(next), username=username,
-                      error=_sentence(e))
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(response, signed.token, triage)
+        return render(request, "login.html", None, status=429, next=target, username=username, error=_sentence(e))
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, signed.token, settings)
     return response
-
-
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/queue"
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    staff = signed_in(request)
-    if staff is not None and csrf_matches(staff, csrf_token):
-        triage_of(request).auth.sign_out(request.cookies.get(COOKIE))
+def logout(request: Request, staff: PageStaff, form: FormDep, auth: AuthDep) -> Response:
+    if staff is not None and csrf_matches(staff, form.get("csrf_token")):
+        auth.sign_out(request.cookies.get(COOKIE))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    clear_session_cookie(response)
     return response
 
 
+# --- the queue ------------------------------------------------------------------------------------
+
 @router.get("/queue")
-def queue_page(request: Request, area: str = "", priority: str = "", state: str = "") -> Response:
-    staff = signed_in(request)
+def queue_page(request: Request, staff: PageStaff, queries: QueriesDep, settings: SettingsDep, area: str = "",
+               priority: str = "", state: str = "") -> Response:
     if staff is None:
         return to_login(request)
     filters = {"area": area, "priority": priority, "state": state}
-    return render(request, "queue.html", staff, rows=_rows(request, filters), filters=filters,
+    return render(request, "queue.html", staff, rows=_rows(queries, staff, filters), filters=filters,
                   priorities=list(Priority), query=urlencode({k: v for k, v in filters.items() if v}),
-                  refresh_ms=int(triage_of(request).settings.queue_refresh_seconds * 1000))
+                  refresh_ms=int(settings.queue_refresh_seconds * 1000))
 
 
 @router.get("/queue/rows")
-def queue_rows(request: Request, area: str = "", priority: str = "", state: str = "") -> Response:
-    staff = signed_in(request)
+def queue_rows(request: Request, staff: PageStaff, queries: QueriesDep, area: str = "", priority: str = "",
+               state: str = "") -> Response:
     if staff is None:
         return Response(status_code=401)
-    return render(request, "_rows.html", staff, rows=_rows(request, {"area": area, "priority": priority,
-                                                                      "state": state}))
+    return render(request, "_rows.html", staff, rows=_rows(queries, staff, {"area": area, "priority": priority,
+                                                                             "state": state}))
 
 
-def _rows(request: Request, f: dict[str, str]) -> list[dict[str, Any]]:
-    triage = triage_of(request)
+def _rows(queries: Queries, staff: Staff, f: dict[str, str]) -> list[dict[str, Any]]:
     priority = f["priority"] if f["priority"] in set(Priority) else None
-    with triage.db.sessions() as s:
-        return views.queue(s, triage.clock.now(), f["area"] or None, priority, f["state"] or None)
+    return queries.queue(staff, f["area"] or None, priority, f["state"] or None)
+
+
+# --- an incident ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IncidentPage:
+    """What an incident's page reads (the incident, the Duty Inspectors) and does (marks who is looking)."""
+
+    request: Request
+    queries: Queries
+    workflow: Workflow
+
+    def show(self, staff: Staff, incident_id: str, status: int = 200, notice: str = "", error: str = "",
+             personal: dict[str, Any] | None = None, personal_outcome: str = "") -> Response:
+        try:
+            detail = self.queries.incident(staff, incident_id)
+        except UnknownIncident:
+            return refuse(self.request, staff, "There is no such incident.", 404)
+        self.workflow.viewing(incident_id, staff)
+        return render(self.request, "incident.html", staff, status=status, i=detail, notice=notice, error=error,
+                      personal=personal, personal_outcome=personal_outcome, outcomes=list(Outcome),
+                      levels=list(Level), priorities=list(Priority),
+                      duty_inspectors=self.queries.duty_inspectors(staff))
 
 
 @router.get("/incidents/{incident_id}")
-def incident_page(request: Request, incident_id: str, msg: str = "") -> Response:
-    staff = signed_in(request)
+def incident_page(request: Request, incident_id: str, staff: PageStaff, queries: QueriesDep,
+                  workflow: WorkflowDep, msg: str = "") -> Response:
     if staff is None:
         return to_login(request)
-    return _incident(request, staff, incident_id, notice=msg)
-
-
-def _incident(request: Request, staff: Staff, incident_id: str, status: int = 200, notice: str = "",
-              error: str = "", personal: dict[str, Any] | None = None, personal_outcome: str = "") -> Response:
-    triage = triage_of(request)
-    try:
-        detail = incident_detail(triage, incident_id, staff)
-    except UnknownIncident:
-        return refuse(request, staff, "There is no such incident.", 404)
-    with triage.db.transaction() as s:
-        views.mark_viewing(s, incident_id, staff, triage.clock.now())
-    return render(request, "incident.html", staff, status=status, i=detail, notice=notice, error=error,
-                  personal=personal, personal_outcome=personal_outcome, outcomes=list(Outcome), levels=list(Level),
-                  priorities=list(Priority), duty_inspectors=triage.auth.staff_with_role("duty_inspector"))
+    return IncidentPage(request, queries, workflow).show(staff, incident_id, notice=msg)
 
 
 @router.post("/incidents/{incident_id}/personal")
-def personal_page(request: Request, incident_id: str, csrf_token: Annotated[str, Form()] = "") -> Response:
-    staff = signed_in(request)
-    if staff is None:
-        return to_login(request)
-    if not csrf_matches(staff, csrf_token):
-        return refuse(request, staff, "This form has expired. Go back, reload the page and try again.")
-    if not staff.can(Action.view_personal):
-        return refuse(request, staff, "Your role does not allow you to see the reporter's personal details.")
-    triage = triage_of(request)
-    try:
-        outcome, data = triage.app.record_personal_view(triage.app.get(incident_id), staff)
-    except UnknownIncident:
-        return refuse(request, staff, "There is no such incident.", 404)
-    return _incident(request, staff, incident_id, personal=data, personal_outcome=outcome)
-
-
-ACTIONS = {"acknowledge", "assign", "override", "regrade", "request-cia", "record-cia", "close"}
-DONE = {"acknowledge": "Acknowledged.", "assign": "Duty Inspector assigned.", "override": "Criteria overridden.",
-        "regrade": "Grading changed.",
-        "request-cia": "Community impact assessment requested.", "record-cia": "Community impact assessment recorded.",
-        "close": "Incident closed."}
-
-
-@router.post("/incidents/{incident_id}/{action}")
-async def incident_action(request: Request, incident_id: str, action: str) -> Response:
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    return await run_in_threadpool(_incident_action, request, incident_id, action, form)
-
-
-def _incident_action(request: Request, incident_id: str, action: str, form: dict[str, str]) -> Response:
-    """Database work off the event loop; the form was read by the async route."""
-    staff = signed_in(request)
+def personal_page(request: Request, incident_id: str, staff: PageStaff, form: FormDep, queries: QueriesDep,
+                  workflow: WorkflowDep) -> Response:
     if staff is None:
         return to_login(request)
     if not csrf_matches(staff, form.get("csrf_token")):
-        return refuse(request, staff, "This form has expired. Go back, reload the page and try again.")
-    if action not in ACTIONS:
-        return refuse(request, staff, "There is no such action.", 404)
+        return refuse(request, staff, EXPIRED)
+    if not staff.can(Action.view_personal):
+        return refuse(request, staff, "Your role does not allow you to see the reporter's personal details.")
     try:
-        _run(triage_of(request), staff, incident_id, action, form)
+        outcome, data = workflow.record_personal_view(incident_id, staff)
+    except UnknownIncident:
+        return refuse(request, staff, "There is no such incident.", 404)
+    return IncidentPage(request, queries, workflow).show(staff, incident_id, personal=data, personal_outcome=outcome)
+
+
+@dataclass(frozen=True)
+class FormAction(Generic[B]):
+    """One of an incident's forms: the API body it is parsed into, the use case it runs, and what to say after."""
+
+    body: type[B]
+    run: Callable[[Workflow, str, Staff, B], object]
+    done: str
+
+
+def _acknowledge(w: Workflow, incident_id: str, staff: Staff, b: Versioned) -> object:
+    return w.acknowledge(incident_id, staff, b.version)
+
+
+def _assign(w: Workflow, incident_id: str, staff: Staff, b: Assign) -> object:
+    return w.assign(incident_id, staff, b.duty_inspector, b.version)
+
+
+def _override(w: Workflow, incident_id: str, staff: Staff, b: Override) -> object:
+    return w.override(incident_id, staff, b.priority, b.needs_duty_inspector, b.reason, b.version)
+
+
+def _regrade(w: Workflow, incident_id: str, staff: Staff, b: Regrade) -> object:
+    return w.regrade(incident_id, staff, b.grading(), b.reason, b.version)
+
+
+def _request_cia(w: Workflow, incident_id: str, staff: Staff, b: RequestCia) -> object:
+    return w.request_cia(incident_id, staff, b.due_at, b.version)
+
+
+def _record_cia(w: Workflow, incident_id: str, staff: Staff, b: RecordCia) -> object:
+    return w.record_cia(incident_id, staff, b.community_tension, b.risk_of_disorder, b.communities, b.notes,
+                        b.actions, b.next_review_at, b.version)
+
+
+def _close(w: Workflow, incident_id: str, staff: Staff, b: Close) -> object:
+    return w.close(incident_id, staff, b.outcome, b.version)
+
+
+ACTIONS: dict[str, FormAction[Any]] = {
+    "acknowledge": FormAction(Versioned, _acknowledge, "Acknowledged."),
+    "assign": FormAction(Assign, _assign, "Duty Inspector assigned."),
+    "override": FormAction(Override, _override, "Criteria overridden."),
+    "regrade": FormAction(Regrade, _regrade, "Grading changed."),
+    "request-cia": FormAction(RequestCia, _request_cia, "Community impact assessment requested."),
+    "record-cia": FormAction(RecordCia, _record_cia, "Community impact assessment recorded."),
+    "close": FormAction(Close, _close, "Incident closed."),
+}
+
+
+@router.post("/incidents/{incident_id}/{action}")
+def incident_action(request: Request, incident_id: str, action: str, staff: PageStaff, form: FormDep,
+                    queries: QueriesDep, workflow: WorkflowDep) -> Response:
+    if staff is None:
+        return to_login(request)
+    if not csrf_matches(staff, form.get("csrf_token")):
+        return refuse(request, staff, EXPIRED)
+    chosen = ACTIONS.get(action)
+    if chosen is None:
+        return refuse(request, staff, "There is no such action.", 404)
+    page = IncidentPage(request, queries, workflow)
+    try:
+        chosen.run(workflow, incident_id, staff, form.parse(chosen.body))
     except NotPermitted as e:
         return refuse(request, staff, f"Refused: {e}.")
     except UnknownIncident:
         return refuse(request, staff, "There is no such incident.", 404)
     except AlreadyDone as e:
-        return _incident(request, staff, incident_id, status=409, error=_sentence(e))
+        return page.show(staff, incident_id, status=409, error=_sentence(e))
     except (IncidentError, ValueError) as e:
-        return _incident(request, staff, incident_id, status=422, error=_sentence(e))
-    return RedirectResponse(f"/incidents/{incident_id}?" + urlencode({"msg": DONE[action]}), status_code=303)
+        return page.show(staff, incident_id, status=422, error=_sentence(e))
+    return RedirectResponse(f"/incidents/{incident_id}?" + urlencode({"msg": chosen.done}), status_code=303)
 
 
-def _sentence(e: Exception) -> str:
-    text = str(e).splitlines()[0] if str(e) else "that did not work"
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-def _run(triage: Triage, staff: Staff, incident_id: str, action: str, f: dict[str, str]) -> None:
-    app, version = triage.app, int(f["version"]) if f.get("version", "").isdigit() else None
-    if action == "acknowledge":
-        app.acknowledge(incident_id, staff, version)
-    elif action == "assign":
-        app.assign(incident_id, staff, f.get("duty_inspector", ""), version)
-    elif action == "override":
-        app.override(incident_id, staff, Priority(f.get("priority", "")), f.get("needs_duty_inspector") == "yes",
-                     f.get("reason", ""), version)
-    elif action == "regrade":
-        grading = Grading(source=f.get("source", ""), intelligence=f.get("intelligence", ""),
-                          handling=f.get("handling", ""))
-        app.regrade(incident_id, staff, grading, f.get("reason", ""), version)
-    elif action == "request-cia":
-        app.request_cia(incident_id, staff, _time(f.get("due_at")), version)
-    elif action == "record-cia":
-        app.record_cia(incident_id, staff, Level(f.get("community_tension", "")), Level(f.get("risk_of_disorder", "")),
-                       f.get("communities", ""), f.get("notes", ""), f.get("actions", ""),
-                       _time(f.get("next_review_at")), version)
-    else:
-        app.close(incident_id, staff, Outcome(f.get("outcome", "")), version)
-
-
-def _time(value: str | None) -> datetime | None:
-    """Form times are typed as UTC (datetime-local has no zone)."""
-    return utc(datetime.fromisoformat(value)) if value else None
-
+# --- heightened tension ---------------------------------------------------------------------------
 
 @router.get("/tension")
-def tension_page(request: Request, msg: str = "") -> Response:
-    staff = signed_in(request)
+def tension_page(request: Request, staff: PageStaff, queries: QueriesDep, msg: str = "") -> Response:
     if staff is None:
         return to_login(request)
-    return _tension(request, staff, notice=msg)
+    return _tension(request, staff, queries, notice=msg)
 
 
-def _tension(request: Request, staff: Staff, notice: str = "", error: str = "", status: int = 200) -> Response:
-    triage = triage_of(request)
-    with triage.db.snapshot() as s:
-        now = triage.clock.now()
-        declarations = triage.app.tension.current(s, now)
-        proposals = triage.app.tension.proposals(s) if staff.can(Action.declare_tension) else []
-        names = views.display_names(s)
-    national = [d for d in declarations if d["area"] == NATIONAL and d["in_force"]]
-    by_area = {d["area"]: d for d in declarations if d["in_force"]}
-    return render(request, "tension.html", staff, status=status, declarations=declarations, proposals=proposals,
-                  names=names, national=national, by_area=by_area, notice=notice, error=error)
+def _tension(request: Request, staff: Staff, queries: Queries, notice: str = "", error: str = "",
+             status: int = 200) -> Response:
+    found = queries.tension_map(staff)
+    national = [d for d in found.declarations if d["area"] == NATIONAL and d["in_force"]]
+    by_area = {d["area"]: d for d in found.declarations if d["in_force"]}
+    return render(request, "tension.html", staff, status=status, declarations=found.declarations,
+                  proposals=found.proposals, names=found.names, national=national, by_area=by_area, notice=notice,
+                  error=error)
 
 
 @router.post("/tension")
-async def tension_action(request: Request) -> Response:
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    return await run_in_threadpool(_tension_action, request, form)
-
-
-def _tension_action(request: Request, f: dict[str, str]) -> Response:
-    staff = signed_in(request)
+def tension_action(request: Request, staff: PageStaff, form: FormDep, tension: TensionDep,
+                   queries: QueriesDep) -> Response:
     if staff is None:
         return to_login(request)
-    if not csrf_matches(staff, f.get("csrf_token")):
-        return refuse(request, staff, "This form has expired. Go back, reload the page and try again.")
-    app, op = triage_of(request).app, f.get("op", "declare")
+    if not csrf_matches(staff, form.get("csrf_token")):
+        return refuse(request, staff, EXPIRED)
+    op = form.fields.get("op", "declare")
     try:
         if op == "declare":
-            app.declare_tension(staff, f.get("area", ""), f.get("reason", ""), _time(f.get("starts_at")),
-                                _time(f.get("ends_at")), f.get("proposal_id") or None)
+            declared = form.parse(Declare)
+            tension.declare(staff, declared.area, declared.reason, declared.starts_at, declared.ends_at,
+                            declared.proposal_id)
             done = "Heightened tension declared."
         elif op == "lift":
-            app.lift_tension(staff, f.get("tension_id", ""), f.get("reason", ""))
+            tension.lift(staff, form.get("tension_id"), form.parse(Lift).reason)
             done = "Heightened tension lifted."
         else:
-            app.dismiss_proposal(staff, f.get("proposal_id", ""))
+            tension.dismiss_proposal(staff, form.get("proposal_id"))
             done = "Proposal dismissed."
     except NotPermitted as e:
         return refuse(request, staff, f"Refused: {e}.")
     except AlreadyDone as e:
-        return _tension(request, staff, error=_sentence(e), status=409)
+        return _tension(request, staff, queries, error=_sentence(e), status=409)
     except (IncidentError, ValueError) as e:
-        return _tension(request, staff, error=_sentence(e), status=422)
+        return _tension(request, staff, queries, error=_sentence(e), status=422)
     return RedirectResponse("/tension?" + urlencode({"msg": done}), status_code=303)

@@ -78,13 +78,13 @@ def test_a_missed_acknowledgement_deadline_escalates_once_even_across_a_restart(
     upgrade("triage", url)
     with triage_running(vigil_settings, url, clock) as triage:
         publish(vigil_settings, arson_report("r-arson"), "r-arson")
-        eventually(lambda: triage.app.get("r-arson"), 45, "the report to be triaged")
-        assert triage.app.get("r-arson").ack_deadline == START + timedelta(minutes=15)
+        eventually(lambda: triage.workflow.get("r-arson"), 45, "the report to be triaged")
+        assert triage.workflow.get("r-arson").ack_deadline == START + timedelta(minutes=15)
         clock.advance(timedelta(minutes=15))
-        eventually(lambda: triage.app.get("r-arson").escalation_level == 1, 20, "the escalation")
+        eventually(lambda: triage.workflow.get("r-arson").escalation_level == 1, 20, "the escalation")
     clock.advance(timedelta(minutes=30))
     with triage_running(vigil_settings, url, clock) as triage:
-        triage.app.acknowledge("r-arson", INSPECTOR)
+        triage.workflow.acknowledge("r-arson", INSPECTOR)
         [ack] = eventually(lambda: incidents(vigil_settings, 1, "vigil.incident.acknowledged.v1"), 30, "the ack")
     [escalated] = incidents(vigil_settings, 1, "vigil.incident.escalated.v1", until=1.5)
     assert escalated["incident_id"] == "r-arson" and escalated["level"] == 1 and escalated["priority"] == "P1"
@@ -103,8 +103,8 @@ def test_assessment_proposes_tension_a_supervisor_confirms_and_it_ends_on_time(
         publish(vigil_settings, raised, "E23000036")
         [proposal] = eventually(lambda: proposals(triage), 45, "the proposal")
         assert proposal["area"] == "E23000036" and proposal["reasons"] == ["reports 4x the area's baseline"]
-        declared = triage.app.declare_tension(SUPERVISOR, "E23000036", "Assessment: spike", START,
-                                              START + timedelta(hours=6), proposal["proposal_id"])
+        declared = triage.tension.declare(SUPERVISOR, "E23000036", "Assessment: spike", START,
+                                          START + timedelta(hours=6), proposal["proposal_id"])
         assert proposals(triage) == []
         clock.advance(timedelta(hours=6))
         eventually(lambda: lifted_at(triage, declared["tension_id"]), 20, "the scheduled end")
@@ -120,12 +120,12 @@ def test_assessment_proposes_tension_a_supervisor_confirms_and_it_ends_on_time(
 
 def proposals(triage: Triage) -> list[dict[str, Any]]:
     with triage.db.sessions() as s:
-        return triage.app.tension.proposals(s)
+        return triage.tension.store.proposals(s)
 
 
 def lifted_at(triage: Triage, tension_id: str) -> datetime | None:
     with triage.db.sessions() as s:
-        row = triage.app.tension.get(s, tension_id)
+        row = triage.tension.store.get(s, tension_id)
     return row["lifted_at"] if row else None
 
 
@@ -148,8 +148,8 @@ def test_an_erased_report_says_so_and_the_attempt_is_recorded(
     try:
         with triage_running(settings, url, clock) as triage:
             publish(vigil_settings, arson_report("r-erased"), "r-erased")
-            incident = eventually(lambda: triage.app.get("r-erased"), 45, "the report to be triaged")
-            outcome, data = triage.app.record_personal_view(incident, SUPERVISOR)
+            incident = eventually(lambda: triage.workflow.get("r-erased"), 45, "the report to be triaged")
+            outcome, data = triage.workflow.record_personal_view(incident.incident_id, SUPERVISOR)
             with triage.db.sessions() as s:
                 from sqlalchemy import text
 
@@ -169,13 +169,18 @@ def test_the_report_memory_rebuilds_from_the_topic_to_the_same_rows(
     with triage_running(vigil_settings, url, clock) as triage:
         for n in range(3):
             publish(vigil_settings, arson_report(f"r-{n}"), f"r-{n}")
-        eventually(lambda: all(triage.app.facts_of(f"r-{n}") for n in range(3)), 45, "three reports remembered")
+        eventually(lambda: all(remembered(triage, f"r-{n}") for n in range(3)), 45, "three reports remembered")
         before = memory_rows(triage)
-        folded = triage.app.rebuild_memory(read_from_start(vigil_settings.kafka_bootstrap,
-                                                           f"{vigil_settings.topic_prefix}vigil.reports.v1"))
+        folded = triage.decisions.rebuild_memory(read_from_start(vigil_settings.kafka_bootstrap,
+                                                                 f"{vigil_settings.topic_prefix}vigil.reports.v1"))
         after = memory_rows(triage)
     assert folded == 3 and len(before) == 3
     assert after == before
+
+
+def remembered(triage: Triage, report_id: str) -> bool:
+    with triage.db.sessions() as s:
+        return triage.decisions.memory.recall(s, report_id) is not None
 
 
 def memory_rows(triage: Triage) -> list[dict[str, Any]]:

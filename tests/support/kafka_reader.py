@@ -10,7 +10,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 
 def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 30.0,
-               until: int | None = None) -> list[ConsumerRecord]:
+               until: float | None = None) -> list[ConsumerRecord]:
     """Every record on `topic` from offset 0, waiting until at least `expect` have arrived.
 
     With `until`, keeps reading until that many seconds of quiet have passed after `expect`

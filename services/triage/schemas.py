@@ -1,0 +1,89 @@
+"""The bodies of triage's commands: the JSON API validates requests into them, the staff pages their forms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from services.triage.incident import Level, Outcome
+from shared.clock import utc
+from shared.events.incidents import Priority
+from shared.events.reports import Grading
+
+# A time without a zone is taken to be UTC (a form's datetime-local has none).
+UtcDateTime = Annotated[datetime, AfterValidator(utc)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignIn(_Body):
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class Introspect(_Body):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class NewUser(_Body):
+    username: str = Field(min_length=2, max_length=80)
+    display_name: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=1, max_length=200)
+    roles: list[str] = Field(min_length=1)
+
+
+class Versioned(_Body):
+    version: int | None = Field(None, description="the incident version you acted on; a later one gives 409")
+
+
+class Assign(Versioned):
+    duty_inspector: str = Field(description="user id of a member of staff with the duty_inspector role")
+
+
+class Override(Versioned):
+    priority: Priority
+    needs_duty_inspector: bool
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Regrade(Versioned):
+    source: str = Field(pattern="^[123]$", description="1 reliable, 2 untested, 3 not reliable")
+    intelligence: str = Field(pattern="^[A-E]$", description="A known directly ... E suspected to be false")
+    handling: str = Field(pattern="^[PC]$", description="P sharing permitted, C sharing with conditions")
+    reason: str = Field(min_length=1, max_length=500)
+
+    def grading(self) -> Grading:
+        return Grading(source=self.source, intelligence=self.intelligence, handling=self.handling)
+
+
+class RequestCia(Versioned):
+    due_at: UtcDateTime | None = None
+
+
+class RecordCia(Versioned):
+    community_tension: Level
+    risk_of_disorder: Level
+    communities: str = Field("", max_length=2000)
+    notes: str = Field("", max_length=10000)
+    actions: str = Field("", max_length=5000)
+    next_review_at: UtcDateTime | None = None
+
+
+class Close(Versioned):
+    outcome: Outcome
+
+
+class Declare(_Body):
+    area: str = Field(description='a police force area code, or "national"')
+    reason: str = Field(min_length=1, max_length=500)
+    starts_at: UtcDateTime | None = None
+    ends_at: UtcDateTime | None = None
+    proposal_id: str | None = None
+
+
+class Lift(_Body):
+    reason: str = Field("", max_length=500)

@@ -1,0 +1,152 @@
+"""The staff store: every query of staff accounts, their sessions, and who has which incident open.
+
+Sign-in policy (hashes, throttling, expiry) is in auth.py and what each role may do in access.py;
+this module is the one place that reads or writes `staff_users`, so a role is read from an account
+in one way only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from services.triage import tables
+from services.triage.access import Staff
+from shared.staffaccess import Role
+
+VIEWING_SECONDS = 45
+SYSTEM_NAMES = {"system": "Vigil"}
+
+_users, _sessions, _viewers = tables.staff_users, tables.staff_sessions, tables.incident_viewers
+
+
+@dataclass(frozen=True)
+class Account:
+    user_id: str
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    password_hash: str
+
+    def as_staff(self, csrf_token: str) -> Staff:
+        return Staff(self.user_id, self.username, self.display_name, self.roles, csrf_token)
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    staff: Staff
+    expires_at: datetime
+    last_seen_at: datetime
+
+
+def _roles(stored: str) -> frozenset[str]:
+    return frozenset(stored.split(","))
+
+
+# --- accounts -------------------------------------------------------------------------------------
+
+def username_taken(s: Session, username: str) -> bool:
+    return s.execute(select(_users.c.user_id).where(_users.c.username == username)).first() is not None
+
+
+def add_account(s: Session, user_id: str, username: str, display_name: str, password_hash: str,
+                roles: list[str], at: datetime) -> None:
+    s.execute(insert(_users).values(
+        user_id=user_id, username=username, display_name=display_name, password_hash=password_hash,
+        roles=",".join(sorted(set(roles))), active=True, created_at=at))
+
+
+def active_account(s: Session, username: str) -> Account | None:
+    row = s.execute(select(_users).where(_users.c.username == username, _users.c.active.is_(True))).mappings().first()
+    if row is None:
+        return None
+    return Account(row["user_id"], row["username"], row["display_name"], _roles(row["roles"]), row["password_hash"])
+
+
+def set_password_hash(s: Session, user_id: str, password_hash: str) -> None:
+    s.execute(update(_users).where(_users.c.user_id == user_id).values(password_hash=password_hash))
+
+
+def accounts(s: Session) -> list[dict[str, Any]]:
+    rows = s.execute(select(_users.c.user_id, _users.c.username, _users.c.display_name, _users.c.roles,
+                            _users.c.active, _users.c.created_at).order_by(_users.c.username)).mappings()
+    return [dict(r) | {"roles": r["roles"].split(",")} for r in rows]
+
+
+def display_names(s: Session) -> dict[str, str]:
+    names = {r.user_id: r.display_name for r in s.execute(select(_users.c.user_id, _users.c.display_name))}
+    return names | SYSTEM_NAMES
+
+
+def with_role(s: Session, role: Role, user_id: str | None = None) -> list[dict[str, str]]:
+    """Active staff holding `role`, by name (or the one given, if they hold it)."""
+    q = select(_users.c.user_id, _users.c.display_name, _users.c.roles).where(_users.c.active.is_(True))
+    if user_id is not None:
+        q = q.where(_users.c.user_id == user_id)
+    rows = s.execute(q.order_by(_users.c.display_name)).mappings()
+    return [{"user_id": r["user_id"], "display_name": r["display_name"]} for r in rows if role in _roles(r["roles"])]
+
+
+def duty_inspectors(s: Session) -> list[dict[str, str]]:
+    return with_role(s, Role.duty_inspector)
+
+
+def is_duty_inspector(s: Session, user_id: str) -> bool:
+    return bool(with_role(s, Role.duty_inspector, user_id))
+
+
+# --- sessions -------------------------------------------------------------------------------------
+
+def open_session(s: Session, token_hash: str, user_id: str, csrf_token: str, now: datetime,
+                 expires_at: datetime) -> None:
+    s.execute(insert(_sessions).values(token_hash=token_hash, user_id=user_id, csrf_token=csrf_token,
+                                       created_at=now, expires_at=expires_at, last_seen_at=now))
+
+
+def session_of(s: Session, token_hash: str) -> StaffSession | None:
+    """The session with this token's hash, if its account is still active."""
+    row = s.execute(select(_sessions.c.csrf_token, _sessions.c.expires_at, _sessions.c.last_seen_at,
+                           _users.c.user_id, _users.c.username, _users.c.display_name, _users.c.roles)
+                    .join(_users, _users.c.user_id == _sessions.c.user_id)
+                    .where(_sessions.c.token_hash == token_hash, _users.c.active.is_(True))).mappings().first()
+    if row is None:
+        return None
+    staff = Staff(row["user_id"], row["username"], row["display_name"], _roles(row["roles"]), row["csrf_token"])
+    return StaffSession(staff, row["expires_at"], row["last_seen_at"])
+
+
+def touch_session(s: Session, token_hash: str, now: datetime) -> None:
+    s.execute(update(_sessions).where(_sessions.c.token_hash == token_hash).values(last_seen_at=now))
+
+
+def end_session(s: Session, token_hash: str) -> None:
+    s.execute(delete(_sessions).where(_sessions.c.token_hash == token_hash))
+
+
+# --- who has an incident open ---------------------------------------------------------------------
+
+def mark_viewing(s: Session, incident_id: str, user_id: str, now: datetime) -> None:
+    done = s.execute(update(_viewers).where(_viewers.c.incident_id == incident_id, _viewers.c.user_id == user_id)
+                     .values(seen_at=now))
+    if not getattr(done, "rowcount", 0):
+        s.execute(insert(_viewers).values(incident_id=incident_id, user_id=user_id, seen_at=now))
+    s.execute(delete(_viewers).where(_viewers.c.seen_at < now - timedelta(hours=1)))
+
+
+def viewers(s: Session, now: datetime, incident_ids: list[str]) -> Mapping[str, list[dict[str, str]]]:
+    if not incident_ids:
+        return {}
+    rows = s.execute(select(_viewers.c.incident_id, _users.c.user_id, _users.c.display_name)
+                     .join(_users, _users.c.user_id == _viewers.c.user_id)
+                     .where(_viewers.c.incident_id.in_(incident_ids),
+                            _viewers.c.seen_at > now - timedelta(seconds=VIEWING_SECONDS))
+                     .order_by(_users.c.display_name))
+    out: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        out.setdefault(r.incident_id, []).append({"user_id": r.user_id, "display_name": r.display_name})
+    return out
