@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 # The system's python3 if it is 3.11 or newer, else python3 from PATH (ADR 0029).
 PYTHON ?= $(shell sh infra/python.sh)
 
-.PHONY: run test setup jars lint schemas bench clean lock
+.PHONY: run test setup jars assets lint schemas bench clean lock
 
 setup: $(VENV)/.installed
 
@@ -18,17 +18,23 @@ $(VENV)/.installed: requirements-dev.lock pyproject.toml
 		>> $(VENV)/install.log 2>&1 || (tail -50 $(VENV)/install.log; exit 1)
 	@touch $@
 
-# Refresh both lock files from pyproject.toml's ranges (newest versions that fit), then run make test.
+# Resolve what pyproject.toml adds, keeping the versions already locked (UPGRADE=1 make lock: newest
+# versions that fit every range); then run make test.
 lock: setup
 	sh infra/lock.sh
 
 jars: setup
 	@$(PY) -c "from infra.kafka.local import ensure_jars; ensure_jars()"
 
-run: setup jars
+# The pinned GOV.UK and MOJ Frontend packages (npm ci from package-lock.json) and the stylesheet built
+# from them; skipped while up to date (docs/pages.md).
+assets: setup
+	@$(PY) -m infra.assets
+
+run: setup jars assets
 	$(VENV)/bin/vigil up
 
-test: setup jars lint
+test: setup jars assets lint
 	$(VENV)/bin/pytest
 
 lint: setup

@@ -1,4 +1,9 @@
-"""RFC 9457 problem details at the edge: domain exceptions become application/problem+json."""
+"""RFC 9457 problem details at the edge: domain exceptions become application/problem+json.
+
+A browser asking for a page (its Accept prefers text/html) is shown an HTML error page instead, in
+Vigil's layout (shared.web.errors): "Page not found" rather than a raw JSON 404, and on the public
+service the quick exit. API clients, which accept JSON or anything, keep problem+json.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from shared.edge import SECURITY_HEADERS
+from shared.web.errors import ErrorPages
+from shared.web.policy import page_policy
 
 PROBLEM = "application/problem+json"
+JSON_TYPES = ("application/problem+json", "application/json")
 
 
 class Problem(Exception):
@@ -111,23 +122,77 @@ def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def prefers_html(accept: str | None) -> bool:
+    """Whether an Accept header ranks text/html above JSON; `*/*` alone (curl, httpx, fetch) means JSON."""
+    ranges = _media_ranges(accept or "")
+    html = _quality(ranges, "text/html")
+    json = max(_quality(ranges, t) for t in JSON_TYPES)
+    return html[0] > json[0] or (html[0] == json[0] > 0 and html[1] > json[1])
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    ranges = []
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media:
+            ranges.append((media.lower(), quality))
+    return ranges
+
+
+def _quality(ranges: list[tuple[str, float]], media: str) -> tuple[float, int]:
+    """The quality the most specific matching range gives `media`, and that specificity (2 exact, 0 */*)."""
+    kind = media.split("/")[0]
+    best: tuple[int, float] = (-1, 0.0)
+    for candidate, quality in ranges:
+        specificity = 2 if candidate == media else 1 if candidate == f"{kind}/*" else 0 if candidate == "*/*" else -1
+        if specificity > best[0]:
+            best = (specificity, quality)
+    return best[1], best[0]
+
+
+def install_problem_handlers(app: FastAPI, pages: ErrorPages | None = None) -> None:
+    """Problem answers for API clients, `pages` (default: staff error pages) for browsers."""
+    error_pages = pages or ErrorPages()
+
+    def answer(request: Request, status: int, title: str, detail: str, headers: dict[str, str] | None = None,
+               **extra: Any) -> Response:
+        return_to = extra.pop("return_to", None)
+        if prefers_html(request.headers.get("accept")):
+            return error_pages.render(request, status, detail, headers, return_to=return_to)
+        return problem_response(status, title, detail, instance=request.url.path, headers=headers, **extra)
+
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, instance=request.url.path,
-                                headers=exc.headers, type=exc.type, **exc.extra)
+    async def _problem(request: Request, exc: Problem) -> Response:
+        return answer(request, exc.status, exc.title, exc.detail, exc.headers, type=exc.type, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = field_errors(exc)
         fields = ", ".join(e["field"] for e in errors[:10])
-        return problem_response(422, "Invalid request", f"Please correct: {fields}",
-                                instance=request.url.path, errors=errors)
+        return answer(request, 422, "Invalid request", f"Please correct: {fields}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(exc.status_code, _title(exc.status_code), str(exc.detail),
-                                instance=request.url.path, headers=getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return answer(request, exc.status_code, _title(exc.status_code), str(exc.detail),
+                      getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        """Answered outside every middleware (Starlette's server-error layer), so it adds the headers itself."""
+        response = answer(request, 500, "Internal server error", "an unexpected error; it has been logged")
+        for name, value in SECURITY_HEADERS:
+            response.headers.setdefault(name.decode(), value.decode())
+        if response.media_type == "text/html":
+            response.headers["Content-Security-Policy"] = page_policy(error_pages.site.form_origins())
+        return response
 
 
 def _title(status: int) -> str:

@@ -1,11 +1,16 @@
-"""What every service's composition root shares: the topics task and the common HTTP set-up."""
+"""What every service's composition root shares: the topics task and the common HTTP set-up.
+
+The HTTP set-up includes the pages' ground floor (shared.web): the design system under /assets, HTML
+error pages for browsers, a Content-Security-Policy on every HTML answer, and /docs from Vigil's own
+Swagger UI in development only.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -25,6 +30,10 @@ from shared.problems import install_problem_handlers
 from shared.runtime import Runner, Task
 from shared.settings import VigilSettings
 from shared.telemetry import tracing_recorded
+from shared.web.assets import mount_design_system
+from shared.web.docs import mount_api_docs
+from shared.web.errors import ErrorPages
+from shared.web.policy import HtmlPolicy, page_policy
 from shared.wiring import KafkaWiring
 
 log = logging.getLogger(__name__)
@@ -50,13 +59,18 @@ def topics_task(wiring: KafkaWiring, ready: threading.Event | None = None) -> Ca
 
 
 def common_http(app: FastAPI, service: str, edge_extra: Callable[[str], Headers] | None = None,
-                inner: Sequence[Middleware] = ()) -> None:
-    """Problem handlers, /healthz, /metrics, one Edge (so even an inner middleware's answer, a 413 say,
-    carries the security headers) with `inner` middleware inside it, and the HTTP telemetry outermost."""
-    install_problem_handlers(app)
+                inner: Sequence[Middleware] = (), error_pages: ErrorPages | None = None) -> None:
+    """Problem handlers (HTML error pages for browsers), /healthz, /metrics, the design system's assets,
+    one Edge (so even an inner middleware's answer, a 413 say, carries the security headers) with `inner`
+    middleware inside it, the pages' CSP around it (a service's own, from Edge or a route, wins), and
+    the HTTP telemetry outermost."""
+    pages = error_pages or ErrorPages()
+    install_problem_handlers(app, pages)
+    mount_design_system(app)
     for middleware in inner:
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(Edge, extra=edge_extra)
+    app.add_middleware(HtmlPolicy, policy=page_policy(pages.site.form_origins()))
     app.add_middleware(HttpTelemetry, trace_context=not tracing_recorded())
 
     @app.get("/healthz", include_in_schema=False)
@@ -122,8 +136,12 @@ class ServiceCore:
 
 def service_app(core: ServiceCore, title: str, description: str, routers: list[APIRouter],
                 with_worker: bool, edge_extra: Callable[[str], Headers] | None = None,
-                inner: Sequence[Middleware] = ()) -> FastAPI:
-    """A service's FastAPI app; with_worker runs its relay, consumers and timers in the same process."""
+                inner: Sequence[Middleware] = (), error_pages: ErrorPages | None = None) -> FastAPI:
+    """A service's FastAPI app; with_worker runs its relay, consumers and timers in the same process.
+
+    `error_pages` are the HTML error pages browsers get (a public service passes
+    `ErrorPages(public=True, quick_exit_url=...)`).
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -136,13 +154,27 @@ def service_app(core: ServiceCore, title: str, description: str, routers: list[A
         core.db.dispose()
 
     setup_metrics(f"vigil-{core.name}")
+    app = http_app(core.name, title, description, core.vigil, lifespan=lifespan, edge_extra=edge_extra,
+                   inner=inner, error_pages=error_pages)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def http_app(name: str, title: str, description: str, vigil: VigilSettings,
+             lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+             edge_extra: Callable[[str], Headers] | None = None, inner: Sequence[Middleware] = (),
+             error_pages: ErrorPages | None = None) -> FastAPI:
+    """The HTTP side of a service, without its database or Kafka: common_http, and /docs (Vigil's own
+    Swagger UI) in development only, FastAPI's CDN-loaded pages never."""
     # FastAPI's native telemetry only for the HTTP server span, and only while spans are recorded: the
     # trace context and the HTTP metrics are otherwise shared.httptelemetry's, at a fraction of the cost
     # (ADR 0028). Not its OpenTelemetry logs (Vigil logs JSON to stdout) nor its per-operation spans.
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   telemetry={"logs": False, "operation_spans": False, "metrics": False,
                              "tracing": tracing_recorded()})
-    common_http(app, core.name, edge_extra, inner)
-    for router in routers:
-        app.include_router(router)
+    common_http(app, name, edge_extra, inner, error_pages)
+    if vigil.environment == "development":
+        mount_api_docs(app, title)
     return app
