@@ -65,7 +65,7 @@ def create_app(intake: Intake | None = None, with_worker: bool = True) -> FastAP
     body_limit = Middleware(BodyLimit, limit=intake.settings.max_body_bytes,
                             limits_by_path={"/v1/reports:batch": intake.settings.max_batch_body_bytes})
     app = service_app(intake, "Vigil intake", DESCRIPTION, [router, web_router], with_worker,
-                      edge_extra=page_headers, inner=[body_limit])
+                      edge_extra=page_headers, inner=[body_limit], error_pages=intake.pages.error_pages())
     app.state.intake = intake.parts()
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     intake.pages.mount_static(app)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.support import Translations
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeTimedSerializer
@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from services.intake.i18n import Catalogues
 from services.intake.settings import IntakeSettings
+from shared.web.errors import ErrorPages, PageLanguage
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "vigil_lang"
@@ -60,6 +61,18 @@ class Pages:
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
         self.signer = URLSafeTimedSerializer(master_key + ":csrf", salt="vigil-intake-form")
         self.secure_cookies = settings.public_base_url.startswith("https://")
+
+    def error_language(self, request: Request) -> PageLanguage:
+        """An error page speaks the visitor's language: the page's path (/ar/...), else their cookie."""
+        first = request.url.path.strip("/").split("/", 1)[0]
+        lang = first if first in self.catalogues.names else request.cookies.get(LANG_COOKIE, "")
+        lang = lang if lang in self.catalogues.names else self.settings.default_language
+        return PageLanguage(lang, self.catalogues.direction(lang), Translator(self.catalogues.get(lang)))
+
+    def error_pages(self) -> ErrorPages:
+        """Public error pages keep the quick exit: a frightened visitor must never be stranded."""
+        return ErrorPages(public=True, quick_exit_url=self.settings.quick_exit_url,
+                          service_name="Report a hate crime or hate incident", language=self.error_language)
 
     def mount_static(self, app: FastAPI) -> None:
         app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

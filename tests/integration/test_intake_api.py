@@ -524,3 +524,17 @@ def test_the_group_commit_function_stores_each_column_as_given(intake: Intake) -
     assert event.data == pending.event.model_dump(mode="json")
     assert (event.traceparent, event.tracestate) == (pending.traceparent, pending.tracestate)
     assert event.source == intake.store.source and event.time.tzinfo is not None
+
+
+def test_an_unknown_page_answers_a_browser_with_a_page_that_keeps_the_quick_exit(api: httpx.Client) -> None:
+    page = api.get("/ar/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "govuk-exit-this-page" in page.text and "Leave this site quickly" not in page.text  # in Arabic
+    assert 'dir="rtl"' in page.text and 'lang="ar"' in page.text
+
+
+def test_an_unknown_route_still_answers_an_api_client_with_a_problem(api: httpx.Client) -> None:
+    answer = api.get("/v1/no-such-route", headers={"Accept": "application/json"})
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == PROBLEM
