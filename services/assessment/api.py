@@ -5,25 +5,33 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from services.assessment import queries
-from services.assessment.deps import ClockDep, DatabaseDep, RegistryDep, ScoringDep
+from services.assessment.deps import (
+    AREA_READERS,
+    STRATEGIC_READERS,
+    ClockDep,
+    DatabaseDep,
+    RegistryDep,
+    ScoringDep,
+    TemplatesDep,
+)
 from services.assessment.scoring import ScoringConfig, level_rank
 from shared.areas import AreaRegistry
 from shared.clock import Clock
 from shared.db import Database
 from shared.problems import NotFound
-from shared.staffaccess import STAFF_ONLY, Role, requires
+from shared.staffaccess import STAFF_ONLY, Caller, requires
+from shared.web.site import Viewer
 
 if TYPE_CHECKING:
     from services.assessment.report import StrategicAssessment
 
 router = APIRouter(responses=STAFF_ONLY)
-# Roles, checked on the server for every route (docs/design.md; ADR 0046). Staff sign in at triage.
-AREAS = requires(Role.analyst, Role.supervisor, Role.duty_inspector)
-STRATEGIC = requires(Role.analyst, Role.supervisor)
+AREAS = requires(*AREA_READERS)
+STRATEGIC = requires(*STRATEGIC_READERS)
 From = Annotated[date | None, Query(alias="from", description="first day (inclusive), default 28 days ago")]
 To = Annotated[date | None, Query(alias="to", description="last day (inclusive), default today")]
 
@@ -86,14 +94,17 @@ def _strategic(db: Database, registry: AreaRegistry, scoring: ScoringConfig, clo
         return build_assessment(s, registry, scoring, area, first, last, clock.now())
 
 
-@router.get("/v1/strategic-assessment", dependencies=[STRATEGIC],
-            tags=["strategic assessment"], response_class=HTMLResponse,
-            summary="The strategic assessment as an HTML page (charts inline), with a link to the PDF")
-def strategic_html(db: DatabaseDep, registry: RegistryDep, scoring: ScoringDep, clock: ClockDep,
-                   area: str | None = None, start: From = None, end: To = None) -> HTMLResponse:
-    from services.assessment.report import render_html
+@router.get("/v1/strategic-assessment", tags=["strategic assessment"], response_class=HTMLResponse,
+            summary="The strategic assessment as an HTML page (chart inline), with a link to the PDF")
+def strategic_html(request: Request, caller: Annotated[Caller, STRATEGIC], db: DatabaseDep, registry: RegistryDep,
+                   scoring: ScoringDep, clock: ClockDep, templates: TemplatesDep, area: str | None = None,
+                   start: From = None, end: To = None) -> HTMLResponse:
+    from services.assessment.report import html_context
 
-    return HTMLResponse(render_html(_strategic(db, registry, scoring, clock, area, start, end)))
+    doc = _strategic(db, registry, scoring, clock, area, start, end)
+    viewer = Viewer(caller.name, caller.roles, caller.csrf_token)
+    return templates.TemplateResponse(request, "pages/strategic.html",
+                                      {**html_context(doc), "viewer": viewer, "nav_current": "analysts"})
 
 
 @router.get("/v1/strategic-assessment.pdf", dependencies=[STRATEGIC], tags=["strategic assessment"],

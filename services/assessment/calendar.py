@@ -167,14 +167,21 @@ def events_between(first: date, last: date,
     return sorted(seen.values(), key=lambda e: (e.start, e.name))
 
 
-def calendar_factor(when: datetime, anniversaries: Iterable[Anniversary] = DEFAULT_ANNIVERSARIES) -> CalendarFactor:
-    """The multiplier on an area's severity score at `when`, with a reason for every period that applies."""
+def in_force(when: datetime, anniversaries: Iterable[Anniversary] = DEFAULT_ANNIVERSARIES
+             ) -> tuple[list[CalendarEvent], bool]:
+    """The calendar periods covering `when` (a UK day), and whether it is the time of Friday prayers."""
     local = when.astimezone(LONDON)
     day = local.date()
-    matches = [e for e in events_between(day, day, anniversaries)]
+    friday_prayers = local.weekday() == 4 and FRIDAY_PRAYERS[0] <= local.time() < FRIDAY_PRAYERS[1]
+    return events_between(day, day, anniversaries), friday_prayers
+
+
+def calendar_factor(when: datetime, anniversaries: Iterable[Anniversary] = DEFAULT_ANNIVERSARIES) -> CalendarFactor:
+    """The multiplier on an area's severity score at `when`, with a reason for every period that applies."""
+    matches, friday_prayers = in_force(when, anniversaries)
     weights = [e.weight for e in matches]
     reasons = [f"{e.name} ({e.start.isoformat()} to {e.end.isoformat()}): x{e.weight:g}" for e in matches]
-    if local.weekday() == 4 and FRIDAY_PRAYERS[0] <= local.time() < FRIDAY_PRAYERS[1]:
+    if friday_prayers:
         weights.append(FRIDAY_WEIGHT)
         reasons.append(f"Friday prayers (12:00 to 15:00 UK time): x{FRIDAY_WEIGHT:g}")
     return CalendarFactor(max(weights, default=1.0), tuple(reasons))

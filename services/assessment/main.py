@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
-from services.assessment import tables
+from services.assessment import pages, tables
 from services.assessment.api import router
 from services.assessment.partner import Pseudonymiser
 from services.assessment.settings import AssessmentSettings
@@ -16,6 +17,8 @@ from shared.service import ServiceCore, service_app
 from shared.settings import VigilSettings
 from shared.staffaccess import StaffAccess
 from shared.topics import INCIDENTS, REPORTS
+from shared.web.errors import ErrorPages
+from shared.web.site import StaffSite
 
 SERVICE = "assessment"
 
@@ -40,14 +43,21 @@ def build(vigil: VigilSettings | None = None, settings: AssessmentSettings | Non
     return Assessment(vigil or VigilSettings(), settings or AssessmentSettings(), clock or SystemClock())
 
 
-def create_app(assessment: Assessment | None = None, with_worker: bool = True) -> FastAPI:
+def create_app(assessment: Assessment | None = None, with_worker: bool = True,
+               site: StaffSite | None = None) -> FastAPI:
+    """`site` is where the other staff pages are (default from VIGIL_STAFF_* settings)."""
     assessment = assessment or build()
+    site = site or StaffSite()
     app = service_app(assessment, "Vigil assessment", "Per-area risk and tension pictures and the "
-                      "strategic assessment.", [router], with_worker)
+                      "strategic assessment.", [router, pages.exports, pages.router, pages.home_router], with_worker,
+                      error_pages=ErrorPages(site=site))
+    app.mount(pages.static_prefix(), StaticFiles(directory=pages.STATIC), name="analysis-static")
     # what services.assessment.deps hands to routes
     app.state.db = assessment.db
     app.state.registry = assessment.registry
     app.state.scoring = assessment.scoring
     app.state.clock = assessment.clock
     app.state.staff_access = assessment.staff_access
+    app.state.site = site
+    app.state.templates = pages.templates_for(site)
     return app

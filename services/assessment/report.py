@@ -3,9 +3,10 @@
 Everything in it comes from the projection: the risk table, the trend against the area's own
 baseline, the breakdown by strand and type, the calendar ahead, open critical incidents, and
 every item with its 3x5x2 grading and provenance. Items under handling code C are marked:
-sharing them is lawful only under conditions. Charts are drawn once with matplotlib (Agg, no
-pyplot state) and embedded as SVG in the HTML; the PDF is written with matplotlib's PdfPages,
-so no browser is needed to produce it.
+sharing them is lawful only under conditions. Areas are named, codes are put into words, times
+are UK times with the zone, and counts are read off whole-number axes. The HTML is a staff page in
+Vigil's layout (or, from the command line, a file standing on its own) with its chart drawn as
+inline SVG; the PDF is written with matplotlib's PdfPages, so no browser is needed to produce it.
 """
 
 from __future__ import annotations
@@ -19,20 +20,24 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from sqlalchemy.orm import Session
 
 from services.assessment import queries
 from services.assessment.calendar import CalendarEvent, events_between
-from services.assessment.scoring import LEVELS, ScoringConfig, between, level_rank, pictures, window_history
+from services.assessment.plain import LEVEL_STYLES, explain, level_word, short_date
+from services.assessment.scoring import ScoringConfig, between, level_rank, pictures, window_history
+from services.assessment.trends import bars_svg
 from shared.areas import AreaRegistry
+from shared.web.filters import humanise, london_time
+from shared.web.templates import page_environment
 
-LEVEL_COLOURS = {"low": "#d9f0d3", "moderate": "#fff3b0", "substantial": "#fdd49e", "severe": "#fc8d59",
-                 "critical": "#d7301f"}
 TEMPLATES = Path(__file__).parent / "templates"
+STYLESHEET = Path(__file__).parent / "static" / "analysis.css"
 CALENDAR_AHEAD_DAYS = 28
+NATIONS = {"england": "England", "wales": "Wales", "scotland": "Scotland", "northern_ireland": "Northern Ireland"}
 
 
 @dataclass
@@ -53,6 +58,10 @@ class StrategicAssessment:
     open_critical: list[dict[str, Any]]
     items: list[dict[str, Any]]
     unknown_areas: dict[str, int] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # area and district codes to names
+
+    def name_of(self, code: str | None) -> str:
+        return self.names.get(code or "", code or "")
 
     @property
     def conditional_items(self) -> int:
@@ -72,14 +81,15 @@ def build_assessment(s: Session, registry: AreaRegistry, config: ScoringConfig, 
     refs = {r.report_id: r.reference for r in got.reports}
     open_critical = [queries.incident_item(i, refs.get(i.report_id)) for i in got.incidents
                      if i.critical and i.status != "closed" and i.triaged_at <= as_of]
-    areas = [{"area": code, "name": registry.get(code).name if registry.get(code) else code,  # type: ignore[union-attr]
+    names = _names(registry, got.reports)
+    areas = [{"area": code, "name": names.get(code, code),
               "nation": registry.get(code).nation if registry.get(code) else "",  # type: ignore[union-attr]
-              "level": p.level, "score": p.score, "reasons": list(p.reasons),
+              "level": p.level, "score": p.score, "reasons": list(p.reasons), "plain_reasons": explain(p, config),
               "reports_period": sum(1 for r in in_period if r.area == code), "spike": p.spike.spike,
               "calendar_factor": p.calendar_factor, "open_critical": len(p.open_critical)}
              for code, p in shown.items()]
     areas.sort(key=_risk_order)
-    title = f"{registry.get(area).name} ({area})" if area and registry.get(area) else "All force areas"  # type: ignore[union-attr]
+    title = names.get(area, area) if area else "All force areas"
     return StrategicAssessment(
         area=area, title=title, first=(start + timedelta(microseconds=1)).date(), last=end.date(),
         generated_at=now, as_of=as_of, areas=areas, days=days, daily=daily, baseline=baseline,
@@ -88,7 +98,16 @@ def build_assessment(s: Session, registry: AreaRegistry, config: ScoringConfig, 
         calendar=events_between(as_of.date(), as_of.date() + timedelta(days=CALENDAR_AHEAD_DAYS),
                                 config.anniversaries),
         open_critical=open_critical, items=[queries.report_item(r) for r in in_period],
-        unknown_areas=unknown if not area else {})
+        unknown_areas=unknown if not area else {}, names=names)
+
+
+def _names(registry: AreaRegistry, reports: Sequence[Any]) -> dict[str, str]:
+    names = {a.code: a.name for a in registry.all()}
+    for code in {r.district for r in reports if r.district}:
+        district = registry.district(code)
+        if district is not None:
+            names[code] = district.name
+    return names
 
 
 def _risk_order(row: dict[str, Any]) -> tuple[int, float, str]:
@@ -107,58 +126,40 @@ def _series(times: Sequence[datetime], start: datetime, end: datetime) -> tuple[
     return days, daily, baseline
 
 
-# charts ------------------------------------------------------------------------------------
-
-def _dates(doc: StrategicAssessment) -> Any:
-    """matplotlib plots dates natively; its stubs only admit arrays."""
-    return doc.days
-
-
-def trend_chart(doc: StrategicAssessment) -> Figure:
-    fig = Figure(figsize=(8, 3.2))
-    ax = fig.subplots()
-    ax.plot(_dates(doc), doc.daily, marker="o", markersize=3, label="reports per day", color="#1f4e79")
-    ax.plot(_dates(doc), doc.baseline, linestyle="--", label="baseline (same weekday, previous 4 weeks)",
-            color="#c55a11")
-    ax.set_title(f"Reports per day against baseline: {doc.title}")
-    ax.set_ylabel("reports")
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    return fig
-
-
-def breakdown_chart(doc: StrategicAssessment) -> Figure:
-    fig = Figure(figsize=(8, 3.2))
-    left, right = fig.subplots(1, 2)
-    for ax, data, title in ((left, doc.by_strand, "by strand"), (right, doc.by_type, "by type")):
-        labels = list(data) or ["(none)"]
-        values = list(data.values()) or [0]
-        ax.barh(labels[::-1], values[::-1], color="#1f4e79")
-        ax.set_title(f"Reports in the period {title}", fontsize=10)
-        ax.tick_params(labelsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def svg(fig: Figure) -> str:
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
-    text = buffer.getvalue()
-    return text[text.index("<svg"):]
-
-
 # HTML --------------------------------------------------------------------------------------
 
+def pdf_link(doc: StrategicAssessment) -> str:
+    query = f"from={doc.first.isoformat()}&to={doc.last.isoformat()}" + (f"&area={doc.area}" if doc.area else "")
+    return f"/v1/strategic-assessment.pdf?{query}"
+
+
+def html_context(doc: StrategicAssessment, pdf_href: str | None = None, linked: bool = True) -> dict[str, Any]:
+    """What both HTML forms show; `linked` pages link each area to its page (a file on its own cannot)."""
+    title = f"Reports per day: {doc.title}"
+    description = _describe_days(doc)
+    return {"doc": doc, "pdf_href": pdf_href or pdf_link(doc), "linked": linked, "styles": LEVEL_STYLES,
+            "nations": NATIONS, "page_title": f"Strategic assessment: {doc.title}", "trend_title": title,
+            "trend_description": description,
+            "trend_svg": bars_svg(doc.days, doc.daily, title, description, usual=doc.baseline)}
+
+
 def render_html(doc: StrategicAssessment, pdf_href: str | None = None) -> str:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    if pdf_href is None:
-        query = f"from={doc.first.isoformat()}&to={doc.last.isoformat()}" + (f"&area={doc.area}" if doc.area else "")
-        pdf_href = f"/v1/strategic-assessment.pdf?{query}"
-    return env.get_template("strategic.html").render(
-        doc=doc, trend_svg=svg(trend_chart(doc)), breakdown_svg=svg(breakdown_chart(doc)),
-        colours=LEVEL_COLOURS, levels=LEVELS, pdf_href=pdf_href)
+    """The document as a file standing on its own (`vigil assessment report --out x.html`): styles inline."""
+    env = page_environment([TEMPLATES])
+    env.globals.update(short_date=short_date)
+    return env.get_template("strategic.html").render(**html_context(doc, pdf_href, linked=False),
+                                                     stylesheet=STYLESHEET.read_text(encoding="utf-8"))
+
+
+def _describe_days(doc: StrategicAssessment) -> str:
+    total = sum(doc.daily)
+    if not doc.days:
+        return "No days in the period."
+    busiest = max(range(len(doc.daily)), key=lambda i: (doc.daily[i], i))
+    most = f"; the most, {doc.daily[busiest]}, on {short_date(doc.days[busiest])}" if total else ""
+    return (f"{total} report{'' if total == 1 else 's'} from {short_date(doc.days[0])} to "
+            f"{short_date(doc.days[-1])}{most}. The dashed line is the usual number for each day: the mean of "
+            "the same weekday in the four weeks before.")
 
 
 # PDF ---------------------------------------------------------------------------------------
@@ -183,8 +184,8 @@ def _cover(doc: StrategicAssessment) -> Figure:
     fig = Figure(figsize=A4)
     fig.text(0.06, 0.96, "Strategic assessment", fontsize=20, weight="bold", va="top")
     fig.text(0.06, 0.925, doc.title, fontsize=14, va="top")
-    fig.text(0.06, 0.90, f"Period {doc.first.isoformat()} to {doc.last.isoformat()}; risk as of "
-             f"{doc.as_of:%Y-%m-%d %H:%M} UTC; generated {doc.generated_at:%Y-%m-%d %H:%M} UTC", fontsize=9, va="top")
+    fig.text(0.06, 0.90, f"{short_date(doc.first)} to {short_date(doc.last)}; risk as of {london_time(doc.as_of)}; "
+             f"produced {london_time(doc.generated_at)}", fontsize=9, va="top")
     fig.text(0.06, 0.88, f"{len(doc.items)} reports in the period, {doc.conditional_items} under handling code C "
              "(sharing only with conditions, marked [C]).", fontsize=9, va="top")
     rows = doc.areas[:45]
@@ -192,48 +193,66 @@ def _cover(doc: StrategicAssessment) -> Figure:
     ax.axis("off")
     ax.set_title("Areas by risk", fontsize=11, loc="left")
     if rows:
-        table = ax.table(cellText=[[a["area"], a["name"][:30], a["level"], f"{a['score']:g}", a["reports_period"],
-                                    "yes" if a["spike"] else ""] for a in rows],
-                         colLabels=["code", "area", "risk", "score", "reports", "spike"],
-                         cellColours=[["white", "white", LEVEL_COLOURS[a["level"]], "white", "white", "white"]
-                                      for a in rows], loc="upper left", colWidths=[0.14, 0.42, 0.14, 0.1, 0.1, 0.1])
+        table = ax.table(cellText=[[a["name"][:34], NATIONS.get(a["nation"], ""), _level(a["level"]),
+                                    f"{a['score']:g}", a["reports_period"], "Yes" if a["spike"] else ""]
+                                   for a in rows],
+                         colLabels=["Area", "Nation", "Risk", "Score", "Reports", "Sudden rise"],
+                         cellColours=[["white", "white", LEVEL_STYLES[a["level"]].fill, "white", "white", "white"]
+                                      for a in rows], loc="upper left", colWidths=[0.36, 0.14, 0.16, 0.1, 0.1, 0.14])
         table.auto_set_font_size(False)
         table.set_fontsize(7)
         table.scale(1, 1.05)
+        for row, a in enumerate(rows, start=1):
+            table[row, 2].get_text().set_color(LEVEL_STYLES[a["level"]].text)
     return fig
+
+
+def _level(level: str) -> str:
+    return f"{LEVEL_STYLES[level].number} {level_word(level)}"
+
+
+def _dates(doc: StrategicAssessment) -> Any:
+    """matplotlib plots dates natively; its stubs only admit arrays."""
+    return doc.days
 
 
 def _charts_page(doc: StrategicAssessment) -> Figure:
     fig = Figure(figsize=A4)
     top = fig.add_axes((0.1, 0.58, 0.85, 0.35))
-    top.plot(_dates(doc), doc.daily, marker="o", markersize=3, color="#1f4e79", label="reports per day")
-    top.plot(_dates(doc), doc.baseline, linestyle="--", color="#c55a11", label="baseline")
-    top.set_title(f"Reports per day against baseline: {doc.title}", fontsize=10)
+    top.plot(_dates(doc), doc.daily, marker="o", markersize=3, color="#1d70b8", label="Reports per day")
+    top.plot(_dates(doc), doc.baseline, linestyle="--", color="#d4351c",
+             label="Usual (the same weekday in the four weeks before)")
+    top.set_title(f"Reports per day: {doc.title}", fontsize=10)
+    top.yaxis.set_major_locator(MaxNLocator(integer=True))
+    top.set_ylim(bottom=0)
     top.legend(fontsize=8)
     top.grid(alpha=0.3)
     top.tick_params(axis="x", labelrotation=45, labelsize=7)
-    for box, data, name in (((0.12, 0.08, 0.33, 0.38), doc.by_strand, "strand"),
-                            ((0.62, 0.08, 0.33, 0.38), doc.by_type, "type")):
+    for box, data, name in (((0.16, 0.08, 0.29, 0.38), doc.by_strand, "what was targeted"),
+                            ((0.66, 0.08, 0.29, 0.38), doc.by_type, "type of incident")):
         ax = fig.add_axes(box)
-        labels = list(data) or ["(none)"]
-        ax.barh(labels[::-1], (list(data.values()) or [0])[::-1], color="#1f4e79")
+        labels = [humanise(k) for k in data] or ["None"]
+        ax.barh(labels[::-1], (list(data.values()) or [0])[::-1], color="#1d70b8")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"Reports in the period by {name}", fontsize=10)
         ax.tick_params(labelsize=7)
     return fig
 
 
 def _context_lines(doc: StrategicAssessment) -> list[str]:
-    lines = [f"CALENDAR AHEAD ({CALENDAR_AHEAD_DAYS} days from {doc.as_of.date().isoformat()})"]
-    lines += [f"  {e.start.isoformat()} to {e.end.isoformat()}  {e.name} ({e.faith}) x{e.weight:g}"
-              for e in doc.calendar] or ["  nothing in the calendar"]
+    lines = [f"CALENDAR AHEAD ({CALENDAR_AHEAD_DAYS} days from {short_date(doc.as_of.date())})"]
+    lines += [f"  {short_date(e.start)} to {short_date(e.end)}  {e.name} ({humanise(e.faith)}): reports count "
+              f"{e.weight:g} times as much" for e in doc.calendar] or ["  nothing in the calendar"]
     lines += ["", f"OPEN CRITICAL INCIDENTS ({len(doc.open_critical)})"]
-    lines += [f"  {i['at'][:16]}  {i['area']}  {i['priority']}  {i['status']}  ref {i['reference'] or '-'}  "
-              f"rules {','.join(i['matched'])}" for i in doc.open_critical] or ["  none"]
+    lines += [f"  {london_time(i['at'])}  {doc.name_of(i['area'])}  {i['priority']}  {humanise(i['status'])}  "
+              f"reference {i['reference'] or '-'}  criteria: {', '.join(humanise(m) for m in i['matched'])}"
+              for i in doc.open_critical] or ["  none"]
     lines += ["", "WHY EACH AREA HAS ITS LEVEL"]
     for a in doc.areas:
         if a["level"] != "low" or doc.area:
-            lines.append(f"  {a['area']} {a['name']}: {a['level']}")
-            lines += [f"    - {r}" for r in a["reasons"]]
+            lines.append(f"  {a['name']}: {_level(a['level'])}")
+            lines += [f"    - {r}" for r in a["plain_reasons"]]
+            lines += [f"      ({r})" for r in a["reasons"]]
     if doc.unknown_areas:
         lines += ["", "REPORTS UNDER UNKNOWN AREA CODES (not assigned to any force)"]
         lines += [f"  {code}: {n}" for code, n in doc.unknown_areas.items()]
@@ -246,11 +265,13 @@ def _item_lines(doc: StrategicAssessment) -> list[str]:
         g = item["grading"]
         mark = "[C]" if g["conditions_apply"] else "   "
         p = item["provenance"]
-        lines.append(f"{mark} {item['at'][:16]} {item['area']} {g['code']}  {','.join(item['types'])} / "
-                     f"{','.join(item['strands'])} / {item['place_type']}")
-        lines.append(f"      ref {item['reference']}  {p['channel']} {p['reporter_role']}  "
-                     f"submitted {p['submitted_at'][:16]}  v{p['version']}" + ("  WITHDRAWN" if item["withdrawn"]
-                                                                                 else ""))
+        where = doc.name_of(item["area"]) + (f", {doc.name_of(item['district'])}" if item["district"] else "")
+        lines.append(f"{mark} {london_time(item['at'])}  {where}  {g['code']}  "
+                     f"{', '.join(humanise(t) for t in item['types'])} / "
+                     f"{', '.join(humanise(t) for t in item['strands'])} / {humanise(item['place_type'])}")
+        lines.append(f"      reference {item['reference']}  {humanise(p['channel'])}, {humanise(p['reporter_role'])}  "
+                     f"submitted {london_time(p['submitted_at'])}  version {p['version']}"
+                     + ("  WITHDRAWN" if item["withdrawn"] else ""))
     return lines or ["no reports in the period"]
 
 

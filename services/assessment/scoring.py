@@ -199,7 +199,7 @@ def normal_score(severity_in_normal_window: float, half_life_hours: float) -> fl
 def risk_level(score: float, normal: float, raw: float, factor: float, spike: SpikeResult, open_critical: int,
                declared: bool, config: ScoringConfig) -> tuple[str, list[str]]:
     ratio = score / normal
-    index = sum(1 for t in config.thresholds if ratio >= t) if score >= MIN_SCORE else 0
+    index = level_by_score(score, normal, config)
     reasons = [f"severity score {score:g} (recency-weighted {raw:g} x calendar {factor:g}) is {ratio:.1f} times "
                f"the area's normal {normal:g}: {LEVELS[index]} by score"]
     if spike.spike:
@@ -226,6 +226,12 @@ def trend(times: Sequence[datetime], as_of: datetime, days: int = 28) -> tuple[t
         history = window_history(times, end, timedelta(days=1))
         out.append((end.date().isoformat(), day_count, round(sum(history) / len(history), 3)))
     return tuple(out)
+
+
+def level_by_score(score: float, normal: float, config: ScoringConfig) -> int:
+    """The level (an index of LEVELS) the score alone gives, before spikes, incidents and tension lift it."""
+    ratio = score / normal
+    return sum(1 for t in config.thresholds if ratio >= t) if score >= MIN_SCORE else 0
 
 
 def level_rank(level: str) -> int:

@@ -19,6 +19,7 @@ from PIL import Image
 from sqlalchemy import text
 
 from services.assessment.main import Assessment, build
+from services.assessment.plain import level_word
 from services.assessment.rebuild import Rebuild, live_digest
 from services.assessment.settings import AssessmentSettings
 from shared.clock import MovableClock
@@ -177,6 +178,15 @@ def test_a_surge_of_reports_raises_area_risk_and_tension_on_the_areas_topic(
         bad = client.get(f"/v1/areas/{GMP}/timeline", params={"from": str(today), "to": str(yesterday)})
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "from"
         assert client.get("/v1/areas/X1").status_code == 404
+
+        home = client.get("/", headers={"Accept": "text/html"})
+        assert home.status_code == 200 and home.text.count('<a class="analysis-map__area"') == 45
+        assert f'href="/areas/{GMP}" aria-label="Greater Manchester: {level_word(area["level"])} risk"' in home.text
+        assert client.get("/").status_code == 404, "API clients keep the 404 at the root"
+        weekly = client.get("/counts.csv", params={"area": GMP, "period": 13, "strand": "religion"}).text
+        shown = [row.rsplit(",", 1)[1] for row in weekly.splitlines()[1:]]
+        assert len(shown) == 13 and "<5" in shown, "a report every two days is suppressed week by week"
+        assert all(n in ("0", "<5") or int(n) >= 5 for n in shown) and max(int(n) for n in shown if n != "<5") >= 9
 
         month = {"from": str(today - timedelta(days=28)), "to": str(today)}
         page = client.get("/v1/strategic-assessment", params={"area": GMP, **month})

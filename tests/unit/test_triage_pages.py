@@ -3,14 +3,18 @@ the timeline and assessment's proposals are read from typed events. On an SQLite
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from services.triage import tables
 from services.triage.main import Triage, build, create_app
 from services.triage.settings import TriageSettings
 from services.triage.staff_store import accounts
@@ -75,7 +79,7 @@ def test_a_blank_reason_on_a_page_gets_the_sentence_the_use_case_gives(pages: Te
     assert "Give a reason for the override." in answer.text and "Give a reason for the override." in spaces.text
 
 
-def test_a_page_form_is_parsed_into_the_api_body_and_its_time_read_as_utc(pages: TestClient) -> None:
+def test_a_page_form_is_parsed_into_the_api_body_and_its_time_read_as_uk_time(pages: TestClient) -> None:
     csrf = sign_in(pages, "dora")
     past = pages.post("/incidents/r-1/request-cia", data={"csrf_token": csrf, "due_at": "2026-11-21T08:00"})
     typo = pages.post("/incidents/r-1/close", data={"csrf_token": csrf, "outcome": "solved"})
@@ -83,9 +87,20 @@ def test_a_page_form_is_parsed_into_the_api_body_and_its_time_read_as_utc(pages:
                                                           "due_at": "2026-11-22T09:30"})
     assert past.status_code == 422 and "The due time must be in the future." in past.text
     assert typo.status_code == 422 and "&#39;solved&#39; is not a valid Outcome." in typo.text
-    assert done.status_code == 303 and done.headers["location"].startswith("/incidents/r-1?msg=")
+    assert done.status_code == 303 and done.headers["location"] == "/incidents/r-1?done=cia-requested"
     incident = pages.get("/v1/incidents/r-1").json()
-    assert incident["cia_due_at"].startswith("2026-11-22T09:30:00")
+    assert incident["cia_due_at"].startswith("2026-11-22T09:30:00")  # GMT in November: UK time is UTC
+
+
+def test_a_time_typed_in_british_summer_time_is_stored_an_hour_earlier_in_utc(pages: TestClient) -> None:
+    csrf = sign_in(pages, "dora")
+    done = pages.post("/incidents/r-1/request-cia", data={"csrf_token": csrf, "due_at": "2027-07-01T10:00"})
+    nonsense = pages.post("/incidents/r-1/request-cia", data={"csrf_token": csrf, "due_at": "next tuesday"})
+    assert done.status_code == 303
+    assert pages.get("/v1/incidents/r-1").json()["cia_due_at"].startswith("2027-07-01T09:00:00")
+    assert nonsense.status_code == 422 and "Enter the due time as a date and time." in nonsense.text
+    shown = pages.get("/incidents/r-1")
+    assert "Requested, due 10:00 BST, Thu 1 Jul 2027" in shown.text
 
 
 def test_an_unknown_action_or_an_expired_form_is_refused_before_anything_runs(pages: TestClient) -> None:
@@ -137,3 +152,140 @@ def test_assessment_raising_tension_makes_one_proposal_and_easing_withdraws_it(t
     with triage.db.sessions() as s:
         assert triage.tension.store.proposals(s) == []
         assert [p["proposal_id"] for p in triage.tension.store.proposals(s, "eased")] == [proposal["proposal_id"]]
+
+
+# --- the pages themselves -------------------------------------------------------------------------
+
+class FakeIntake:
+    """Intake's personal-data API as a dictionary, counting how often it is asked."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data, self.asked = data, 0
+
+    def get(self, report_id: str) -> dict[str, Any]:
+        self.asked += 1
+        return self.data
+
+
+def views_recorded(triage: Triage) -> int:
+    with triage.db.sessions() as s:
+        return int(s.execute(select(func.count()).select_from(tables.personal_data_views)).scalar_one())
+
+
+def test_a_banner_says_only_what_a_known_code_means_never_text_from_the_url(pages: TestClient) -> None:
+    sign_in(pages, "dora")
+    injected = pages.get("/incidents/r-1", params={"msg": "<script>alert(1)</script>Call 0800 FAKE",
+                                                   "done": "<script>alert(2)</script>"})
+    known = pages.get("/incidents/r-1", params={"done": "acknowledged"})
+    assert injected.status_code == 200
+    assert "alert(" not in injected.text and "0800 FAKE" not in injected.text and "moj-alert--success" not in injected.text
+    assert "moj-alert--success" in known.text and "Acknowledged." in known.text
+
+
+def test_closing_asks_for_an_outcome_with_none_chosen_then_for_confirmation(pages: TestClient) -> None:
+    csrf = sign_in(pages, "dora")
+    form = pages.get("/incidents/r-1/close")
+    assert form.status_code == 200 and 'name="outcome"' in form.text and " checked" not in form.text
+    blank = pages.post("/incidents/r-1/close", data={"csrf_token": csrf, "version": "1"})
+    asked = pages.post("/incidents/r-1/close", data={"csrf_token": csrf, "version": "1", "outcome": "duplicate"})
+    assert blank.status_code == 422 and "Choose an outcome." in blank.text
+    assert asked.status_code == 200 and "Are you sure you want to close incident" in asked.text
+    assert "Duplicate of another report" in asked.text and 'name="confirm" value="yes"' in asked.text
+    assert pages.get("/v1/incidents/r-1").json()["state"] == "open"
+    closed = pages.post("/incidents/r-1/close", data={"csrf_token": csrf, "version": "1", "outcome": "duplicate",
+                                                      "confirm": "yes"})
+    assert closed.status_code == 303 and closed.headers["location"] == "/incidents/r-1?done=closed"
+    assert pages.get("/v1/incidents/r-1").json()["state"] == "closed"
+
+
+def test_personal_details_are_post_then_redirect_and_a_refresh_records_no_second_view(
+        pages: TestClient, triage: Triage) -> None:
+    intake = FakeIntake({"name": "Amira", "description": "They shouted at us.\nThen they threw a stone.",
+                         "updates": [{"at": "2026-11-21T10:15:00+00:00", "information": "I have a photo.\nOf the car."}]})
+    triage.workflow.intake = intake  # type: ignore[assignment]
+    csrf = sign_in(pages, "dora")
+    before = pages.get("/incidents/r-1/personal")
+    assert "Show the reporter&#39;s personal details" in before.text and "Amira" not in before.text
+    posted = pages.post("/incidents/r-1/personal", data={"csrf_token": csrf})
+    assert posted.status_code == 303 and posted.headers["location"] == "/incidents/r-1/personal"
+    first, refreshed = pages.get("/incidents/r-1/personal"), pages.get("/incidents/r-1/personal")
+    assert views_recorded(triage) == 1
+    for shown in (first, refreshed):
+        assert "Amira" in shown.text
+        assert 'vigil-as-written">They shouted at us.\nThen they threw a stone.</dd>' in shown.text
+        assert "I have a photo.\nOf the car." in shown.text and "10:15 GMT, Sat 21 Nov 2026" in shown.text
+        assert "{&#39;at&#39;" not in shown.text and "[{" not in shown.text
+
+
+def test_a_session_that_ended_mid_action_signs_in_and_comes_back_to_the_page(pages: TestClient) -> None:
+    pages.cookies.clear()
+    posted = pages.post("/incidents/r-1/close", data={"csrf_token": "old", "outcome": "duplicate"})
+    assert posted.status_code == 303 and posted.headers["location"] == "/login?next=%2Fincidents%2Fr-1%2Fclose"
+    signed = pages.post("/login", data={"username": "dora", "password": PASSWORD, "next": "/incidents/r-1/close"})
+    assert signed.headers["location"] == "/incidents/r-1/close"
+    back = pages.get(signed.headers["location"])
+    assert back.status_code == 200 and "Close the incident" in back.text
+
+
+@pytest.mark.parametrize("target", ["//evil.example/queue", "https://evil.example/", "/\\evil.example",
+                                    "javascript:alert(1)", "queue", "/incidents\r\nSet-Cookie: x=1"])
+def test_sign_in_sends_nobody_to_another_site(pages: TestClient, target: str) -> None:
+    signed = pages.post("/login", data={"username": "dora", "password": PASSWORD, "next": target})
+    assert signed.status_code == 303 and signed.headers["location"] == "/queue"
+
+
+def test_the_queue_counts_searches_filters_and_pages_with_the_filters_in_its_links(
+        pages: TestClient, triage: Triage) -> None:
+    for n in range(2, 31):
+        arrives(triage, f"r-{n}")
+    sign_in(pages, "olly")
+    first = pages.get("/queue")
+    assert first.status_code == 200
+    assert 'id="count-open"' in first.text and '<span class="vigil-counts__number">30</span>' in first.text
+    assert first.text.count('class="govuk-table__row vigil-queue__row') == 25
+    assert "Showing 1 to 25 of 30 incidents" in first.text and 'href="/queue?page=2"' in first.text
+    found = pages.get("/queue", params={"q": " vgl-r-2 ", "priority": "P1"})
+    assert "Showing 1 to 11 of 11 incidents" in found.text  # VGL-r-2 and VGL-r-20 to VGL-r-29
+    assert 'value="vgl-r-2"' in found.text and 'value="P1" selected' in found.text
+    page_two = pages.get("/queue", params={"priority": "P1", "page": "2", "sort": "received", "order": "desc"})
+    assert page_two.text.count('class="govuk-table__row vigil-queue__row') == 5
+    assert 'href="/queue?priority=P1&amp;sort=received&amp;order=desc"' in page_two.text
+
+
+def test_the_queue_updates_are_parts_for_htmx_and_a_lapsed_session_sends_htmx_to_sign_in(
+        pages: TestClient) -> None:
+    sign_in(pages, "olly")
+    parts = pages.get("/queue/rows", params={"priority": "P1"}, headers={"HX-Request": "true"})
+    assert parts.status_code == 200
+    assert [t in parts.text for t in ('hx-target="#queue-counts"', 'hx-target="#queue-rows"')] == [True, True]
+    assert 'id="incident-r-1"' in parts.text
+    pages.cookies.clear()
+    lapsed = pages.get("/queue/rows", headers={"HX-Request": "true", "Accept": "text/html",
+                                               "HX-Current-URL": "http://testserver/queue?priority=P1"})
+    assert lapsed.status_code == 401 and "/login?next=" in lapsed.headers["HX-Redirect"]
+    assert lapsed.headers["HX-Redirect"].endswith("%2Fqueue%3Fpriority%3DP1")
+
+
+def test_the_timeline_shows_what_people_wrote_with_its_line_breaks(pages: TestClient) -> None:
+    csrf = sign_in(pages, "dora")
+    pages.post("/incidents/r-1/override", data={"csrf_token": csrf, "priority": "P2", "needs_duty_inspector": "no",
+                                                "reason": "Seen on CCTV: a prank."})
+    pages.post("/incidents/r-1/record-cia", data={"csrf_token": csrf, "community_tension": "moderate",
+                                                  "risk_of_disorder": "low", "communities": "Muslim community",
+                                                  "notes": "Leaders spoken to.\nVigil planned on Friday.",
+                                                  "actions": "PC Shah: visit the mosque"})
+    shown = pages.get("/incidents/r-1")
+    assert "Seen on CCTV: a prank." in shown.text and "Priority P1 to P2" in shown.text
+    assert 'vigil-as-written">Leaders spoken to.\nVigil planned on Friday.</dd>' in shown.text
+    assert "PC Shah: visit the mosque" in shown.text and "Moderate" in shown.text
+    assert "09:00 GMT, Sat 21 Nov 2026" in shown.text and "UTC" not in shown.text
+
+
+def test_each_role_is_offered_its_own_next_step_first(pages: TestClient) -> None:
+    sign_in(pages, "dora")
+    inspector = pages.get("/incidents/r-1").text
+    sign_in(pages, "olly")
+    officer = pages.get("/incidents/r-1").text
+    assert re.search(r'vigil-primary-action">\s*<form method="post" action="/incidents/r-1/acknowledge"', inspector)
+    assert re.search(r'vigil-primary-action">\s*<a href="/incidents/r-1/assign" role="button"', officer)
+    assert 'action="/incidents/r-1/acknowledge"' not in officer  # a triage officer cannot acknowledge a critical one

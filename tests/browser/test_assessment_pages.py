@@ -1,0 +1,150 @@
+"""An analyst's journey in Chromium: sign in at triage, the map of force areas by risk, an area, the strategic
+assessment; at desktop and phone widths, with axe, no sideways scrolling and nothing refused by the CSP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect
+
+from infra.assets import ensure_assets
+from services.assessment.main import build as build_assessment
+from services.assessment.main import create_app as assessment_app
+from services.assessment.settings import AssessmentSettings
+from services.triage.auth import Auth
+from services.triage.main import build as build_triage
+from services.triage.main import create_app as triage_app
+from services.triage.settings import TriageSettings
+from shared.clock import SystemClock
+from shared.db import Database
+from shared.migrate import upgrade
+from shared.settings import VigilSettings
+from shared.web.site import StaffSite
+from tests.support.asgi import serving
+from tests.unit.test_assessment_pages import GMP, seed
+
+PASSWORD = "a long enough password"
+WIDTHS = {"desktop": 1280, "phone": 390}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _vigil(triage_url: str) -> VigilSettings:
+    return VigilSettings(environment="test", kafka_bootstrap="127.0.0.1:1", topic_prefix="unused.",
+                         triage_internal_url=triage_url)
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    ensure_assets()
+    base = tmp_path_factory.mktemp("analysts")
+    urls = {name: f"sqlite:///{base / name}.db" for name in ("triage", "assessment")}
+    for name, url in urls.items():
+        upgrade(name, url)
+    db = Database(urls["triage"])
+    Auth(db, SystemClock()).create_user("ana", "Ana Analyst", PASSWORD, ["analyst"])
+    db.dispose()
+    with ExitStack() as stack:
+        triage = build_triage(_vigil("http://127.0.0.1:1"), TriageSettings(database_url=urls["triage"]))
+        triage_url = stack.enter_context(serving(triage_app(triage, with_worker=False), name="triage"))
+        assessment = build_assessment(_vigil(triage_url), AssessmentSettings(database_url=urls["assessment"]))
+        seed(assessment.db, datetime.now(UTC))
+        site = StaffSite(triage_url=triage_url)
+        assessment_url = stack.enter_context(serving(assessment_app(assessment, with_worker=False, site=site),
+                                                     name="assessment"))
+        yield {"triage": triage_url, "assessment": assessment_url}
+        for service in (triage, assessment):
+            service.db.dispose()
+
+
+@pytest.fixture(params=list(WIDTHS), ids=list(WIDTHS))
+def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="en-GB", viewport={"width": WIDTHS[request.param], "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.refused = refused  # type: ignore[attr-defined]
+    page.width_name = request.param  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+            for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def check(page: Page) -> None:
+    assert serious_violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
+        "the page scrolls sideways"
+    assert page.refused == [], "the Content-Security-Policy refused something"  # type: ignore[attr-defined]
+
+
+def sign_in_as_analyst(page: Page, sites: dict[str, str]) -> None:
+    """Open the analysts' home page signed out: it sends the browser to triage's sign-in, and once signed in
+    (here through triage's session API, in the browser's own cookie jar; triage's tests drive its form) the
+    map opens."""
+    page.goto(sites["assessment"] + "/")
+    assert page.url.startswith(sites["triage"] + "/login?next="), page.url
+    signed = page.context.request.post(sites["triage"] + "/v1/session",
+                                       data={"username": "ana", "password": PASSWORD})
+    assert signed.status == 200, signed.text()
+    page.goto(sites["assessment"] + "/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Risk by police force area")
+
+
+def test_an_analyst_reads_the_map_and_drills_down_to_an_area(sized: Page, sites: dict[str, str]) -> None:
+    sign_in_as_analyst(sized, sites)
+    hexagons = sized.locator("svg.analysis-map__svg a")
+    expect(hexagons).to_have_count(45)
+    expect(sized.get_by_role("link", name="Greater Manchester: Critical risk")).to_be_visible()
+    expect(sized.get_by_role("link", name="West Yorkshire: Severe risk")).to_be_visible()
+    expect(sized.get_by_role("link", name="Cumbria: Low risk")).to_be_visible()
+    expect(sized.get_by_text("5 Critical", exact=True).first).to_be_visible()
+    expect(sized.get_by_role("img", name="Reports per week in all force areas")).to_be_visible()
+    sized.screenshot(path=str(SCREENSHOTS / f"assessment-home-{sized.width_name}.png"),  # type: ignore[attr-defined]
+                     full_page=True)
+    sized.get_by_text("Show the map as a table").click()
+    expect(sized.locator("table.analysis-areas tbody tr")).to_have_count(45)
+    check(sized)
+
+    sized.get_by_role("link", name="Greater Manchester: Critical risk").focus()
+    sized.keyboard.press("Enter")
+    expect(sized.get_by_role("heading", level=1)).to_have_text("Greater Manchester")
+    expect(sized.get_by_text("a sudden rise, so at least severe.", exact=False)).to_be_visible()
+    expect(sized.get_by_role("img", name="Reports per week in Greater Manchester")).to_be_visible()
+    check(sized)
+
+    sized.get_by_label("Period").select_option("4")
+    sized.get_by_label("Hate crime strand").select_option("race")
+    sized.get_by_role("button", name="Show reports").click()
+    sized.wait_for_url(f"**/areas/{GMP}?period=4&strand=race")
+    expect(sized.get_by_label("Period")).to_have_value("4")
+    sized.get_by_role("link", name="Back to the map").click()
+    sized.wait_for_url("**/?period=4&strand=race")
+
+
+def test_the_strategic_assessment_is_one_click_from_an_area(sized: Page, sites: dict[str, str]) -> None:
+    sign_in_as_analyst(sized, sites)
+    sized.get_by_role("link", name="Greater Manchester: Critical risk").click()
+    sized.get_by_role("link", name="Strategic assessment for Greater Manchester").click()
+    expect(sized.get_by_role("heading", level=1)).to_have_text("Strategic assessment")
+    expect(sized.get_by_text("Greater Manchester").first).to_be_visible()
+    check(sized)
+
+
+def test_the_csv_export_downloads_with_small_counts_suppressed(page: Page, sites: dict[str, str]) -> None:
+    sign_in_as_analyst(page, sites)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download these counts (CSV)").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith('"Week starting (Monday, UK time)",Area code,Area,Strand,Reports')
+    assert ",Cumbria,All strands,0" in text
