@@ -74,7 +74,8 @@ class StaffSite(BaseSettings):
             NavLink("administration", "Administration", f"{self.triage_url}/admin",
                     frozenset({"admin", "supervisor"})),
             NavLink("notify", "Notifications", f"{self.notify_url}/", OPERATIONAL | {"admin"}),
-            NavLink("analysts", "Analysis", f"{self.assessment_url}/", frozenset({"analyst", "supervisor", "admin"})),
+            NavLink("analysts", "Analysis", f"{self.assessment_url}/",
+                    frozenset({"analyst", "supervisor", "duty_inspector"})),
         ]
 
     def navigation(self, viewer: Viewer | None, current: str | None = None) -> list[dict[str, object]]:
