@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.notify.assessments.model import AssessmentState
-from services.notify.chase.rota import UnknownPerson
+from services.notify.chase.rota import Override, UnknownOverride, UnknownPerson
 from services.notify.deps import VIEW, AssessmentsDep, ChasesDep, LedgerDep, Manager, RotaDep
-from services.notify.ledger import MAX_REASON, DeliveryError, DeliveryStatus, UnknownDelivery
+from services.notify.ledger import DeliveryError, DeliveryStatus, UnknownDelivery
+from services.notify.schemas import OverrideIn, StaffNote
 from shared.problems import Conflict, NotFound, Problem, Unprocessable
 from shared.staffaccess import STAFF_ONLY
 
@@ -26,14 +26,6 @@ LISTED = ("notification_id", "idempotency_key", "incident_id", "purpose", "chann
           "status", "attempts", "created_at", "updated_at", "sent_at", "resolved_at")
 CHASE_FIELDS = ("incident_id", "reference", "area", "priority", "ack_deadline", "started_at", "acknowledged_at",
                 "acknowledged_by")
-
-
-class StaffNote(BaseModel):
-    """Why, for the record (optional)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str | None = Field(None, max_length=MAX_REASON)
 
 
 def _listed(row: dict[str, Any]) -> dict[str, Any]:
@@ -102,24 +94,12 @@ def assessments(prompts: AssessmentsDep, state: AssessmentState | None = None,
 def on_call(area: str, rota: RotaDep, at: datetime | None = None) -> dict[str, Any]:
     now = rota.on_call(area, at)
     return {"area": now.area, "at": now.at, "on_call": now.person_id, "override": now.by_override,
-            "policy": now.policy.model_dump()}
+            "policy": now.policy.model_dump(), "overrides": [_override(o) for o in rota.overrides(area)]}
 
 
-class OverrideIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    person_id: str = Field(min_length=1, max_length=80)
-    starts_at: datetime
-    ends_at: datetime
-    reason: str | None = Field(None, max_length=MAX_REASON)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> OverrideIn:
-        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
-            raise ValueError("starts_at and ends_at need a time zone (e.g. Z)")
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        return self
+def _override(o: Override) -> dict[str, Any]:
+    return {"override_id": o.override_id, "person_id": o.person_id, "starts_at": o.starts_at, "ends_at": o.ends_at,
+            "set_by": o.set_by, "set_at": o.set_at, "reason": o.reason}
 
 
 @router.put("/v1/rota/{area}/overrides", tags=["rota"], status_code=201,
@@ -132,3 +112,14 @@ def add_override(area: str, body: OverrideIn, caller: Manager, rota: RotaDep) ->
                                                       "message": "not in the directory", "code": "unknown"}]) from e
     return {"override_id": event.override_id, "area": area, "person_id": body.person_id,
             "starts_at": body.starts_at, "ends_at": body.ends_at}
+
+
+@router.delete("/v1/rota/{area}/overrides/{override_id}", tags=["rota"],
+               summary="Take an override off before it ends: the area's rota applies again at once")
+def remove_override(area: str, override_id: str, caller: Manager, rota: RotaDep,
+                    body: StaffNote | None = None) -> dict[str, Any]:
+    try:
+        rota.remove_override(override_id, caller.name, body.reason if body else None, area=area)
+    except UnknownOverride as e:
+        raise NotFound("no such override for this area (removed already?)") from e
+    return {"override_id": override_id, "area": area, "removed": True}

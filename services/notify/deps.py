@@ -9,15 +9,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Cookie, Depends, Request
+from fastapi.templating import Jinja2Templates
 
 from services.notify.assessments.service import AssessmentService
 from services.notify.chase.rota import RotaService
 from services.notify.chase.service import ChaseService
 from services.notify.ledger import LedgerService
-from shared.staffaccess import Caller, Role, requires
+from services.notify.policy import Directory
+from shared.areas import AreaRegistry
+from shared.staffaccess import SESSION_COOKIE, Caller, Role, StaffAccess, requires
+from shared.web.site import StaffSite
 
 STATE = "notify_services"
+
+
+@dataclass(frozen=True)
+class Pages:
+    """What the staff pages read besides the features: the directory's names, the areas, the site, the templates."""
+
+    directory: Directory
+    areas: AreaRegistry
+    site: StaffSite
+    templates: Jinja2Templates
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,7 @@ class NotifyServices:
     chases: ChaseService
     assessments: AssessmentService
     rota: RotaService
+    pages: Pages
 
 
 def notify_services(request: Request) -> NotifyServices:
@@ -51,12 +66,26 @@ def rota(request: Request) -> RotaService:
     return notify_services(request).rota
 
 
+def pages(request: Request) -> Pages:
+    return notify_services(request).pages
+
+
+def page_caller(request: Request, session: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None) -> Caller | None:
+    """Who is looking at a page: the member of staff whose sign-in cookie it carries, if it is still active."""
+    access: StaffAccess = request.app.state.staff_access
+    return access.caller(session, None) if session else None
+
+
 LedgerDep = Annotated[LedgerService, Depends(ledger)]
 ChasesDep = Annotated[ChaseService, Depends(chases)]
 AssessmentsDep = Annotated[AssessmentService, Depends(assessments)]
 RotaDep = Annotated[RotaService, Depends(rota)]
+PagesDep = Annotated[Pages, Depends(pages)]
+PageCaller = Annotated[Caller | None, Depends(page_caller)]
 
 # Roles, checked on the server for every route (docs/design.md; ADR 0046). Staff sign in at triage.
-VIEW = requires(Role.duty_inspector, Role.supervisor, Role.admin)
-MANAGE = requires(Role.supervisor, Role.admin)  # retries, resolutions and who is on call
+VIEWERS = frozenset({Role.duty_inspector.value, Role.supervisor.value, Role.admin.value})
+MANAGERS = frozenset({Role.supervisor.value, Role.admin.value})  # retries, resolutions and who is on call
+VIEW = requires(*VIEWERS)
+MANAGE = requires(*MANAGERS)
 Manager = Annotated[Caller, MANAGE]

@@ -8,10 +8,11 @@ through `LedgerService`, which records who did what and why as events.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,11 @@ class NotGivenUp(DeliveryError):
         super().__init__(f"only a delivery that gave up can be {action}; this one is {status}")
 
 
+class AlreadyResolved(DeliveryError):
+    def __init__(self) -> None:
+        super().__init__("this give-up was marked as dealt with already")
+
+
 def identity(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
     """The fields every notification event carries."""
     return {k: row[k] for k in ("notification_id", "idempotency_key", "incident_id", "purpose", "channel")}
@@ -85,6 +91,20 @@ def cancel_pending(s: Session, clock: Clock, store: EventStore, *conditions: Any
     return len(rows)
 
 
+@dataclass(frozen=True)
+class LedgerPage:
+    rows: list[dict[str, Any]]
+    total: int
+
+
+def status_is(status: DeliveryStatus) -> ColumnElement[bool]:
+    """`failed` is a delivery that failed and will be tried again: still pending, with an error recorded."""
+    d = tables.deliveries
+    if status == DeliveryStatus.failed:
+        return and_(d.c.status == DeliveryStatus.pending.value, d.c.last_error.is_not(None))
+    return d.c.status == status.value
+
+
 def reason_given(reason: str | None) -> str | None:
     text = " ".join((reason or "").split())
     return text[:MAX_REASON] or None
@@ -103,18 +123,35 @@ class LedgerService:
         d = tables.deliveries
         query = select(d).order_by(d.c.created_at.desc(), d.c.idempotency_key).limit(limit)
         if status:
-            query = query.where(d.c.status == status.value)
+            query = query.where(status_is(status))
         if purpose:
             query = query.where(d.c.purpose == purpose)
         if incident_id:
             query = query.where(d.c.incident_id == incident_id)
         return self._rows(query)
 
+    def recent(self, status: DeliveryStatus | None = None, channel: str | None = None, offset: int = 0,
+               limit: int = 25) -> LedgerPage:
+        """Newest first, with the incident's reference where notify knows it, and how many match in all."""
+        d = tables.deliveries
+        conditions = [c for c in (status_is(status) if status else None,
+                                  d.c.channel == channel if channel else None) if c is not None]
+        query = _with_reference().where(*conditions).order_by(d.c.created_at.desc(), d.c.idempotency_key)
+        with self.db.sessions() as s:
+            total = s.execute(select(func.count()).select_from(d).where(*conditions)).scalar_one()
+            rows = [dict(r) for r in s.execute(query.offset(offset).limit(limit)).mappings()]
+        return LedgerPage(rows, total)
+
     def give_ups(self) -> list[dict[str, Any]]:
         """Deliveries that gave up and nobody has dealt with yet."""
         d = tables.deliveries
-        return self._rows(select(d).where(d.c.status == DeliveryStatus.gave_up.value, d.c.resolved_at.is_(None))
-                          .order_by(d.c.updated_at.desc()))
+        return self._rows(_with_reference().where(d.c.status == DeliveryStatus.gave_up.value,
+                                                  d.c.resolved_at.is_(None)).order_by(d.c.updated_at.desc()))
+
+    def find(self, notification_id: str) -> dict[str, Any] | None:
+        d = tables.deliveries
+        rows = self._rows(_with_reference().where(d.c.notification_id == notification_id))
+        return rows[0] if rows else None
 
     def retry(self, notification_id: str, by: str, reason: str | None = None) -> NotificationDeliveryRetried:
         """Once more from the first attempt, after the cause was fixed; it leaves the give-up list."""
@@ -135,6 +172,8 @@ class LedgerService:
         d = tables.deliveries
         with self.db.transaction() as s:
             row = self._given_up(s, notification_id, "resolved")
+            if row["resolved_at"] is not None:
+                raise AlreadyResolved()
             now = self.clock.now()
             s.execute(d.update().where(d.c.notification_id == notification_id).values(resolved_at=now))
             event = NotificationDeliveryResolved(**identity(row), resolved_by=by, resolved_at=now,
@@ -154,3 +193,11 @@ class LedgerService:
     def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
         with self.db.sessions() as s:
             return [dict(r) for r in s.execute(query).mappings()]
+
+
+def _with_reference() -> Select[Any]:
+    """Deliveries with the reference of their incident (from its chase) or report (from its receipt)."""
+    d, c, r = tables.deliveries, tables.chases, tables.reporters
+    reference = func.coalesce(c.c.reference, r.c.reference).label("reference")
+    return (select(d, reference).select_from(d.outerjoin(c, c.c.incident_id == d.c.incident_id)
+                                             .outerjoin(r, r.c.report_id == d.c.report_id)))

@@ -28,10 +28,12 @@ from services.notify.channels import (
 from services.notify.chase.rota import RotaService, RotaStore
 from services.notify.chase.service import ChaseService
 from services.notify.chase.store import ChaseStore
-from services.notify.deps import STATE, NotifyServices
+from services.notify.deps import STATE, NotifyServices, Pages
 from services.notify.dispatch import Dispatcher, Retry
 from services.notify.ledger import LedgerService
 from services.notify.messages import Templates
+from services.notify.pages.routes import TEMPLATES as PAGE_TEMPLATES
+from services.notify.pages.routes import router as pages_router
 from services.notify.partners.service import PartnerService
 from services.notify.policy import Directory, load_directory
 from services.notify.rendering import MessageRenderer
@@ -39,7 +41,7 @@ from services.notify.reporters.service import ReporterService
 from services.notify.reporters.store import ReporterStore
 from services.notify.settings import NotifySettings
 from services.notify.staff import StaffContacts
-from services.notify.timers import TimerRunner, by_kind
+from services.notify.timers import TimerRunner, by_kind, oldest_due
 from services.notify.wakeups import TIMERS, woken
 from shared.areas import default_registry
 from shared.clock import Clock, SystemClock
@@ -64,6 +66,9 @@ from shared.service import ServiceCore, service_app
 from shared.settings import VigilSettings
 from shared.staffaccess import StaffAccess
 from shared.topics import AREAS, INCIDENTS, PARTNER, REPORTS
+from shared.web.errors import ErrorPages
+from shared.web.site import StaffSite
+from shared.web.templates import page_templates
 
 SERVICE = "notify"
 log = logging.getLogger(__name__)
@@ -102,6 +107,7 @@ class Notify(ServiceCore):
         self.timers = TimerRunner(self.db, clock, by_kind({**self.chase.timers(), **self.assessments.timers()}),
                                   settings.timer_poll_seconds)
         self.add_task("timers", self.timers.run)
+        self.watch_timers("timers", oldest_due)
         self._add_dispatchers()
         self._add_consumers()
 
@@ -168,8 +174,10 @@ class Notify(ServiceCore):
             if target is not None:
                 target.wake()
 
-    def services(self) -> NotifyServices:
-        return NotifyServices(ledger=self.ledger, chases=self.chase, assessments=self.assessments, rota=self.rota)
+    def services(self, site: StaffSite) -> NotifyServices:
+        pages = Pages(self.directory, default_registry(), site, page_templates(PAGE_TEMPLATES, site=site))
+        return NotifyServices(ledger=self.ledger, chases=self.chase, assessments=self.assessments, rota=self.rota,
+                              pages=pages)
 
 
 def build(vigil: VigilSettings | None = None, settings: NotifySettings | None = None,
@@ -181,8 +189,10 @@ def build(vigil: VigilSettings | None = None, settings: NotifySettings | None = 
 
 def create_app(notify: Notify | None = None, with_worker: bool = True) -> FastAPI:
     notify = notify or build()
+    site = StaffSite()
     app = service_app(notify, "Vigil notify", "Receipts, Duty Inspector alerts chased until acknowledged, "
-                      "community impact assessment prompts, partner webhooks.", [router], with_worker)
-    setattr(app.state, STATE, notify.services())
+                      "community impact assessment prompts, partner webhooks.", [router, pages_router], with_worker,
+                      error_pages=ErrorPages(site=site))
+    setattr(app.state, STATE, notify.services(site))
     app.state.staff_access = notify.staff_access
     return app

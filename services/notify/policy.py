@@ -44,9 +44,14 @@ class Rota(_Config):
     people: list[str] = Field(min_length=1)
 
     def on_call(self, at: datetime) -> str:
-        shift = timedelta(hours=self.shift_hours)
-        index = int((at - _aware(self.start)) // shift)
-        return self.people[index % len(self.people)]
+        return self.people[self._shift(at) % len(self.people)]
+
+    def handover_after(self, at: datetime) -> datetime:
+        """When the shift running at `at` hands over to the next."""
+        return _aware(self.start) + timedelta(hours=self.shift_hours) * (self._shift(at) + 1)
+
+    def _shift(self, at: datetime) -> int:
+        return int((at - _aware(self.start)) // timedelta(hours=self.shift_hours))
 
 
 class Level(_Config):
@@ -145,6 +150,59 @@ class Directory(_Config):
     def cia_people(self, area: str) -> list[str]:
         setup = self.area(area)
         return list(dict.fromkeys(self.teams[setup.neighbourhood_team] + self.teams[setup.community_liaison]))
+
+
+@dataclass(frozen=True)
+class Window:
+    """Someone else on call for an area from `starts_at` until `ends_at`; where two overlap, the later set wins."""
+
+    person_id: str
+    starts_at: datetime
+    ends_at: datetime
+    set_at: datetime
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A stretch of one person on call: from `starts_at` (None: already on call) until `ends_at` (None: no
+    handover within the horizon looked at)."""
+
+    person_id: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    by_override: bool
+
+
+def on_call_with(rota: Rota, windows: list[Window], at: datetime) -> tuple[str, bool]:
+    """Who is on call at `at`, and whether by an override."""
+    covering = [w for w in windows if w.starts_at <= at < w.ends_at]
+    if covering:
+        return max(covering, key=lambda w: w.set_at).person_id, True
+    return rota.on_call(at), False
+
+
+def duties(rota: Rota, windows: list[Window], now: datetime, count: int = 2,
+           horizon: timedelta = timedelta(days=14)) -> list[Duty]:
+    """Who is on call now, then who takes over next, ...: `count` stretches at most, handovers to the same
+    person run on (a shift swapped for one with the same person is no handover)."""
+    person, by_override = on_call_with(rota, windows, now)
+    found: list[Duty] = []
+    start: datetime | None = None
+    at, limit = now, now + horizon
+    while len(found) < count:
+        at = _next_change(rota, windows, at)
+        if at > limit:
+            return [*found, Duty(person, start, None, by_override)]
+        taking_over, by = on_call_with(rota, windows, at)
+        if taking_over != person:
+            found.append(Duty(person, start, at, by_override))
+            person, by_override, start = taking_over, by, at
+    return found
+
+
+def _next_change(rota: Rota, windows: list[Window], after: datetime) -> datetime:
+    edges = [t for w in windows for t in (w.starts_at, w.ends_at) if t > after]
+    return min([rota.handover_after(after), *edges])
 
 
 @dataclass(frozen=True)

@@ -99,5 +99,7 @@ rota_overrides = Table(
     Column("starts_at", UTCDateTime(), nullable=False),
     Column("ends_at", UTCDateTime(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("set_by", String(120), nullable=True),
+    Column("reason", Text, nullable=True),
     Index("ix_rota_overrides_area", "area", "starts_at"),
 )

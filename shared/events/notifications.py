@@ -113,3 +113,17 @@ class RotaOverrideSet(Event):
     set_by: str
     set_at: datetime
     reason: str | None = None
+
+
+@event_type("vigil.notification.rota_override_removed.v1", TOPIC)
+class RotaOverrideRemoved(Event):
+    """A member of staff took an override off before it ended: the area's rota applies again. Keyed by area."""
+
+    override_id: str
+    area: str
+    person_id: str
+    starts_at: datetime
+    ends_at: datetime
+    removed_by: str
+    removed_at: datetime
+    reason: str | None = None
