@@ -73,7 +73,7 @@ class StaffSite(BaseSettings):
             NavLink("incidents", "Incidents", f"{self.triage_url}/incidents", OPERATIONAL),
             NavLink("administration", "Administration", f"{self.triage_url}/admin",
                     frozenset({"admin", "supervisor"})),
-            NavLink("notify", "Notifications", f"{self.notify_url}/", OPERATIONAL | {"admin"}),
+            NavLink("notify", "Notifications", f"{self.notify_url}/", frozenset({"duty_inspector", "supervisor", "admin"})),
             NavLink("analysts", "Analysis", f"{self.assessment_url}/",
                     frozenset({"analyst", "supervisor", "duty_inspector"})),
         ]
