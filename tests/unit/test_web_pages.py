@@ -37,8 +37,10 @@ def test_the_layout_has_no_crown_and_starts_with_the_skip_link() -> None:
 def test_the_navigation_shows_each_person_the_links_for_their_roles_and_marks_where_they_are() -> None:
     officer = staff_page(viewer=Viewer("Olly Officer", frozenset({"triage_officer"}), "t"), nav_current="queue")
     assert 'href="https://triage.test/queue"' in officer and 'aria-current="page"' in officer
-    assert "https://notify.test/" in officer and "https://analysis.test/" not in officer
+    assert "https://notify.test/" not in officer and "https://analysis.test/" not in officer  # both refuse them
     assert "https://triage.test/admin" not in officer
+    inspector = staff_page(viewer=Viewer("Dee Inspector", frozenset({"duty_inspector"}), "t"), nav_current="queue")
+    assert "https://notify.test/" in inspector and "https://analysis.test/" in inspector
     analyst = staff_page(viewer=Viewer("Ana Analyst", frozenset({"analyst"})))
     assert "https://analysis.test/" in analyst and "https://triage.test/incidents" not in analyst
     assert staff_page().count("govuk-service-navigation__link") == 0, "nobody signed in, no navigation"
