@@ -71,6 +71,17 @@ def _unb64(s: str) -> bytes:
     return base64.b64decode(s)
 
 
+def keyed_token(key: bytes, purpose: str, *parts: str, n_bytes: int = 24) -> str:
+    """A secret that can be made again instead of kept: URL-safe HMAC-SHA256 of `parts` under `key`.
+
+    Whoever lacks the key cannot tell it from random; whoever holds it gets the same token from the same
+    parts. Intake answers a replayed submission with the same follow-up token this way, keeping no copy.
+    """
+    message = "\x00".join((purpose, *parts)).encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()[:n_bytes]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
 class Fingerprinter:
     """HMAC-SHA256 of normalised values, so equal contacts and places compare equal."""
 
@@ -91,6 +102,19 @@ class Fingerprinter:
         if not place_name or not normalise_text(place_name):
             return None
         return self._mac("place", f"{area}|{normalise_text(place_name)}")
+
+    def source(self, bucket: str | None) -> str | None:
+        """Where a report came from (an address's bucket, a centre's key), so triage can see floods."""
+        return self._mac("source", bucket) if bucket else None
+
+    def district(self, outward_code: str | None) -> str | None:
+        """A postcode's district (its outward code), compared without the postcode travelling."""
+        return self._mac("district", outward_code.upper()) if outward_code else None
+
+    def content(self, text: str | None) -> str | None:
+        """The description, normalised: the same words with other spacing, case or punctuation compare equal."""
+        normalised = normalise_text(text or "")
+        return self._mac("content", normalised) if normalised else None
 
 
 def normalise_email(email: str) -> str:

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import OperationalError
 
 from services.intake.application import (
     IdempotencyConflict,
@@ -21,15 +22,18 @@ from services.intake.application import (
     StatusView,
     SubmitReport,
     UnknownReport,
+    Withdrawn,
 )
 from services.intake.deps import IntakeDep, SubmitterDep, TokenDep, parts_of, public_limit, require_service, submitter
 from services.intake.domain import ReportIn, ReportRejected, Status, UpdateIn
+from services.intake.writer import StoreUnavailable
 from shared.crypto import KeyDestroyed
 from shared.problems import (
     Conflict,
     Gone,
     NotFound,
     Unauthorized,
+    Unavailable,
     Unprocessable,
     field_errors,
     json_body,
@@ -90,6 +94,13 @@ def rejected(e: ReportRejected, prefix: str = "") -> Unprocessable:
     return Unprocessable("Please correct: " + ", ".join(err["field"] for err in errors), errors=errors)
 
 
+def unavailable() -> Unavailable:
+    """The database is down or restarting: the report was not accepted, and the client may send it again."""
+    return Unavailable("reports cannot be stored at the moment; please send the report again in a few seconds",
+                       headers={"Retry-After": RETRY_AFTER})
+
+
+RETRY_AFTER = "5"  # seconds: a database restart takes a few
 IDEMPOTENCY_MAX = 200
 IDEMPOTENCY_TEXT = ("the same key and body give the same answer and one report; the same key with another body "
                     "gives 409")
@@ -137,6 +148,8 @@ async def submit_report(request: Request) -> Response:
         raise rejected(e) from e
     except IdempotencyConflict as e:
         raise Conflict("this Idempotency-Key was already used with a different report") from e
+    except (StoreUnavailable, OperationalError) as e:
+        raise unavailable() from e
     return Response(accepted(request, receipt).model_dump_json().encode(), status_code=202,
                     media_type="application/json")
 
@@ -150,7 +163,8 @@ router.add_api_route(
                413: {"description": "the body is too large"},
                415: {"description": "the body is not JSON"},
                422: {"description": "invalid report: every bad field is named"},
-               429: {"description": "too many requests; see Retry-After"}})
+               429: {"description": "too many requests; see Retry-After"},
+               503: {"description": "the report could not be stored now; see Retry-After"}})
 
 
 @router.post("/v1/reports:batch", response_model=BatchResult, tags=["reporting centres"],
@@ -159,7 +173,8 @@ router.add_api_route(
                          "idempotency key: sending the same batch again gives the same answers and no duplicates.",
              responses={401: {"description": "no valid API key"}, 413: {"description": "the body is too large"},
                         422: {"description": "the batch itself is malformed"},
-                        429: {"description": "too many requests; see Retry-After"}})
+                        429: {"description": "too many requests; see Retry-After"},
+                        503: {"description": "the reports could not be stored now; see Retry-After"}})
 def submit_batch(batch: BatchIn, request: Request, app: IntakeDep, who: SubmitterDep) -> BatchResult:
     if who.centre_id is None:
         raise Unauthorized("batch submission needs a reporting centre's API key",
@@ -195,6 +210,8 @@ def batch_item(request: Request, index: int, ext: str | None, outcome: Receipt |
         return BatchItem(index=index, status=409, external_reference=ext, problem={
             "title": "Conflict", "status": 409,
             "detail": "this external_reference was already used for a different report"})
+    if isinstance(outcome, (StoreUnavailable, OperationalError)):
+        raise unavailable() from outcome
     if isinstance(outcome, Exception):
         raise outcome
     return BatchItem(index=index, status=202, external_reference=ext, accepted=accepted(request, outcome))
@@ -216,19 +233,23 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/v1/reports/{reference}", response_model=ReportStatus, tags=["follow-up"],
-            summary="The reporter's view of a report's progress", responses=NOT_FOUND,
+            summary="The reporter's view of a report's progress",
+            responses={**NOT_FOUND, 410: {"description": "the report was erased"}},
             dependencies=[Depends(public_limit)])
 def report_status(reference: REFERENCE, app: IntakeDep, token: TokenDep) -> JSONResponse:
     try:
         status = app.status(reference, token.credentials if token else None)
     except UnknownReport as e:
         raise NotFound("no report with this reference and token") from e
+    except KeyDestroyed as e:
+        raise Gone("this report was erased") from e
     return JSONResponse(view(status).model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
 
 @router.post("/v1/reports/{reference}/updates", status_code=202, response_model=ReportStatus,
              tags=["follow-up"], summary="Add follow-up information to a report",
-             responses={**NOT_FOUND, 410: {"description": "the report was erased"},
+             responses={**NOT_FOUND, 409: {"description": "the report was withdrawn"},
+                        410: {"description": "the report was erased"},
                         413: {"description": "the body is too large"}, 422: {"description": "invalid update"}},
              dependencies=[Depends(public_limit)])
 def add_update(reference: REFERENCE, update: Annotated[UpdateIn, Body()], app: IntakeDep,
@@ -239,6 +260,8 @@ def add_update(reference: REFERENCE, update: Annotated[UpdateIn, Body()], app: I
         raise NotFound("no report with this reference and token") from e
     except KeyDestroyed as e:
         raise Gone("this report was erased") from e
+    except Withdrawn as e:
+        raise Conflict("this report was withdrawn: nothing more can be added to it") from e
 
 
 @router.get("/internal/v1/reports/{report_id}/personal", tags=["internal"],

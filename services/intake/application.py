@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,12 +28,22 @@ from services.intake.domain import (
     check_report,
     default_grading,
     personal_fields,
+    source_bucket,
 )
 from services.intake.randomness import new_reference, new_report_id, new_token
 from services.intake.writer import LoopWriter, PendingReport, ReportWriter
-from shared.areas import AreaRegistry
+from shared.areas import AreaRegistry, outward_code
 from shared.clock import Clock, utc
-from shared.crypto import Fingerprinter, KeyDestroyed, new_data_key, open_sealed, seal, unwrap_key, wrap_key
+from shared.crypto import (
+    Fingerprinter,
+    KeyDestroyed,
+    keyed_token,
+    new_data_key,
+    open_sealed,
+    seal,
+    unwrap_key,
+    wrap_key,
+)
 from shared.db import Database
 from shared.events.base import Envelope
 from shared.events.reports import (
@@ -45,7 +55,7 @@ from shared.events.reports import (
     ReporterFacts,
     ReportSubmitted,
 )
-from shared.eventstore import ConcurrencyError, EventStore
+from shared.eventstore import ConcurrencyError, EventStore, lock_appends
 from shared.telemetry import current_traceparent
 
 
@@ -53,8 +63,16 @@ class IdempotencyConflict(Exception):
     """The same Idempotency-Key was used before with a different request."""
 
 
+class KeySpent(IdempotencyConflict):
+    """The key was used for a report since erased: a replay must not bring it back."""
+
+
 class UnknownReport(LookupError):
     """No such report, or the token does not match: the caller cannot tell which."""
+
+
+class Withdrawn(Exception):
+    """The reporter withdrew the report: nothing more can be added to it."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,7 @@ class Submitter:
     channel: Channel = Channel.api
     centre_id: str | None = None
     trusted: bool = False
+    address: str | None = None  # the client's, for the public: only its bucket's keyed hash leaves intake
 
     @property
     def scope(self) -> str:
@@ -97,6 +116,7 @@ class StatusView:
     received_at: str
     updated_at: str
     updates: int
+    erase_after: str | None = None  # a withdrawn report's erasure date, as the reporter was told
 
 
 WRITE_TIMEOUT = 60.0
@@ -117,6 +137,47 @@ def request_hash(report: ReportIn) -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def replay_token(master_key: bytes, scope: str, key: str, report_id: str) -> str:
+    """The follow-up token of a report sent with an idempotency key: made again for a replay, never stored,
+    so the idempotency cache holds no secret that opens the report (only its SHA-256 is kept, ADR 0012)."""
+    return keyed_token(master_key, "vigil-follow-up-token", scope, key, report_id)
+
+
+def spent_key(master_key: bytes, scope: str, key: str) -> str:
+    """What is left of an erased report's idempotency key: a keyed hash that names no one, so a replay (a centre
+    sending an old batch again) is refused instead of bringing the report back."""
+    return "erased:" + keyed_token(master_key, "vigil-spent-idempotency-key", scope, key, n_bytes=32)
+
+
+def kept_answer(receipt: Receipt) -> str:
+    """What the idempotency cache keeps of an answer: everything but the follow-up token, which a replay
+    derives again (`replay_token`)."""
+    kept = {k: v for k, v in receipt.as_dict().items() if k != "follow_up_token"}
+    return json.dumps({**kept, "token_derived": True})
+
+
+def authorised_report(s: Session, reference: str, token: str | None) -> Any:
+    """The report's row if the token is its follow-up token; a wrong token and an unknown reference look alike."""
+    row = s.execute(select(tables.reports).where(tables.reports.c.reference == reference.upper())
+                    ).mappings().first()
+    given = token_hash(token or "")
+    if row is None or not token or not hmac.compare_digest(row["token_hash"], given):
+        raise UnknownReport(reference)
+    return row
+
+
+def data_key(s: Session, master_key: bytes, report_id: str) -> bytes:
+    """The report's data key; KeyDestroyed once erased (the row is gone), UnknownReport for no such report."""
+    key_row = s.execute(select(tables.report_keys).where(
+        tables.report_keys.c.report_id == report_id)).mappings().first()
+    if key_row is not None and key_row["wrapped_key"] is not None:
+        return unwrap_key(master_key, key_row["wrapped_key"], report_id)
+    erased = s.execute(select(tables.reports.c.erased_at).where(tables.reports.c.report_id == report_id)).first()
+    if key_row is not None or (erased is not None and erased.erased_at is not None):
+        raise KeyDestroyed(report_id)
+    raise UnknownReport(report_id)
 
 
 class IntakeApp:
@@ -174,9 +235,11 @@ class IntakeApp:
             return earlier if earlier is not None else e
         return item.receipt
 
-    @staticmethod
-    def _new_receipt(checked: Checked, cmd: SubmitReport) -> Receipt:
-        return Receipt(report_id=new_report_id(), reference=new_reference(), follow_up_token=new_token(),
+    def _new_receipt(self, checked: Checked, cmd: SubmitReport) -> Receipt:
+        report_id = new_report_id()
+        key = cmd.idempotency_key
+        token = replay_token(self.master_key, cmd.submitter.scope, key, report_id) if key else new_token()
+        return Receipt(report_id=report_id, reference=new_reference(), follow_up_token=token,
                        warnings=checked.warnings, external_reference=cmd.report.external_reference)
 
     async def submit_async(self, cmd: SubmitReport) -> Receipt:
@@ -198,14 +261,29 @@ class IntakeApp:
         return receipt
 
     def _earlier_answer(self, scope: str, key: str, digest: str) -> Receipt | None:
+        idem = tables.idempotency
         with self.db.sessions() as s:
-            row = s.execute(select(tables.idempotency).where(
-                tables.idempotency.c.scope == scope, tables.idempotency.c.key == key)).mappings().first()
-        if row is None:
+            rows = s.execute(select(idem).where(idem.c.scope == scope, idem.c.key.in_(
+                [key, spent_key(self.master_key, scope, key)]))).mappings().all()
+        if not rows:
             return None
-        if row["request_hash"] != digest:
+        if any(row["key"] != key for row in rows):
+            raise KeySpent(key)
+        if rows[0]["request_hash"] != digest:
             raise IdempotencyConflict(key)
-        return Receipt(**json.loads(row["response"]))
+        kept = json.loads(rows[0]["response"])
+        kept.pop("follow_up_token", None)
+        token = replay_token(self.master_key, scope, key, kept["report_id"])
+        if not kept.pop("token_derived", False):
+            self._replace_token(kept["report_id"], token)
+        return Receipt(**kept, follow_up_token=token)
+
+    def _replace_token(self, report_id: str, token: str) -> None:
+        """An answer kept before tokens were derived (migration intake_0004 took its token away): the replay's
+        token becomes the report's, so the answer it gets works."""
+        with self.db.transaction() as s:
+            s.execute(tables.reports.update().where(tables.reports.c.report_id == report_id)
+                      .values(token_hash=token_hash(token)))
 
     def _submitted_event(self, submitter: Submitter, checked: Checked, receipt: Receipt,
                          data_key: bytes) -> ReportSubmitted:
@@ -215,10 +293,8 @@ class IntakeApp:
         return ReportSubmitted(
             report_id=receipt.report_id, reference=receipt.reference, submitted_at=self.clock.now(),
             channel=submitter.channel, centre_id=submitter.centre_id,
-            external_reference=report.external_reference,
             reporter=ReporterFacts(role=rep.role, anonymous=rep.anonymous,
-                                   preferred_language=rep.preferred_language, organisation=rep.organisation,
-                                   has_contact=bool(rep.email or rep.phone)),
+                                   preferred_language=rep.preferred_language, has_contact=bool(rep.email or rep.phone)),
             consent=report.consent,
             incident=IncidentFacts(
                 occurred_at=utc(inc.occurred_at), occurred_at_is_approximate=inc.occurred_at_is_approximate,
@@ -226,11 +302,15 @@ class IntakeApp:
                 religion_targeted=inc.religion_targeted,
                 location=LocationFacts(area=checked.area, district=checked.district,
                                        place_type=inc.location.place_type),
-                online_platform=inc.online.platform if inc.online else None, injuries=inc.injuries,
-                weapon=inc.weapon, vulnerabilities=inc.vulnerabilities, repeat=inc.repeat),
+                injuries=inc.injuries, weapon=inc.weapon, vulnerabilities=inc.vulnerabilities, repeat=inc.repeat),
             grading=default_grading(rep.role, report.consent, submitter.trusted),
             fingerprints=Fingerprints(contact=self.fingerprints.contact(rep.email, rep.phone),
-                                      place=self.fingerprints.place(checked.area, inc.location.place_name)),
+                                      place=self.fingerprints.place(checked.area, inc.location.place_name),
+                                      source=self.fingerprints.source(source_bucket(submitter.centre_id,
+                                                                                    submitter.address)),
+                                      content=self.fingerprints.content(inc.description),
+                                      postcode_district=self.fingerprints.district(
+                                          outward_code(inc.location.postcode or ""))),
             personal=seal(data_key, receipt.report_id, personal) if personal else None,
         )
 
@@ -244,39 +324,42 @@ class IntakeApp:
         report_row = {"report_id": receipt.report_id, "reference": receipt.reference,
                       "token_hash": token_hash(receipt.follow_up_token), "status": Status.received.value,
                       "area": checked.area, "centre_id": cmd.submitter.centre_id,
-                      "external_reference": receipt.external_reference, "created_at": now, "updated_at": now}
+                      "external_reference": receipt.external_reference, "created_at": now, "updated_at": now,
+                      "idempotency_key": cmd.idempotency_key, "hate_crime": None, "withdrawn_at": None,
+                      "erase_due_at": None, "erased_at": None}
         idempotency_row = None
         if cmd.idempotency_key:
             idempotency_row = {"scope": cmd.submitter.scope, "key": cmd.idempotency_key, "request_hash": digest,
-                               "response": json.dumps(receipt.as_dict()), "created_at": now}
+                               "response": kept_answer(receipt), "created_at": now}
         return PendingReport(receipt.report_id, key_row, report_row,
                              self._submitted_event(cmd.submitter, checked, receipt, data_key),
                              idempotency_row, traceparent, tracestate)
 
     # -- the reporter's follow-up ---------------------------------------------------------
 
-    def _authorised_row(self, s: Session, reference: str, token: str | None) -> Any:
-        row = s.execute(select(tables.reports).where(tables.reports.c.reference == reference.upper())
-                        ).mappings().first()
-        given = token_hash(token or "")
-        if row is None or not token or not hmac.compare_digest(row["token_hash"], given):
-            raise UnknownReport(reference)
-        return row
-
     def status(self, reference: str, token: str | None) -> StatusView:
+        """The reporter's view; KeyDestroyed once erased (the token still tells its holder apart)."""
         with self.db.snapshot() as s:
-            row = self._authorised_row(s, reference, token)
-            updates = self.store.version(s, row["report_id"]) - 1
+            row = authorised_report(s, reference, token)
+            if row["erased_at"] is not None:
+                raise KeyDestroyed(row["report_id"])
+            log = self.store.log
+            updates = s.execute(select(func.count()).where(log.c.stream_id == row["report_id"],
+                                                           log.c.type == ReportAmended.TYPE)).scalar_one()
+        erase_after = row["erase_due_at"].isoformat() if row["erase_due_at"] else None
         return StatusView(reference=row["reference"], status=Status(row["status"]),
                           received_at=row["created_at"].isoformat(), updated_at=row["updated_at"].isoformat(),
-                          updates=updates)
+                          updates=int(updates), erase_after=erase_after)
 
     def add_update(self, reference: str, token: str | None, update: UpdateIn) -> StatusView:
         """Follow-up information becomes `vigil.report.amended.v1`; new text is sealed with the report's key."""
         with self.db.transaction() as s:
-            row = self._authorised_row(s, reference, token)
+            lock_appends(s)  # first, as an erasure or a withdrawal does: none of them slips between read and write
+            row = authorised_report(s, reference, token)
             report_id = row["report_id"]
             data_key = self._data_key(s, report_id)
+            if row["withdrawn_at"] is not None:
+                raise Withdrawn(reference)
             history = self.store.load(s, report_id)
             facts = _latest_facts(history)
             changed = _changed_facts(facts, update)
@@ -288,13 +371,7 @@ class IntakeApp:
         return self.status(reference, token)
 
     def _data_key(self, s: Session, report_id: str) -> bytes:
-        key_row = s.execute(select(tables.report_keys).where(
-            tables.report_keys.c.report_id == report_id)).mappings().first()
-        if key_row is None:
-            raise UnknownReport(report_id)
-        if key_row["wrapped_key"] is None:
-            raise KeyDestroyed(report_id)
-        return unwrap_key(self.master_key, key_row["wrapped_key"], report_id)
+        return data_key(s, self.master_key, report_id)
 
     # -- services ---------------------------------------------------------------------------
 
@@ -327,7 +404,7 @@ def _latest_facts(history: list[Envelope]) -> IncidentFacts:
             facts = event.incident
     if facts is None:
         raise UnknownReport("no submitted event")
-    return facts
+    return facts.model_copy(update={"online_platform": None})  # an older event's, in clear: sealed since #15
 
 
 def _changed_facts(facts: IncidentFacts, update: UpdateIn) -> IncidentFacts | None:

@@ -1,13 +1,18 @@
-"""`vigil intake-key ...`: API keys for third-party reporting centres.
+"""`vigil intake-key ...`: API keys for third-party reporting centres; `vigil erase`: a report's personal data.
 
     vigil intake-key create --centre ID --name NAME [--trusted]   prints the key once
     vigil intake-key list
     vigil intake-key revoke KEY_ID
+    vigil erase REFERENCE --reason TEXT [--by NAME]   as POST /v1/reports/{reference}/erasure; cannot be undone
+
+An erasure is recorded as made by `cli:<your login>` (or `--by`). The reason is kept for the audit after
+the report is gone, so it names no one.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import re
 import sys
 from typing import Any
@@ -28,6 +33,11 @@ def register(commands: Any, _modes: Any) -> None:
     revoke = keys.add_parser("revoke", help="revoke a key at once")
     revoke.add_argument("key_id")
     revoke.set_defaults(func=_revoke)
+    erase = commands.add_parser("erase", help="erase a report's personal data everywhere (cannot be undone)")
+    erase.add_argument("reference", help="the report's reference, e.g. QH7DKT4MXA")
+    erase.add_argument("--reason", required=True, help="why, for the audit (kept after erasure: name no one)")
+    erase.add_argument("--by", default="", help="who asks (default: cli:<your login>)")
+    erase.set_defaults(func=_erase)
 
 
 def _centres() -> Any:
@@ -65,3 +75,42 @@ def _revoke(args: argparse.Namespace) -> int:
         return 0
     print(f"no active key {args.key_id}", file=sys.stderr)
     return 1
+
+
+def _protection() -> Any:
+    from services.intake import tables
+    from services.intake.erasure import DataProtection
+    from services.intake.settings import IntakeSettings
+    from shared.clock import SystemClock
+    from shared.db import Database
+    from shared.eventstore import EventStore
+    from shared.settings import VigilSettings
+
+    clock = SystemClock()
+    store = EventStore(tables.metadata, source="/vigil/intake", clock=clock)
+    return DataProtection(Database(IntakeSettings().database_url), store, clock, VigilSettings().master_key_bytes())
+
+
+def _erase(args: argparse.Namespace) -> int:
+    """0 once the report is erased (also if it was already); 1 if a hold stands or there is no such report."""
+    from services.intake.application import UnknownReport
+    from services.intake.erasure import AlreadyErased, UnderHold
+
+    reason = args.reason.strip()
+    if not reason or len(reason) > 500:
+        print("--reason must be 1-500 characters", file=sys.stderr)
+        return 2
+    try:
+        done = _protection().erase(args.reference, args.by.strip() or f"cli:{getpass.getuser()}", reason)
+    except UnknownReport:
+        print(f"no report {args.reference.upper()}", file=sys.stderr)
+        return 1
+    except AlreadyErased as e:
+        print(f"{args.reference.upper()} was erased already, at {e.erased_at:%Y-%m-%d %H:%M:%S %Z}")
+        return 0
+    except UnderHold as e:
+        print(f"not erased: a {e.hold.kind.value} hold stands (hold {e.hold.hold_id}, placed by {e.hold.placed_by} "
+              f"at {e.hold.placed_at:%Y-%m-%d %H:%M %Z}); release it first", file=sys.stderr)
+        return 1
+    print(f"erased {done.reference} at {done.erased_at:%Y-%m-%d %H:%M:%S %Z} for {done.requested_by}")
+    return 0

@@ -16,16 +16,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from services.intake.application import IntakeApp, Submitter
+from services.intake.audit import PrivacyLog
 from services.intake.centres import Centres
+from services.intake.erasure import DataProtection
 from services.intake.pages import Pages
 from services.intake.ratelimit import RateLimiter, retry_after
 from services.intake.settings import IntakeSettings
+from services.intake.withdrawal import Withdrawals
 from shared.areas import AreaRegistry
 from shared.clock import Clock
 from shared.events.reports import Channel
 from shared.problems import TooManyRequests, Unauthorized
 from shared.settings import VigilSettings
-from shared.staffaccess import require_service_credential
+from shared.staffaccess import Caller, Role, require_service_credential, requires
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class IntakeParts:
     pages: Pages
     areas: AreaRegistry
     clock: Clock
+    protection: DataProtection
+    withdrawals: Withdrawals
+    privacy_log: PrivacyLog
 
 
 def parts_of(request: Request) -> IntakeParts:
@@ -65,7 +71,24 @@ async def clock(request: Request) -> Clock:
     return parts_of(request).clock
 
 
+async def protection(request: Request) -> DataProtection:
+    return parts_of(request).protection
+
+
+async def withdrawals(request: Request) -> Withdrawals:
+    return parts_of(request).withdrawals
+
+
+async def privacy_log(request: Request) -> PrivacyLog:
+    return parts_of(request).privacy_log
+
+
 IntakeDep = Annotated[IntakeApp, Depends(intake_app)]
+ProtectionDep = Annotated[DataProtection, Depends(protection)]
+WithdrawalsDep = Annotated[Withdrawals, Depends(withdrawals)]
+PrivacyLogDep = Annotated[PrivacyLog, Depends(privacy_log)]
+# Erasure, holds and the privacy log: the data protection officer and admins, signed in at triage (ADR 0046).
+Officer = Annotated[Caller, requires(Role.data_protection_officer.value, Role.admin.value)]
 PagesDep = Annotated[Pages, Depends(pages)]
 AreasDep = Annotated[AreaRegistry, Depends(areas)]
 ClockDep = Annotated[Clock, Depends(clock)]
@@ -100,7 +123,7 @@ async def submitter(request: Request, api_key: Annotated[str | None, Depends(api
     parts = parts_of(request)
     if api_key is None:
         check_rate(parts.settings, parts.limiter, client_address(request, parts.settings))
-        return Submitter(channel=Channel.api)
+        return Submitter(channel=Channel.api, address=client_address(request, parts.settings))
     who = await run_in_threadpool(parts.centres.authenticate, api_key)
     if who is None:
         check_rate(parts.settings, parts.limiter, client_address(request, parts.settings))

@@ -7,6 +7,7 @@ the clock) live in `check_report`, so every problem can name the exact field to 
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -135,6 +136,7 @@ class Status(StrEnum):
     triaged = "triaged"
     with_the_police = "with_the_police"
     closed = "closed"
+    withdrawn = "withdrawn"  # by the reporter: last, so no later triage event moves it back
 
 
 STATUS_ORDER = {s: i for i, s in enumerate(Status)}
@@ -246,13 +248,30 @@ def default_grading(role: ReporterRole, consent: Consent, trusted_centre: bool) 
     return Grading(source=source, intelligence=intelligence, handling=handling)
 
 
+def source_bucket(centre_id: str | None, address: str | None) -> str | None:
+    """Where a report came from as the rate limit sees it: a centre by its key, the public by address, an IPv6
+    address by its /64 (one household or phone moves about inside it). Only its keyed hash travels."""
+    if centre_id:
+        return f"centre:{centre_id}"
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return None
+    if ip.version == 6:
+        return f"address:{ipaddress.ip_network(f'{ip}/64', strict=False)}"
+    return f"address:{ip}"
+
+
 def personal_fields(report: ReportIn) -> dict[str, str]:
-    """The fields that must never travel in plain text."""
+    """The fields that must never travel in plain text: a small organisation, a platform named in the reporter's
+    words or a reporting centre's case reference can point at a person as surely as a name."""
     inc, rep = report.incident, report.reporter
     values = {
-        "name": rep.name, "email": rep.email, "phone": rep.phone,
+        "name": rep.name, "email": rep.email, "phone": rep.phone, "organisation": rep.organisation,
         "postcode": inc.location.postcode, "place_name": inc.location.place_name,
+        "online_platform": inc.online.platform if inc.online else None,
         "url": inc.online.url if inc.online else None, "description": inc.description or None,
+        "external_reference": report.external_reference,
     }
     return {k: v for k, v in values.items() if v}
 

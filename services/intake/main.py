@@ -12,20 +12,27 @@ from starlette.middleware import Middleware
 from services.intake import tables
 from services.intake.api import router
 from services.intake.application import IntakeApp
+from services.intake.audit import PrivacyLog
 from services.intake.centres import Centres
 from services.intake.deps import IntakeParts
 from services.intake.domain import ReportIn
 from services.intake.edge import BodyLimit, page_headers
+from services.intake.erasure import DataProtection
+from services.intake.follow_up import follow_up_router
 from services.intake.pages import Pages
+from services.intake.privacy import privacy_router
 from services.intake.ratelimit import RateLimiter
+from services.intake.retention import RetentionJob, RetentionSchedule
 from services.intake.settings import IntakeSettings
 from services.intake.status import StatusFollower
 from services.intake.web import web_router
+from services.intake.withdrawal import Withdrawals
 from shared.areas import default_registry
 from shared.clock import Clock, SystemClock
 from shared.crypto import Fingerprinter
 from shared.service import ServiceCore, service_app
 from shared.settings import VigilSettings
+from shared.staffaccess import StaffAccess
 from shared.topics import INCIDENTS
 
 SERVICE = "intake"
@@ -46,12 +53,26 @@ class Intake(ServiceCore):
         self.consume("status", [INCIDENTS], StatusFollower(clock))
         if self.app.loop_writer is not None:
             self.closers.append(self.app.loop_writer.aclose)
+        self._add_data_protection()
+
+    def _add_data_protection(self) -> None:
+        """Erasure, holds, withdrawal and retention (docs/retention.md); staff sign in at triage (ADR 0046)."""
+        master_key, schedule = self.vigil.master_key_bytes(), RetentionSchedule.of(self.settings)
+        self.staff_access = StaffAccess(self.vigil)
+        self.closers.append(self.staff_access.aclose)
+        self.protection = DataProtection(self.db, self.store, self.clock, master_key)
+        self.withdrawals = Withdrawals(self.db, self.store, self.clock, master_key, schedule.withdrawn)
+        self.retention = RetentionJob(self.db, self.protection, schedule, self.clock,
+                                      self.settings.retention_interval_seconds)
+        if self.settings.retention_enabled:
+            self.add_task("retention", self.retention.run)
 
     def parts(self) -> IntakeParts:
         """What the routes may reach (deps.py), and nothing else of the root."""
         return IntakeParts(app=self.app, settings=self.settings, vigil=self.vigil, centres=self.centres,
                            limiter=self.limiter, centre_limiter=self.centre_limiter, pages=self.pages,
-                           areas=self.areas, clock=self.clock)
+                           areas=self.areas, clock=self.clock, protection=self.protection,
+                           withdrawals=self.withdrawals, privacy_log=PrivacyLog(self.db))
 
 
 def build(vigil: VigilSettings | None = None, settings: IntakeSettings | None = None,
@@ -64,9 +85,10 @@ def create_app(intake: Intake | None = None, with_worker: bool = True) -> FastAP
     intake = intake or build()
     body_limit = Middleware(BodyLimit, limit=intake.settings.max_body_bytes,
                             limits_by_path={"/v1/reports:batch": intake.settings.max_batch_body_bytes})
-    app = service_app(intake, "Vigil intake", DESCRIPTION, [router, web_router], with_worker,
-                      edge_extra=page_headers, inner=[body_limit], error_pages=intake.pages.error_pages())
+    app = service_app(intake, "Vigil intake", DESCRIPTION, [router, privacy_router, web_router, follow_up_router],
+                      with_worker, edge_extra=page_headers, inner=[body_limit], error_pages=intake.pages.error_pages())
     app.state.intake = intake.parts()
+    app.state.staff_access = intake.staff_access
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     intake.pages.mount_static(app)
     return app

@@ -27,7 +27,8 @@ LANG_COOKIE = "vigil_lang"
 # the digits, so a translation cannot alter a number or leave it out of its isolate.
 FIGURES = {"emergency_number": "999", "non_emergency_number": "101", "victim_support_number": "0808 168 9111",
            "child_age": "18", "example_date": "21/11/2026", "example_phone": "07700 900123",
-           "example_email": "name@example.com"}
+           "example_email": "name@example.com",
+           "withdrawal_grace_days": "30"}  # the default; a deployment's own comes from its settings
 
 
 def ltr(value: object) -> Markup:
@@ -61,6 +62,7 @@ class Pages:
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
         self.signer = URLSafeTimedSerializer(master_key + ":csrf", salt="vigil-intake-form")
         self.secure_cookies = settings.public_base_url.startswith("https://")
+        self.figures = {**FIGURES, "withdrawal_grace_days": str(settings.retention_withdrawn_days)}
 
     def error_language(self, request: Request) -> PageLanguage:
         """An error page speaks the visitor's language: the page's path (/ar/...), else their cookie."""
@@ -80,7 +82,8 @@ class Pages:
     def render(self, name: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
         template = self.env.get_template(name)
         html = template.render(lang=lang, dir=self.catalogues.direction(lang), languages=self.catalogues.names,
-                               settings=self.settings, _=Translator(self.catalogues.get(lang)), **context)
+                               settings=self.settings, _=Translator(self.catalogues.get(lang), self.figures),
+                               **context)
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="strict",
                             secure=self.secure_cookies)

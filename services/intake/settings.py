@@ -29,3 +29,12 @@ class IntakeSettings(BaseSettings):
     default_language: str = "en"
     support_services_url: str = "https://www.victimsupport.org.uk/"
     quick_exit_url: str = "https://www.bbc.co.uk/weather"
+    # The retention schedule (docs/retention.md): personal data is erased this many days after the report
+    # (a withdrawn one: after the withdrawal) unless a legal or safeguarding hold stands.
+    retention_hate_crime_days: int = Field(2190, ge=1, description="a hate crime, or a report triage has not "
+                                                                   "classified: six years")
+    retention_nchi_days: int = Field(90, ge=1, description="a non-crime hate incident: personal data only "
+                                                           "while needed, longer only under a safeguarding hold")
+    retention_withdrawn_days: int = Field(30, ge=0, description="the grace period after the reporter withdraws")
+    retention_enabled: bool = Field(True, description="run the retention job in the background process")
+    retention_interval_seconds: float = Field(600.0, gt=0, description="how often the job looks for due reports")

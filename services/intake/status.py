@@ -4,10 +4,14 @@ Dispatch is on the event class (`domain.REPORTER_STATUS`, matched after upcastin
 classes, and types intake has no class for, are skipped. No field of the event is needed, so its
 data is not decoded: the topic is keyed by report id, and a triage that adds fields to an event
 cannot hold a reporter's status up.
+
+One field is read, tolerantly: a triage decision's `hate_crime`, the report's retention category
+(docs/retention.md). A decision intake cannot decode changes the status all the same.
 """
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,10 +20,22 @@ from services.intake.domain import REPORTER_STATUS, Status, later_status
 from shared.clock import Clock
 from shared.events.base import Envelope
 from shared.events.handlers import is_event
+from shared.events.incidents import IncidentTriaged
 
 
 def status_meant(env: Envelope) -> Status | None:
     return next((status for cls, status in REPORTER_STATUS.items() if is_event(env, cls)), None)
+
+
+def hate_crime_decided(env: Envelope) -> bool | None:
+    """Triage's latest word on whether the report is a hate crime; None when it has not said (or cannot be read)."""
+    if not is_event(env, IncidentTriaged):
+        return None
+    try:
+        event = env.event()
+    except ValidationError:
+        return None
+    return event.hate_crime if isinstance(event, IncidentTriaged) else None
 
 
 class StatusFollower:
@@ -36,6 +52,9 @@ class StatusFollower:
             return
         current = Status(row.status)
         new = later_status(current, proposed)
-        if new != current:
-            s.execute(tables.reports.update().where(tables.reports.c.report_id == report_id)
-                      .values(status=new.value, updated_at=self.clock.now()))
+        changes: dict[str, object] = {"status": new.value, "updated_at": self.clock.now()} if new != current else {}
+        hate_crime = hate_crime_decided(env)
+        if hate_crime is not None:
+            changes["hate_crime"] = hate_crime
+        if changes:
+            s.execute(tables.reports.update().where(tables.reports.c.report_id == report_id).values(**changes))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, LargeBinary, String, Table, Text
+from sqlalchemy import Boolean, Column, Index, LargeBinary, String, Table, Text, text
 
-from shared.db import UTCDateTime, new_metadata
+from shared.db import BigId, UTCDateTime, new_metadata
 from shared.eventstore import event_tables
 
 metadata = new_metadata()
@@ -13,7 +13,7 @@ event_tables(metadata)
 report_keys = Table(
     "report_keys", metadata,
     Column("report_id", String(36), primary_key=True),
-    Column("wrapped_key", LargeBinary, nullable=True),  # NULL once destroyed (erasure)
+    Column("wrapped_key", LargeBinary, nullable=True),  # the row is deleted at erasure (NULL: an older erasure)
     Column("created_at", UTCDateTime(), nullable=False),
     Column("destroyed_at", UTCDateTime(), nullable=True),
 )
@@ -26,9 +26,46 @@ reports = Table(
     Column("status", String(20), nullable=False),
     Column("area", String(20), nullable=False),
     Column("centre_id", String(64), nullable=True),
-    Column("external_reference", String(100), nullable=True),
+    Column("external_reference", String(100), nullable=True),  # cleared at erasure
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("idempotency_key", String(200), nullable=True),  # finds the report's idempotency entry at erasure
+    Column("hate_crime", Boolean, nullable=True),  # triage's latest decision; NULL until it decides
+    Column("withdrawn_at", UTCDateTime(), nullable=True),
+    Column("erase_due_at", UTCDateTime(), nullable=True),  # set at withdrawal: the date the reporter was told
+    Column("erased_at", UTCDateTime(), nullable=True),
+)
+# The retention job's two questions, over reports not yet erased only (docs/retention.md).
+Index("ix_reports_retention", reports.c.created_at, postgresql_where=text("erased_at IS NULL"),
+      sqlite_where=text("erased_at IS NULL"))
+Index("ix_reports_erase_due", reports.c.erase_due_at,
+      postgresql_where=text("erased_at IS NULL AND erase_due_at IS NOT NULL"),
+      sqlite_where=text("erased_at IS NULL AND erase_due_at IS NOT NULL"))
+
+holds = Table(
+    "holds", metadata,
+    Column("hold_id", String(36), primary_key=True),
+    Column("report_id", String(36), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("placed_by", String(120), nullable=False),
+    Column("placed_at", UTCDateTime(), nullable=False),
+    Column("released_by", String(120), nullable=True),
+    Column("released_at", UTCDateTime(), nullable=True),
+)
+
+# Every erasure, withdrawal and hold, for the data protection officer (GET /v1/erasures); the events are the
+# record on Kafka. Reasons for holds are cleared at erasure; an erasure's reason stays (it names no one).
+privacy_log = Table(
+    "privacy_log", metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("report_id", String(36), nullable=False, index=True),
+    Column("reference", String(16), nullable=False, index=True),
+    Column("action", String(20), nullable=False),
+    Column("kind", String(20), nullable=True),  # a hold's kind, or an erasure's basis
+    Column("hold_id", String(36), nullable=True),
+    Column("actor", String(120), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("reason", Text, nullable=True),
 )
 
 idempotency = Table(

@@ -12,6 +12,9 @@ On PostgreSQL the whole transaction is one statement: a call of the `intake_grou
 and the append lock is held only while the server runs it. Before, each statement of a pipeline left in
 its own write with a trip through the event loop in between, so the lock was held across other requests'
 work, and the other worker's commits could wait for it; see ADRs 0018 and 0044.
+
+A database that cannot be reached (down, restarting) fails the whole batch at once as `StoreUnavailable`,
+which the route answers 503 with Retry-After: no report is answered 202 unless committed.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 import orjson
 import psycopg
 from sqlalchemy import Connection, Table, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from services.intake import tables
@@ -36,6 +40,11 @@ from shared.events.base import Event
 from shared.eventstore import APPEND_LOCK, OUTBOX_CHANNEL, ConcurrencyError, EventStore, NewStream, event_row
 
 log = logging.getLogger(__name__)
+CONNECT_TIMEOUT = 3  # seconds: an unreachable server fails a request quickly instead of holding it
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot take reports now (down, restarting, unreachable); the client may try again."""
 
 
 @dataclass
@@ -79,11 +88,12 @@ def answer(batch: Batch[A]) -> None:
 
 def one_by_one(batch: Batch[A], error: Exception) -> list[Batch[A]]:
     """After a failed group commit, the batches to try next: each report alone, so a clash (an idempotency
-    twin, a reference collision) fails only its own report. A report that failed alone gets the error."""
-    if len(batch) == 1:
-        _, done = batch[0]
-        if not done.done():
-            done.set_exception(error)
+    twin, a reference collision) fails only its own report. A report that failed alone gets the error, and
+    so does every report of a batch the database was unavailable for: alone, each would fail the same way."""
+    if len(batch) == 1 or isinstance(error, StoreUnavailable):
+        for _, done in batch:
+            if not done.done():
+                done.set_exception(error)
         return []
     log.info("a group commit failed; writing its reports one by one", extra={"size": len(batch)})
     return [[item] for item in batch]
@@ -143,19 +153,24 @@ class ReportWriter:
             self._raw = None
 
     def _commit(self, batch: Batch[Future[None]]) -> None:
-        reports = [pending for pending, _ in batch]
         try:
-            if self.db.is_postgres:
-                self._commit_call(reports)
-            else:
-                with self._session() as s, s.begin():
-                    self._insert(s, reports)
+            self._write([pending for pending, _ in batch])
         except Exception as e:
             self._drop_connection()  # whatever went wrong, the next batch starts on a fresh connection
             for alone in one_by_one(batch, e):
                 self._commit(alone)
             return
         answer(batch)
+
+    def _write(self, reports: list[PendingReport]) -> None:
+        try:
+            if self.db.is_postgres:
+                self._commit_call(reports)
+            else:
+                with self._session() as s, s.begin():
+                    self._insert(s, reports)
+        except (psycopg.OperationalError, OperationalError) as e:
+            raise StoreUnavailable(str(e)) from e
 
     def _insert(self, s: Session, batch: list[PendingReport]) -> None:
         for table, rows in Statements.rows(batch):
@@ -258,18 +273,21 @@ class LoopWriter:
         self.db.committed()
 
     async def _commit(self, batch: list[PendingReport]) -> None:
-        conn = await self._connection()
         try:
+            conn = await self._connection()
             await conn.execute(*self.statements.of(batch))
         except psycopg.IntegrityError as e:
             raise ConcurrencyError(str(e)) from e
+        except psycopg.OperationalError as e:
+            raise StoreUnavailable(str(e)) from e
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         loop = asyncio.get_running_loop()
         if self._conn is not None and (self._conn.closed or self._loop is not loop):
             self._forget()
         if self._conn is None:
-            self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True,
+                                                               connect_timeout=CONNECT_TIMEOUT)
             self._loop = loop
         return self._conn
 

@@ -1,7 +1,10 @@
 """Events on `vigil.reports.v1`, written by intake. Keyed by report id.
 
-Personal data (name, email, phone, postcode, place name, URL, description) never
-appears here in plain text: it travels in `personal`, sealed with the report's own key.
+Personal data (name, email, phone, organisation, postcode, place name, online platform, URL,
+description, a reporting centre's own reference) never appears here in plain text: it travels in
+`personal`, sealed with the report's own key. So does text staff or the reporter write about a report
+(a hold's reason, the reporter's reason for withdrawing), so that erasure shreds it with the rest; only
+an erasure's reason travels in clear, because it must outlive the key (it names no one).
 """
 
 from __future__ import annotations
@@ -112,7 +115,8 @@ class ReporterFacts(_Part):
     role: ReporterRole
     anonymous: bool
     preferred_language: str = "en"
-    organisation: str | None = None
+    organisation: str | None = Field(None, description="no longer written (sealed in `personal` since #15); "
+                                                       "read only in older events")
     has_contact: bool = False
 
 
@@ -130,7 +134,8 @@ class IncidentFacts(_Part):
     targeted_characteristics: list[Strand] = Field(min_length=1)
     religion_targeted: Religion | None = None
     location: LocationFacts
-    online_platform: str | None = None
+    online_platform: str | None = Field(None, description="no longer written (sealed in `personal` since #15); "
+                                                          "read only in older events")
     injuries: Injuries = Injuries.none
     weapon: bool = False
     vulnerabilities: list[Vulnerability] = []
@@ -138,10 +143,20 @@ class IncidentFacts(_Part):
 
 
 class Fingerprints(_Part):
-    """Keyed hashes (HMAC) that let other services compare without reading anyone's details."""
+    """Keyed hashes (HMAC) that let other services compare without reading anyone's details.
+
+    `source` is where the report came from as intake's rate limit sees it (the client address's bucket, or
+    the reporting centre's key), `content` the normalised description: together they let triage see one
+    flood from one source without anyone's address or words travelling. `postcode_district` is the outward
+    code of the postcode given (clusters are read per district). All three are absent from events written
+    before they existed.
+    """
 
     contact: str | None = None
     place: str | None = None
+    source: str | None = None
+    content: str | None = None
+    postcode_district: str | None = None
 
 
 class Sealed(_Part):
@@ -159,7 +174,8 @@ class ReportSubmitted(Event):
     submitted_at: datetime
     channel: Channel
     centre_id: str | None = None
-    external_reference: str | None = None
+    external_reference: str | None = Field(None, description="no longer written (sealed in `personal` since "
+                                                             "#15); read only in older events")
     reporter: ReporterFacts
     consent: Consent
     incident: IncidentFacts
@@ -181,15 +197,69 @@ class ReportAmended(Event):
 
 @event_type("vigil.report.withdrawn.v1", TOPIC)
 class ReportWithdrawn(Event):
+    """The reporter withdrew the report: it is not to be pursued, and its personal data is erased at
+    `erase_after` unless a hold is recorded by then (`vigil.report.erased.v1` follows)."""
+
     report_id: str
     withdrawn_at: datetime
-    reason: str | None = None
+    reason: str | None = Field(None, description="a reason that names no one; the reporter's own words travel "
+                                                 "sealed in `personal` (`reason`)")
+    withdrawn_by: str = Field("reporter", description="who withdrew it: the reporter, with the follow-up token")
+    erase_after: datetime | None = Field(None, description="when the personal data will be erased unless held")
+    personal: Sealed | None = None
+
+
+class ErasureBasis(StrEnum):
+    """Why a report was erased: a request (to the data protection officer), the grace period after the
+    reporter withdrew it, or the retention schedule."""
+
+    request = "request"
+    withdrawal = "withdrawal"
+    retention = "retention"
 
 
 @event_type("vigil.report.erased.v1", TOPIC)
 class ReportErased(Event):
-    """The report's data key is destroyed: every sealed copy, anywhere, is now unreadable."""
+    """The report's data key is destroyed: every sealed copy, anywhere, is now unreadable.
+
+    Every service drops what it derived from the report. `requested_by` is who (a member of staff's
+    username, `reporter`, or `retention schedule`), `erased_at` when, `basis` and `reason` why.
+    """
 
     report_id: str
     erased_at: datetime
     requested_by: str
+    basis: ErasureBasis = ErasureBasis.request
+    reason: str | None = Field(None, description="why, for the audit: it outlives the key, so it names no one")
+
+
+class HoldKind(StrEnum):
+    """A legal hold (litigation, an investigation, a court order) or a safeguarding hold (a real risk of
+    significant harm): either stops erasure, by request, withdrawal or retention, until released."""
+
+    legal = "legal"
+    safeguarding = "safeguarding"
+
+
+@event_type("vigil.report.hold_placed.v1", TOPIC)
+class ReportHoldPlaced(Event):
+    """A hold on a report's erasure. The reason (staff's words) is sealed in `personal` (`reason`)."""
+
+    report_id: str
+    hold_id: str
+    kind: HoldKind
+    placed_by: str
+    placed_at: datetime
+    personal: Sealed | None = None
+
+
+@event_type("vigil.report.hold_released.v1", TOPIC)
+class ReportHoldReleased(Event):
+    """A hold ended; erasure may go ahead once no other hold stands. The reason is sealed in `personal`."""
+
+    report_id: str
+    hold_id: str
+    kind: HoldKind
+    released_by: str
+    released_at: datetime
+    personal: Sealed | None = None
