@@ -20,6 +20,8 @@ KEY_OF = {
     topics.NOTIFICATIONS: "notification id",
     topics.AREAS: "area code",
     topics.PARTNER: "pseudonymous id",
+    topics.STAFF: "staff account id",
+    topics.SITES: "site id",
 }
 
 

@@ -56,6 +56,10 @@ class Role(StrEnum):
     supervisor = "supervisor"
     analyst = "analyst"
     admin = "admin"
+    data_protection_officer = "data_protection_officer"
+    caseworker = "caseworker"
+    neighbourhood_officer = "neighbourhood_officer"
+    site_lead = "site_lead"
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class Caller:
     roles: frozenset[str]
     service: bool = False
     csrf_token: str = ""
+    display_name: str = ""  # as pages show the person; `name` (the username) is what events record
+    areas: frozenset[str] = frozenset()  # the force areas the account is limited to; empty: national
 
 
 def service_credential_ok(settings: VigilSettings, given: str | None) -> bool:
@@ -132,7 +138,8 @@ class StaffAccess:
         if not body.get("active"):
             return None
         return Caller(str(body["username"]), frozenset(body.get("roles", [])),
-                      csrf_token=str(body.get("csrf_token", "")))
+                      csrf_token=str(body.get("csrf_token", "")), display_name=str(body.get("display_name") or ""),
+                      areas=frozenset(body.get("areas") or ()))
 
     def check(self, request: Request, session: str | None, given: str | None, csrf: str | None,
               roles: frozenset[str]) -> Caller:

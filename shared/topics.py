@@ -16,6 +16,8 @@ INCIDENTS = "vigil.incidents.v1"
 NOTIFICATIONS = "vigil.notifications.v1"
 AREAS = "vigil.areas.v1"
 PARTNER = "vigil.partner.v1"
+STAFF = "vigil.staff.v1"
+SITES = "vigil.sites.v1"
 
 FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 COMPACTED = {"cleanup.policy": "compact", "retention.ms": "-1", "min.compaction.lag.ms": "0"}
@@ -26,6 +28,8 @@ CONFIGS: dict[str, dict[str, str]] = {
     NOTIFICATIONS: FOREVER,
     AREAS: COMPACTED,
     PARTNER: FOREVER,
+    STAFF: FOREVER,
+    SITES: FOREVER,
 }
 
 

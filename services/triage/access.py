@@ -25,7 +25,7 @@ class Action(StrEnum):
 
 R = Role
 PERMISSIONS: dict[Action, frozenset[Role]] = {
-    Action.view_queue: frozenset(R),
+    Action.view_queue: frozenset({R.triage_officer, R.duty_inspector, R.supervisor, R.analyst, R.admin}),
     Action.view_personal: frozenset({R.triage_officer, R.duty_inspector, R.supervisor}),
     Action.acknowledge: frozenset({R.triage_officer, R.duty_inspector, R.supervisor}),
     Action.acknowledge_critical: frozenset({R.duty_inspector, R.supervisor}),

@@ -1,32 +1,30 @@
 """Staff sign-in: argon2 password hashes, server-side sessions that expire, a CSRF token per session.
 
 The cookie holds a random token; the database holds only its SHA-256, so a copy of the table
-cannot be used to sign in. Sessions end after an idle period and after a fixed maximum.
+cannot be used to sign in. Sessions end after an idle period and after a fixed maximum, and at once
+when an administrator disables the account or resets its password (accounts.py). Each sign-in is
+kept with a coarse network address only (an IPv4 /24 or an IPv6 /48), never the full address.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import ipaddress
 import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
-from services.triage import staff_store
-from services.triage.access import Role, Staff
+from services.triage import passwords, staff_store, tables
+from services.triage.access import Staff
+from services.triage.accounts import CommandLine, Created, InvalidUser, NewAccount, StaffAccounts
 from shared.clock import Clock
 from shared.db import Database
-from shared.ids import new_id
+from shared.eventstore import EventStore
 
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
-MIN_PASSWORD = 12
-_hasher = PasswordHasher()
-# A hash to verify against when the user does not exist, so both answers take as long.
-_DUMMY = _hasher.hash("vigil-no-such-user-password")
+__all__ = ["Auth", "BadCredentials", "InvalidUser", "SignedIn", "TooManyAttempts", "coarse_network",
+           "csrf_matches"]
+SOURCE = "/vigil/triage"  # the event source of triage's own store (shared.service.ServiceCore)
 
 
 class BadCredentials(Exception):
@@ -41,12 +39,6 @@ class TooManyAttempts(Exception):
         self.retry_after = retry_after
 
 
-class InvalidUser(ValueError):
-    def __init__(self, message: str, field_name: str) -> None:
-        super().__init__(message)
-        self.field = field_name
-
-
 @dataclass(frozen=True)
 class SignedIn:
     token: str
@@ -57,13 +49,15 @@ class Auth:
     MAX_FAILURES = 5
     FAILURE_WINDOW = timedelta(minutes=15)
 
-    def __init__(self, db: Database, clock: Clock, idle_minutes: int = 30, max_hours: int = 12) -> None:
+    def __init__(self, db: Database, clock: Clock, idle_minutes: int = 30, max_hours: int = 12,
+                 events: EventStore | None = None) -> None:
         self.db = db
         self.clock = clock
         self.idle = timedelta(minutes=idle_minutes)
         self.max_age = timedelta(hours=max_hours)
         self._failures: dict[str, list[datetime]] = {}
         self._lock = threading.Lock()
+        self.accounts = StaffAccounts(db, events or EventStore(tables.metadata, SOURCE, clock), clock)
 
     def _throttle(self, username: str) -> None:
         """Per process, per username: slows guessing without locking the real person out for long."""
@@ -78,43 +72,29 @@ class Auth:
         with self._lock:
             self._failures.setdefault(username, []).append(self.clock.now())
 
-    def create_user(self, username: str, display_name: str, password: str, roles: list[str]) -> str:
-        username = username.strip().lower()
-        if not USERNAME.match(username):
-            raise InvalidUser("use 2-80 lower-case letters, digits, dots, dashes or underscores", "username")
-        if not display_name.strip():
-            raise InvalidUser("give the name colleagues know this person by", "display_name")
-        if len(password) < MIN_PASSWORD:
-            raise InvalidUser(f"the password must be at least {MIN_PASSWORD} characters", "password")
-        unknown = [r for r in roles if r not in Role.__members__]
-        if not roles or unknown:
-            raise InvalidUser(f"roles must be some of {', '.join(Role)}; unknown: {', '.join(unknown)}", "roles")
-        user_id = new_id()
-        with self.db.transaction() as s:
-            if staff_store.username_taken(s, username):
-                raise InvalidUser(f"a user called {username!r} already exists", "username")
-            staff_store.add_account(s, user_id, username, display_name.strip(), _hasher.hash(password), roles,
-                              self.clock.now())
-        return user_id
+    def create_user(self, username: str, display_name: str, password: str, roles: list[str],
+                    areas: list[str] | None = None, email: str | None = None, phone: str | None = None,
+                    by: Staff | CommandLine | None = None) -> str:
+        """An account with this password, made by `by` (the server's own operator when not said)."""
+        created: Created = self.accounts.create(by or CommandLine("system"), NewAccount(
+            username, display_name, roles, areas or [], email, phone, password))
+        return created.user_id
 
-    def sign_in(self, username: str, password: str) -> SignedIn:
+    def sign_in(self, username: str, password: str, address: str | None = None) -> SignedIn:
+        """`address`: the client's, kept only as its coarse network."""
         username = username.strip().lower()
         self._throttle(username)
         with self.db.sessions() as s:
             account = staff_store.active_account(s, username)
-        try:
-            _hasher.verify(account.password_hash if account else _DUMMY, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            self._failed(username)
-            raise BadCredentials() from None
-        if account is None:
+        if not passwords.matches(account.password_hash if account else None, password) or account is None:
             self._failed(username)
             raise BadCredentials()
         token, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(24), self.clock.now()
         with self.db.transaction() as s:
             staff_store.open_session(s, _digest(token), account.user_id, csrf, now, now + self.max_age)
-            if _hasher.check_needs_rehash(account.password_hash):
-                staff_store.set_password_hash(s, account.user_id, _hasher.hash(password))
+            staff_store.record_sign_in(s, account.user_id, now, coarse_network(address))
+            if passwords.needs_rehash(account.password_hash):
+                staff_store.set_password_hash(s, account.user_id, passwords.hashed(password))
         return SignedIn(token, account.as_staff(csrf))
 
     def resolve(self, token: str | None) -> Staff | None:
@@ -138,6 +118,16 @@ class Auth:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def coarse_network(address: str | None) -> str | None:
+    """The network an address is in, wide enough not to name a device: "203.0.113.0/24", "2001:db8:1::/48"."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return None
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 def csrf_matches(staff: Staff, given: str | None) -> bool:

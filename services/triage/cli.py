@@ -1,9 +1,20 @@
 """`vigil triage ...` tasks: staff accounts and rulesets.
 
+    vigil triage user list [--role R] [--area CODE|national] [--enabled|--disabled] [--search TEXT]
+    vigil triage user create USERNAME --name "Ada L" --role admin [--area CODE ...] [--email E] [--phone P]
+    vigil triage user disable USERNAME [--reason TEXT]      (their sessions end at once)
+    vigil triage user enable USERNAME [--reason TEXT]
+    vigil triage user roles USERNAME --role R [--role R ...] [--reason TEXT]
+    vigil triage user areas USERNAME (--area CODE [--area CODE ...] | --national) [--reason TEXT]
+    vigil triage user contact USERNAME [--email E] [--phone P]   (a detail left out is cleared)
+    vigil triage user reset-password USERNAME [--password-stdin]
     vigil triage create-user --username ada --name "Ada L" --role admin   (asks for the password)
     vigil triage check-ruleset FILE       validate a ruleset file, naming each problem
     vigil triage publish-ruleset FILE     put a ruleset in force (an event; earlier decisions keep theirs)
     vigil triage rebuild-memory           refold the repeat/cluster memory from vigil.reports.v1, offset 0
+
+Without a password, `user create` and `user reset-password` print a temporary one, once; Vigil keeps only
+its hash. Every change is recorded as made by `cli:<your login>` (or `--by`).
 """
 
 from __future__ import annotations
@@ -12,17 +23,24 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from services.triage.access import Role
+from shared.staffaccess import Role
+
+ROLES = ", ".join(Role)
 
 
 def register(_commands: Any, modes: Any) -> None:
-    user = modes.add_parser("create-user", help="create a staff account (asks for the password)")
+    _register_users(modes.add_parser("user", help="staff accounts: list, create, disable, enable, roles, areas, "
+                                                  "contact details, password resets")
+                    .add_subparsers(dest="user_command", required=True, metavar="ACTION"))
+    user = modes.add_parser("create-user", help="create a staff account (asks for the password); the same as "
+                                                "`user create` with a password of your own")
     user.add_argument("--username", required=True, help="the sign-in name")
     user.add_argument("--name", required=True, help="the display name")
-    user.add_argument("--role", action="append", required=True, choices=[r.value for r in Role],
-                      help="a role; repeat for several")
+    _account_options(user)
     user.add_argument("--password-env", default="", help="read the password from this environment variable "
                       "instead of asking (for scripts)")
     user.set_defaults(func=create_user)
@@ -37,18 +55,206 @@ def register(_commands: Any, modes: Any) -> None:
                      ).set_defaults(func=rebuild_memory)
 
 
+def _register_users(actions: Any) -> None:
+    listing = actions.add_parser("list", help="accounts by name, with roles, areas and the latest sign-in")
+    listing.add_argument("--role", default="", help=f"only accounts with this role ({ROLES})")
+    listing.add_argument("--area", default="", help='only accounts covering this force area code, or "national"')
+    listing.add_argument("--search", default="", help="part of a name or username")
+    state = listing.add_mutually_exclusive_group()
+    state.add_argument("--enabled", dest="enabled", action="store_const", const=True, default=None)
+    state.add_argument("--disabled", dest="enabled", action="store_const", const=False)
+    listing.set_defaults(func=user_list)
+    create = _user_action(actions, "create", "create an account; prints a temporary password once", user_create)
+    create.add_argument("--name", required=True, help="the name colleagues know this person by")
+    _account_options(create)
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    for name, text, func in (("disable", "disable an account; its sessions end at once", user_disable),
+                             ("enable", "enable a disabled account", user_enable)):
+        _user_action(actions, name, text, func).add_argument("--reason", default="", help="why, for the history")
+    roles = _user_action(actions, "roles", "set an account's roles (every role it should have)", user_roles)
+    roles.add_argument("--role", action="append", required=True, help=f"a role; repeat for several ({ROLES})")
+    roles.add_argument("--reason", default="", help="why, for the history")
+    areas = _user_action(actions, "areas", "set the force areas an account covers", user_areas)
+    areas.add_argument("--area", action="append", default=[], help="a force area code; repeat for several")
+    areas.add_argument("--national", action="store_true", help="no particular area: national")
+    areas.add_argument("--reason", default="", help="why, for the history")
+    contact = _user_action(actions, "contact", "set an account's email and phone for notifications", user_contact)
+    contact.add_argument("--email", default="", help="left out: none")
+    contact.add_argument("--phone", default="", help="left out: none")
+    reset = _user_action(actions, "reset-password", "reset a password; prints a temporary one once, or reads "
+                         "one from standard input; the person's sessions end", user_reset_password)
+    reset.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
+
+
+def _user_action(actions: Any, name: str, text: str, func: Callable[[argparse.Namespace], int]) -> Any:
+    action = actions.add_parser(name, help=text)
+    action.add_argument("username", help="the account's username")
+    action.add_argument("--by", default=_login(), help="who is making the change (default: your login)")
+    action.set_defaults(func=func)
+    return action
+
+
+def _account_options(parser: Any) -> None:
+    parser.add_argument("--role", action="append", required=True, help=f"a role; repeat for several ({ROLES})")
+    parser.add_argument("--area", action="append", default=[],
+                        help="a force area code (E23000001 ...); repeat for several; none means national")
+    parser.add_argument("--email", default="", help="email address for notifications")
+    parser.add_argument("--phone", default="", help="phone number for notifications")
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
 def _triage() -> Any:
     from services.triage.main import build
 
     return build()
 
 
-def create_user(args: argparse.Namespace) -> int:
-    from services.triage.auth import InvalidUser
+@contextmanager
+def _accounts() -> Iterator[Any]:
+    triage = _triage()
+    try:
+        yield triage.auth.accounts
+    finally:
+        triage.db.dispose()
 
-    if not (args.username and args.name and args.role):
-        print("create-user needs --username, --name and at least one --role", file=sys.stderr)
+
+def _refused(run: Callable[[Any], int]) -> int:
+    """Run against the accounts; a refusal is one plain line on standard error and a non-zero exit."""
+    from services.triage.accounts import AccountConflict, InvalidUser, UnknownAccount
+
+    try:
+        with _accounts() as accounts:
+            return run(accounts)
+    except (InvalidUser, UnknownAccount) as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
+    except AccountConflict as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+def _by(args: argparse.Namespace) -> Any:
+    from services.triage.accounts import CommandLine
+
+    return CommandLine(getattr(args, "by", "") or _login())
+
+
+def _stdin_password() -> str:
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def user_list(args: argparse.Namespace) -> int:
+    from services.triage.accounts import AccountFilter
+    from shared.web.filters import london_time
+
+    def run(accounts: Any) -> int:
+        found = accounts.all(_by(args), AccountFilter(args.search, args.role, args.area, args.enabled))
+        for a in found:
+            print("\t".join([a.username, a.display_name, ",".join(a.roles), ",".join(a.areas) or "national",
+                             "enabled" if a.enabled else "disabled",
+                             london_time(a.last_sign_in_at) or "never signed in"]))
+        print(f"{len(found)} account{'s' if len(found) != 1 else ''}", file=sys.stderr)
+        return 0
+
+    return _refused(run)
+
+
+def user_create(args: argparse.Namespace) -> int:
+    from services.triage.accounts import NewAccount
+
+    password = _stdin_password() if args.password_stdin else None
+
+    def run(accounts: Any) -> int:
+        created = accounts.create(_by(args), NewAccount(args.username, args.name, args.role, args.area,
+                                                        args.email, args.phone, password))
+        print(f"created {created.username} ({', '.join(sorted(set(args.role)))}; "
+              f"{', '.join(sorted(set(args.area))) or 'national'}), user id {created.user_id}")
+        _print_temporary(created.temporary_password)
+        return 0
+
+    return _refused(run)
+
+
+def _print_temporary(temporary: str | None) -> None:
+    if temporary:
+        print(f"temporary password (shown once; give it to the person): {temporary}")
+
+
+def _named(accounts: Any, args: argparse.Namespace) -> Any:
+    return accounts.named(_by(args), args.username)
+
+
+def user_disable(args: argparse.Namespace) -> int:
+    def run(accounts: Any) -> int:
+        ended = accounts.disable(_by(args), _named(accounts, args).user_id, args.reason)
+        print(f"disabled {args.username}; {ended} session{'s' if ended != 1 else ''} ended")
+        return 0
+
+    return _refused(run)
+
+
+def user_enable(args: argparse.Namespace) -> int:
+    def run(accounts: Any) -> int:
+        accounts.enable(_by(args), _named(accounts, args).user_id, args.reason)
+        print(f"enabled {args.username}")
+        return 0
+
+    return _refused(run)
+
+
+def user_roles(args: argparse.Namespace) -> int:
+    def run(accounts: Any) -> int:
+        changed = accounts.set_roles(_by(args), _named(accounts, args).user_id, args.role, args.reason)
+        roles = ", ".join(sorted(set(args.role)))
+        print(f"{args.username} now has the roles {roles}" if changed else f"{args.username} already had {roles}")
+        return 0
+
+    return _refused(run)
+
+
+def user_areas(args: argparse.Namespace) -> int:
+    if bool(args.area) == bool(args.national):
+        print("error: give --area CODE (repeat for several) or --national, not both", file=sys.stderr)
+        return 2
+
+    def run(accounts: Any) -> int:
+        changed = accounts.set_areas(_by(args), _named(accounts, args).user_id, args.area, args.reason)
+        areas = ", ".join(sorted({a.upper() for a in args.area})) or "national"
+        print(f"{args.username} now covers {areas}" if changed else f"{args.username} already covered {areas}")
+        return 0
+
+    return _refused(run)
+
+
+def user_contact(args: argparse.Namespace) -> int:
+    def run(accounts: Any) -> int:
+        changed = accounts.set_contact(_by(args), _named(accounts, args).user_id, args.email, args.phone)
+        print(f"contact details of {args.username} {'changed' if changed else 'unchanged'}")
+        return 0
+
+    return _refused(run)
+
+
+def user_reset_password(args: argparse.Namespace) -> int:
+    password = _stdin_password() if args.password_stdin else None
+
+    def run(accounts: Any) -> int:
+        temporary = accounts.reset_password(_by(args), _named(accounts, args).user_id, password)
+        print(f"password of {args.username} reset; their sessions ended")
+        _print_temporary(temporary)
+        return 0
+
+    return _refused(run)
+
+
+def create_user(args: argparse.Namespace) -> int:
+    from services.triage.accounts import NewAccount
 
     if args.password_env:
         password = os.environ.get(args.password_env, "")
@@ -57,16 +263,14 @@ def create_user(args: argparse.Namespace) -> int:
         if getpass.getpass("Again: ") != password:
             print("The two passwords differ; nothing was created.", file=sys.stderr)
             return 2
-    triage = _triage()
-    try:
-        user_id = triage.auth.create_user(args.username, args.name, password, args.role)
-    except InvalidUser as e:
-        print(f"{e.field}: {e}", file=sys.stderr)
-        return 2
-    finally:
-        triage.db.dispose()
-    print(f"created {args.username} ({', '.join(args.role)}), user id {user_id}")
-    return 0
+
+    def run(accounts: Any) -> int:
+        created = accounts.create(_by(args), NewAccount(args.username, args.name, args.role, args.area,
+                                                        args.email, args.phone, password))
+        print(f"created {created.username} ({', '.join(args.role)}), user id {created.user_id}")
+        return 0
+
+    return _refused(run)
 
 
 def _load(path: str) -> Any:

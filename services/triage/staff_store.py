@@ -1,8 +1,8 @@
-"""The staff store: every query of staff accounts, their sessions, and who has which incident open.
+"""The staff store: every query of staff accounts, their sessions and sign-ins, and who has which incident open.
 
-Sign-in policy (hashes, throttling, expiry) is in auth.py and what each role may do in access.py;
-this module is the one place that reads or writes `staff_users`, so a role is read from an account
-in one way only.
+Sign-in policy (hashes, throttling, expiry) is in auth.py, the administrator's changes in accounts.py and
+what each role may do in access.py; this module is the one place that reads or writes `staff_users`, so a
+role is read from an account in one way only.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.triage import tables
@@ -21,8 +21,11 @@ from shared.staffaccess import Role
 
 VIEWING_SECONDS = 45
 SYSTEM_NAMES = {"system": "Vigil"}
+SIGN_INS_KEPT = 20
+SIGN_INS_DAYS = 90
 
 _users, _sessions, _viewers = tables.staff_users, tables.staff_sessions, tables.incident_viewers
+_sign_ins = tables.staff_sign_ins
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,50 @@ class StaffSession:
     last_seen_at: datetime
 
 
+@dataclass(frozen=True)
+class AccountDetails:
+    """An account as an administrator sees it; `areas` empty means national."""
+
+    user_id: str
+    username: str
+    display_name: str
+    roles: list[str]
+    areas: list[str]
+    email: str | None
+    phone: str | None
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime | None
+    last_sign_in_at: datetime | None
+
+    @property
+    def national(self) -> bool:
+        return not self.areas
+
+    def as_json(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "username": self.username, "display_name": self.display_name,
+                "roles": self.roles, "areas": self.areas, "national": self.national, "email": self.email,
+                "phone": self.phone, "enabled": self.enabled, "active": self.enabled,
+                "created_at": self.created_at, "updated_at": self.updated_at,
+                "last_sign_in_at": self.last_sign_in_at}
+
+
+@dataclass(frozen=True)
+class SignInRecord:
+    signed_in_at: datetime
+    network: str | None
+
+
 def _roles(stored: str) -> frozenset[str]:
     return frozenset(stored.split(","))
+
+
+def _codes(stored: str | None) -> list[str]:
+    return sorted(c for c in (stored or "").split(",") if c)
+
+
+def _stored(codes: list[str] | frozenset[str] | set[str]) -> str:
+    return ",".join(sorted(set(codes)))
 
 
 # --- accounts -------------------------------------------------------------------------------------
@@ -55,10 +100,11 @@ def username_taken(s: Session, username: str) -> bool:
 
 
 def add_account(s: Session, user_id: str, username: str, display_name: str, password_hash: str,
-                roles: list[str], at: datetime) -> None:
+                roles: list[str], at: datetime, areas: list[str] | None = None, email: str | None = None,
+                phone: str | None = None) -> None:
     s.execute(insert(_users).values(
         user_id=user_id, username=username, display_name=display_name, password_hash=password_hash,
-        roles=",".join(sorted(set(roles))), active=True, created_at=at))
+        roles=_stored(roles), active=True, created_at=at, areas=_stored(areas or []), email=email, phone=phone))
 
 
 def active_account(s: Session, username: str) -> Account | None:
@@ -73,9 +119,43 @@ def set_password_hash(s: Session, user_id: str, password_hash: str) -> None:
 
 
 def accounts(s: Session) -> list[dict[str, Any]]:
-    rows = s.execute(select(_users.c.user_id, _users.c.username, _users.c.display_name, _users.c.roles,
-                            _users.c.active, _users.c.created_at).order_by(_users.c.username)).mappings()
-    return [dict(r) | {"roles": r["roles"].split(",")} for r in rows]
+    return [a.as_json() for a in account_details(s)]
+
+
+def account_details(s: Session, user_id: str | None = None, username: str | None = None) -> list[AccountDetails]:
+    """Every account by username (or the one asked for), with its latest sign-in."""
+    last = (select(_sign_ins.c.user_id, func.max(_sign_ins.c.signed_in_at).label("last_sign_in_at"))
+            .group_by(_sign_ins.c.user_id).subquery())
+    q = (select(_users, last.c.last_sign_in_at).outerjoin(last, last.c.user_id == _users.c.user_id)
+         .order_by(_users.c.username))
+    if user_id is not None:
+        q = q.where(_users.c.user_id == user_id)
+    if username is not None:
+        q = q.where(_users.c.username == username)
+    return [AccountDetails(r["user_id"], r["username"], r["display_name"], sorted(_roles(r["roles"])),
+                           _codes(r["areas"]), r["email"], r["phone"], r["active"], r["created_at"],
+                           r["updated_at"], r["last_sign_in_at"]) for r in s.execute(q).mappings()]
+
+
+def set_enabled(s: Session, user_id: str, enabled: bool, at: datetime) -> None:
+    s.execute(update(_users).where(_users.c.user_id == user_id).values(active=enabled, updated_at=at))
+
+
+def set_roles(s: Session, user_id: str, roles: list[str], at: datetime) -> None:
+    s.execute(update(_users).where(_users.c.user_id == user_id).values(roles=_stored(roles), updated_at=at))
+
+
+def set_areas(s: Session, user_id: str, areas: list[str], at: datetime) -> None:
+    s.execute(update(_users).where(_users.c.user_id == user_id).values(areas=_stored(areas), updated_at=at))
+
+
+def set_contact(s: Session, user_id: str, email: str | None, phone: str | None, at: datetime) -> None:
+    s.execute(update(_users).where(_users.c.user_id == user_id).values(email=email, phone=phone, updated_at=at))
+
+
+def enabled_with_role(s: Session, role: Role) -> set[str]:
+    rows = s.execute(select(_users.c.user_id, _users.c.roles).where(_users.c.active.is_(True)))
+    return {r.user_id for r in rows if role in _roles(r.roles)}
 
 
 def display_names(s: Session) -> dict[str, str]:
@@ -126,6 +206,28 @@ def touch_session(s: Session, token_hash: str, now: datetime) -> None:
 
 def end_session(s: Session, token_hash: str) -> None:
     s.execute(delete(_sessions).where(_sessions.c.token_hash == token_hash))
+
+
+def end_sessions_of(s: Session, user_id: str) -> int:
+    """Every session of the account, at once: how many there were."""
+    return int(getattr(s.execute(delete(_sessions).where(_sessions.c.user_id == user_id)), "rowcount", 0) or 0)
+
+
+# --- sign-ins -------------------------------------------------------------------------------------
+
+def record_sign_in(s: Session, user_id: str, at: datetime, network: str | None) -> None:
+    """Kept for an administrator to read: the latest few, for a while, each with a coarse network only."""
+    s.execute(insert(_sign_ins).values(user_id=user_id, signed_in_at=at, network=network))
+    kept = (select(_sign_ins.c.id).where(_sign_ins.c.user_id == user_id)
+            .order_by(_sign_ins.c.signed_in_at.desc(), _sign_ins.c.id.desc()).limit(SIGN_INS_KEPT))
+    s.execute(delete(_sign_ins).where(_sign_ins.c.user_id == user_id, _sign_ins.c.id.not_in(kept)))
+    s.execute(delete(_sign_ins).where(_sign_ins.c.signed_in_at < at - timedelta(days=SIGN_INS_DAYS)))
+
+
+def sign_ins(s: Session, user_id: str) -> list[SignInRecord]:
+    rows = s.execute(select(_sign_ins.c.signed_in_at, _sign_ins.c.network).where(_sign_ins.c.user_id == user_id)
+                     .order_by(_sign_ins.c.signed_in_at.desc(), _sign_ins.c.id.desc()).limit(SIGN_INS_KEPT))
+    return [SignInRecord(r.signed_in_at, r.network) for r in rows]
 
 
 # --- who has an incident open ---------------------------------------------------------------------

@@ -48,9 +48,29 @@ report_memory = Table(
     Column("place_fp", String(64), nullable=True),
     Column("reporter_role", String(20), nullable=True),
     Column("facts", Text, nullable=False),
+    Column("district", String(64), nullable=True),
+    Column("source_fp", String(64), nullable=True),
+    Column("content_fp", String(64), nullable=True),
     Index("ix_report_memory_area_time", "area", "submitted_at"),
     Index("ix_report_memory_contact", "contact_fp"),
     Index("ix_report_memory_place", "place_fp"),
+    Index("ix_report_memory_district_time", "district", "submitted_at"),
+    Index("ix_report_memory_source_time", "source_fp", "submitted_at"),
+)
+
+# Suspected flood groups (services/triage/groups.py): the aggregate is its events; this row finds a source's
+# group while its burst lasts. `flood_key` is what the members share: "source:" or "contact:" and a keyed hash.
+incident_groups = Table(
+    "incident_groups", metadata,
+    Column("group_id", String(36), primary_key=True),
+    Column("flood_key", String(80), nullable=False),
+    Column("area", String(20), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("paged_by", String(36), nullable=True),
+    Column("members", Integer, nullable=False),
+    Column("formed_at", UTCDateTime(), nullable=False),
+    Column("last_member_at", UTCDateTime(), nullable=False),
+    Index("ix_incident_groups_key_time", "flood_key", "last_member_at"),
 )
 
 rulesets = Table(
@@ -114,6 +134,20 @@ staff_users = Table(
     Column("roles", String(200), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("areas", String(400), nullable=False, server_default=""),  # force area codes; empty: national
+    Column("email", String(254), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=True),
+)
+
+# Recent sign-ins per account: the time and a coarse address (IPv4 /24, IPv6 /48), never a full one.
+staff_sign_ins = Table(
+    "staff_sign_ins", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_id", String(36), nullable=False),
+    Column("signed_in_at", UTCDateTime(), nullable=False),
+    Column("network", String(64), nullable=True),
+    Index("ix_staff_sign_ins_user_time", "user_id", "signed_in_at"),
 )
 
 staff_sessions = Table(
