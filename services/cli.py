@@ -1,10 +1,13 @@
 """The `vigil` command: one entry point for every service and task.
 
-    vigil up                      the whole system: local Kafka, migrations, four services
+    vigil up                      the whole system: local Kafka, migrations, four services, the watchdog
     vigil intake api|worker|all   one service's HTTP face, its background work, or both
     vigil migrate [SERVICE]       alembic upgrade head for one service or all
     vigil schemas [--check]       regenerate (or verify) docs/schemas and the AsyncAPI document
     vigil kafka                   run the local broker in the foreground
+    vigil watchdog                page the on-call administrator when a service stops doing its work
+
+Every launcher stops what it started, by the process (group) id it recorded, on SIGTERM as on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from infra.procs import Supervisor, port_open, stop_process, wait_until
+
 SERVICES = ("intake", "triage", "notify", "assessment")
 MODES = {"api": "HTTP only", "worker": "consumers, outbox relay and timers", "all": "HTTP and worker in one process",
          "migrate": "upgrade the database to the latest migration"}
 ROOT = Path(__file__).resolve().parent.parent
+VIGIL = [sys.executable, "-m", "services.cli"]
 log = logging.getLogger("vigil")
 
 
@@ -77,13 +83,12 @@ def run_service(name: str, mode: str, workers: int = 1) -> None:
         return
     # `all` with several HTTP workers: they serve HTTP only, and one more process does the background work
     # (relay, consumers, timers), so no HTTP worker carries it for the others (ADR 0020).
+    stop_on_signals()
     background = subprocess.Popen([sys.executable, "-m", "services.cli", name, "worker"], cwd=ROOT,
                                   start_new_session=True)  # its own group: stopped by id below
     try:
         serve_http(name, "api", workers, settings)
     finally:
-        from infra.procs import stop_process
-
         stop_process(background, grace=20)
 
 
@@ -104,17 +109,26 @@ def internal_urls(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both raise KeyboardInterrupt, so a launcher's `finally` stops its children either way.
+    Installed explicitly: a shell's background job inherits SIGINT ignored, and Python then installs no
+    KeyboardInterrupt handler of its own; SIGTERM's default would end the launcher and orphan its children."""
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def up(args: argparse.Namespace) -> int:
-    """Bring the whole system up on this machine; Ctrl-C stops everything it started."""
+    """Bring the whole system up on this machine and keep it up: a service that dies is started again
+    (infra.procs.Supervisor) while the others go on. Ctrl-C or SIGTERM stops everything it started."""
     from infra.kafka.local import LocalKafka
-    from infra.procs import port_open, stop_processes, wait_until
     from shared.settings import VigilSettings
 
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    # Ctrl-C and SIGTERM stop the children too. Installed explicitly: a shell's background job inherits
-    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler of its own.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_signals()
     vigil = VigilSettings()
     data = ROOT / vigil.data_dir
     data.mkdir(parents=True, exist_ok=True)
@@ -127,62 +141,68 @@ def up(args: argparse.Namespace) -> int:
         started = time.monotonic()
         broker = LocalKafka(data / "kafka", port=int(port), controller_port=int(port) + 1).start()
         print(f"Kafka: broker up at {broker.bootstrap} in {time.monotonic() - started:.1f}s")
-    children: list[subprocess.Popen[bytes]] = []
+    logs = data / "logs"
+    logs.mkdir(exist_ok=True)
+    supervisor = Supervisor(say=print, cwd=ROOT)
     try:
         print("Migrations:")
         migrate(list(SERVICES))
-        logs = data / "logs"
-        logs.mkdir(exist_ok=True)
         env = internal_urls(dict(os.environ))
         for name in SERVICES:
-            out = open(logs / f"{name}.log", "ab")  # noqa: SIM115  (the child owns it)
-            children.append(subprocess.Popen([sys.executable, "-m", "services.cli", name, "all"], cwd=ROOT, env=env,
-                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
-        for name in SERVICES:
-            settings = service_settings(name)
-            wait_until(functools.partial(port_open, settings.port, settings.host), 60,
-                       f"{name} on port {settings.port}")
+            supervisor.start(name, [*VIGIL, name, "all"], env, logs / f"{name}.log")
+        _wait_for_ports(supervisor, 60)
+        watchdog = supervisor.start("watchdog", [*VIGIL, "watchdog"], env, logs / "watchdog.log")
         print("\nVigil is up:")
-        for name, child in zip(SERVICES, children, strict=True):
-            settings = service_settings(name)
-            print(f"  {name:<11} http://{settings.host}:{settings.port}/docs   (pid {child.pid})")
+        for child in supervisor.children[:len(SERVICES)]:
+            settings = service_settings(child.name)
+            print(f"  {child.name:<11} http://{settings.host}:{settings.port}/docs   (pid {child.pid})")
         print(f"  public form http://127.0.0.1:{service_settings('intake').port}/")
-        print(f"  logs        {logs}/\nPress Ctrl-C to stop everything.")
-        _wait_for_interrupt(children)
+        print(f"  watchdog    {_watchdog_pages()}   (pid {watchdog.pid})")
+        print(f"  logs        {logs}/\nA service that exits is started again. Press Ctrl-C to stop everything.")
+        while True:
+            supervisor.tick()
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
     finally:
         print("\nStopping ...", flush=True)
-        stop_processes(children, grace=20)
+        supervisor.stop(grace=20)
         if broker is not None:
             broker.stop()
         print("Stopped.")
     return 0
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
+def _wait_for_ports(supervisor: Supervisor, timeout: float) -> None:
+    """Until every service answers on its port, starting again any that dies meanwhile."""
+
+    def all_open() -> bool:
+        supervisor.tick()
+        return all(port_open(s.port, s.host) for s in map(service_settings, SERVICES))
+
+    wait_until(all_open, timeout, "the services to answer on their ports")
 
 
-def _wait_for_interrupt(children: list[subprocess.Popen[bytes]]) -> None:
-    try:
-        while True:
-            for child in children:
-                if child.poll() is not None:
-                    print(f"a service exited with code {child.returncode}; see var/logs/", file=sys.stderr)
-                    return
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        return
+def _watchdog_pages() -> str:
+    from services.watchdog.settings import WatchdogSettings
+
+    settings = WatchdogSettings()
+    to = [a for a in (settings.admin_email, settings.admin_phone) if a]
+    return f"pages {' and '.join(to)}" if to else "logs problems (WATCHDOG_ADMIN_EMAIL to be paged)"
 
 
 def kafka_foreground(_args: argparse.Namespace) -> int:
     from infra.kafka.local import LocalKafka
     from shared.settings import VigilSettings
 
+    stop_on_signals()
     vigil = VigilSettings()
     port = int(vigil.kafka_bootstrap.rpartition(":")[2])
-    broker = LocalKafka(ROOT / vigil.data_dir / "kafka", port=port, controller_port=port + 1).start()
-    print(f"Kafka broker at {broker.bootstrap}; Ctrl-C stops it.")
+    broker = LocalKafka(ROOT / vigil.data_dir / "kafka", port=port, controller_port=port + 1)
     try:
+        broker.start()  # interrupted while waiting for the broker, it stops the broker itself
+        pid = broker.proc.pid if broker.proc else None
+        print(f"Kafka broker at {broker.bootstrap} (pid {pid}); Ctrl-C or SIGTERM stops it.", flush=True)
         while broker.proc and broker.proc.poll() is None:
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -190,6 +210,12 @@ def kafka_foreground(_args: argparse.Namespace) -> int:
     finally:
         broker.stop()
     return 0
+
+
+def watchdog_command(_args: argparse.Namespace) -> int:
+    from services.watchdog.main import run_watchdog
+
+    return run_watchdog()
 
 
 def schemas(args: argparse.Namespace) -> int:
@@ -231,6 +257,8 @@ def parser() -> argparse.ArgumentParser:
     sch.set_defaults(func=schemas)
     kf = sub.add_parser("kafka", help="run the local single-node broker in the foreground")
     kf.set_defaults(func=kafka_foreground)
+    wd = sub.add_parser("watchdog", help="check every service; page the on-call administrator directly")
+    wd.set_defaults(func=watchdog_command)
     for name, modes in services.items():
         _register_service_commands(name, sub, modes)
     return p

@@ -1,5 +1,9 @@
 """What every service's composition root shares: the topics task and the common HTTP set-up.
 
+Every service answers /healthz (the process answers) and /readyz (it can do its work: shared.health), and
+exposes at /metrics how far its outbox and timers have fallen behind, read from its database, so any of its
+processes tells the watchdog what its worker is failing to do.
+
 The HTTP set-up includes the pages' ground floor (shared.web): the design system under /assets, HTML
 error pages for browsers, a Content-Security-Policy on every HTML answer, and /docs from Vigil's own
 Swagger UI in development only.
@@ -11,22 +15,26 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
+from opentelemetry.sdk.metrics import MetricsTimeoutError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, func, select
+from sqlalchemy.orm import Session
 from starlette.middleware import Middleware
 
 from shared.clock import Clock
 from shared.db import Database
 from shared.edge import Edge, Headers
 from shared.eventstore import EventStore
+from shared.health import BrokerProbe, Readiness
 from shared.httptelemetry import HttpTelemetry
 from shared.inbox import EventConsumer, Handler
-from shared.metrics import setup_metrics
+from shared.metrics import register_outbox_backlog, register_timer_lateness, setup_metrics
 from shared.outbox import OutboxRelay
-from shared.problems import install_problem_handlers
+from shared.problems import PROBLEM, install_problem_handlers
 from shared.runtime import Runner, Task
 from shared.settings import VigilSettings
 from shared.telemetry import tracing_recorded
@@ -79,7 +87,11 @@ def common_http(app: FastAPI, service: str, edge_extra: Callable[[str], Headers]
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        try:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        except MetricsTimeoutError:  # a gauge's database read waited too long: the scraper tries again
+            return JSONResponse({"type": "about:blank", "title": "Service unavailable", "status": 503,
+                                 "detail": "a metric could not be read in time"}, status_code=503, media_type=PROBLEM)
 
 
 def after(ready: threading.Event, task: Task) -> Task:
@@ -112,6 +124,7 @@ class ServiceCore:
         self.consumers: list[EventConsumer] = []
         self.tasks: list[tuple[str, Task]] = []
         self.closers: list[Callable[[], Awaitable[None]]] = []  # awaited when the HTTP app shuts down
+        register_outbox_backlog(name, self.outbox_backlog)
 
     def consume(self, name: str, topics: list[str], handler: Handler) -> EventConsumer:
         consumer = EventConsumer(f"{self.name}-{name}", self.db, self.metadata, self.kafka.names, topics,
@@ -121,6 +134,24 @@ class ServiceCore:
 
     def add_task(self, name: str, task: Task) -> None:
         self.tasks.append((name, task))
+
+    def outbox_backlog(self) -> int:
+        """Events appended but not yet published (vigil.outbox.backlog)."""
+        log_table = self.metadata.tables["event_log"]
+        with self.db.sessions() as s:
+            last = s.execute(select(func.max(log_table.c.seq))).scalar() or 0
+        return max(0, int(last) - self.relay.position())
+
+    def watch_timers(self, name: str, oldest_due: Callable[[Session, datetime], datetime | None]) -> None:
+        """Expose how late the oldest due, unfired timer is (vigil.timers.overdue), whichever process fires them."""
+
+        def lateness() -> float:
+            now = self.clock.now()
+            with self.db.sessions() as s:
+                due = oldest_due(s, now)
+            return max(0.0, (now - due).total_seconds()) if due is not None else 0.0
+
+        register_timer_lateness(f"{self.name}-{name}", lateness)
 
     def runner(self) -> Runner:
         runner = Runner()
@@ -143,6 +174,8 @@ def service_app(core: ServiceCore, title: str, description: str, routers: list[A
     `ErrorPages(public=True, quick_exit_url=...)`).
     """
 
+    broker = BrokerProbe(core.vigil.kafka_bootstrap, f"vigil-{core.name}-readiness")
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runner = core.runner().start() if with_worker else None
@@ -151,11 +184,14 @@ def service_app(core: ServiceCore, title: str, description: str, routers: list[A
             await close()
         if runner:
             runner.shutdown()
+        broker.close()
         core.db.dispose()
 
     setup_metrics(f"vigil-{core.name}")
     app = http_app(core.name, title, description, core.vigil, lifespan=lifespan, edge_extra=edge_extra,
                    inner=inner, error_pages=error_pages)
+    readiness = Readiness(core.name, core.db, broker, core.kafka.names, core.consumers, with_worker)
+    app.add_api_route("/readyz", readiness.answer, methods=["GET"], include_in_schema=False)
     for router in routers:
         app.include_router(router)
     return app

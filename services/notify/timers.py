@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.notify import tables
@@ -44,6 +44,12 @@ def schedule(s: Session, clock: Clock, kind: str, due_at: datetime, payload: dic
     if new and due_at <= clock.now():
         wake_after_commit(s, TIMERS)
     return tid
+
+
+def oldest_due(s: Session, now: datetime) -> datetime | None:
+    """The earliest due timer not yet fired: how late the timer task is running (the watchdog reads it)."""
+    return s.execute(select(func.min(tables.timers.c.due_at)).where(
+        tables.timers.c.fired_at.is_(None), tables.timers.c.due_at <= now)).scalar()
 
 
 def by_kind(handlers: Mapping[str, KindHandler]) -> TimerHandler:
