@@ -31,6 +31,7 @@ from services.notify.chase.store import ChaseStore
 from services.notify.deps import STATE, NotifyServices, Pages
 from services.notify.dispatch import Dispatcher, Retry
 from services.notify.ledger import LedgerService
+from services.notify.links import PagerAnswers, install_pager_links
 from services.notify.messages import Templates
 from services.notify.pages.routes import TEMPLATES as PAGE_TEMPLATES
 from services.notify.pages.routes import router as pages_router
@@ -158,7 +159,9 @@ class Notify(ServiceCore):
     def _add_dispatchers(self) -> None:
         s = self.settings
         retry = Retry(s.max_attempts, s.retry_base_seconds, s.retry_max_seconds, s.send_lease_seconds)
-        render = MessageRenderer(self.directory, Templates(), self.personal)
+        self.answers = PagerAnswers.build(self.vigil, s, self.db, self.clock, self.directory, self.chases,
+                                          tuple(self.channels), self.closers)
+        render = MessageRenderer(self.directory, Templates(), self.personal, self.answers)
         routes: dict[str, Channel] = {**self.channels, "reporter": ReporterRouter(self.channels)}
         self.dispatchers: dict[str, Dispatcher] = {}
         for name, channel in routes.items():
@@ -195,4 +198,5 @@ def create_app(notify: Notify | None = None, with_worker: bool = True) -> FastAP
                       error_pages=ErrorPages(site=site))
     setattr(app.state, STATE, notify.services(site))
     app.state.staff_access = notify.staff_access
+    install_pager_links(app, notify.answers, site)
     return app

@@ -8,22 +8,33 @@ directory, reporters from intake's internal API (used and dropped, never stored)
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from services.notify.channels import Message, PermanentFailure
 from services.notify.dispatch import Cancel
+from services.notify.ledger import DUTY_INSPECTOR_ALERT
 from services.notify.messages import Templates
 from services.notify.policy import Directory
 from shared.personal import PersonalDataClient, ReportErased, UnknownReport
 
 
+class Answers(Protocol):
+    """How an alert can be answered from the message itself (services.notify.links)."""
+
+    def email_links(self, delivery_key: str, person_id: str, incident_id: str) -> dict[str, str]: ...
+
+    def sms_code(self, person_id: str, incident_id: str) -> str: ...
+
+
 class MessageRenderer:
     """Makes a ledger row into the message to send, in the recipient's language, looking up the address now."""
 
-    def __init__(self, directory: Directory, templates: Templates, personal: PersonalDataClient | None) -> None:
+    def __init__(self, directory: Directory, templates: Templates, personal: PersonalDataClient | None,
+                 answers: Answers | None = None) -> None:
         self.directory = directory
         self.templates = templates
         self.personal = personal
+        self.answers = answers
 
     def __call__(self, row: dict[str, Any]) -> Message:
         payload: dict[str, Any] = json.loads(str(row["payload"]))
@@ -32,7 +43,7 @@ class MessageRenderer:
         if kind == "partner":
             return self._webhook(key, ref, payload)
         if kind == "person":
-            return self._to_person(key, str(row["channel"]), ref, payload)
+            return self._to_person(key, str(row["channel"]), ref, self._answerable(row, ref, payload))
         if kind == "reporter":
             return self._to_reporter(key, ref, payload)
         raise PermanentFailure(f"unknown recipient kind {kind!r}")
@@ -42,6 +53,19 @@ class MessageRenderer:
         if subscription is None:
             raise Cancel("the partner's subscription was removed")
         return Message(key, "webhook", subscription.url, payload=payload["body"], secret=subscription.secret)
+
+    def _answerable(self, row: dict[str, Any], person_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """An alert carries its answers: signed links by email, a reply code by SMS, made for this person now."""
+        incident_id, channel = row.get("incident_id"), row["channel"]
+        if self.answers is None or payload.get("template") != DUTY_INSPECTOR_ALERT or not incident_id:
+            return payload
+        if channel == "email":
+            extra: dict[str, Any] = self.answers.email_links(str(row["idempotency_key"]), person_id, str(incident_id))
+        elif channel == "sms":
+            extra = {"reply_code": self.answers.sms_code(person_id, str(incident_id))}
+        else:
+            return payload
+        return {**payload, "context": {**payload["context"], **extra}}
 
     def _to_person(self, key: str, channel: str, person_id: str, payload: dict[str, Any]) -> Message:
         person = self.directory.people.get(person_id)

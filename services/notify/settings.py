@@ -43,3 +43,17 @@ class NotifySettings(BaseSettings):
     cia_due_hours: float = Field(4, gt=0)
     cia_remind_every_hours: float = Field(1, gt=0)
     cia_review_days: float = Field(7, gt=0)
+
+    # Answering from the message itself (docs/notify.md): signed links in alert emails, codes in SMS replies.
+    links_url: str | None = Field(None, description="notify's address as a recipient's browser reaches it, for the "
+                                                    "links in alerts; VIGIL_STAFF_NOTIFY_URL when unset")
+    link_secret: SecretStr = Field(SecretStr("vigil-development-link-secret"),  # refused in production
+                                   description="signs the links in alerts (HMAC-SHA256); notify's alone")
+    acknowledge_link_hours: float = Field(2, gt=0, le=48)
+    escalate_link_hours: float = Field(2, gt=0, le=48)
+    reply_code_hours: float = Field(2, gt=0, le=48, description="an SMS reply code works this long after the "
+                                                                "latest alert that quoted it")
+    sms_inbound_secret: SecretStr | None = Field(None, description="shared with the SMS gateway: it signs what it "
+                                                                   "posts to /v1/sms/inbound; unset, every reply "
+                                                                   "is refused")
+    sms_inbound_tolerance_seconds: float = Field(300, gt=0, le=3600)

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
 
 from shared.db import UTCDateTime, new_metadata
 from shared.eventstore import event_tables
+from shared.signedlinks import used_links_table
 
 metadata = new_metadata()
 event_tables(metadata)
@@ -60,6 +61,10 @@ chases = Table(
     Column("acknowledged_at", UTCDateTime(), nullable=True),
     Column("acknowledged_by", String(120), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("plan", Integer, nullable=False, server_default="0"),  # chase.model: re-plans after a risen priority
+    Column("group_id", String(36), nullable=True),  # a suspected flood group (triage), for the page's digest
+    Column("group_size", Integer, nullable=False, server_default="0"),
+    Index("ix_chases_group", "group_id"),
 )
 
 assessments = Table(
@@ -102,4 +107,17 @@ rota_overrides = Table(
     Column("set_by", String(120), nullable=True),
     Column("reason", Text, nullable=True),
     Index("ix_rota_overrides_area", "area", "starts_at"),
+)
+
+# Answers from the message itself (links.py): links that acted, and the short codes an SMS reply quotes.
+used_links = used_links_table(metadata)
+
+reply_codes = Table(
+    "reply_codes", metadata,
+    Column("person_id", String(80), primary_key=True),
+    Column("code", String(8), primary_key=True),
+    Column("incident_id", String(36), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ux_reply_codes_alert", "person_id", "incident_id", unique=True),
 )
