@@ -6,26 +6,90 @@ A page built from several queries reads them from one snapshot (ADR 0047), so it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from services.triage import staff_store
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from services.triage import staff_store, tables
 from services.triage.access import Action, Staff
 from services.triage.decisions import ReportMemory
 from services.triage.incident import UnknownIncident
-from services.triage.incident_store import IncidentRepository
+from services.triage.incident_store import History, IncidentRepository
 from services.triage.publishing import RulesetStore
 from services.triage.tension import TensionStore
 from services.triage.views import incident_view, queue_item
 from services.triage.workflow import WorkflowStore
 from shared.clock import Clock
 from shared.db import Database
+from shared.events.incidents import Priority
+
+STATUSES = ("open", "acknowledged", "overdue", "closed", "all")  # "" is everything not closed
+SORTS = ("priority", "received", "time-left")
+_incidents, _memory = tables.incidents, tables.report_memory
 
 
 @dataclass(frozen=True)
 class TensionMap:
     declarations: list[dict[str, Any]]
     proposals: list[dict[str, Any]]
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What a queue page asks for; unknown values are dropped rather than refused, as in a URL."""
+
+    search: str = ""
+    priority: str = ""
+    status: str = ""
+    area: str = ""
+    needs_duty_inspector: str = ""
+    sort: str = "priority"
+    descending: bool = False
+    page: int = 1
+    per_page: int = 25
+
+    @classmethod
+    def of(cls, search: str = "", priority: str = "", status: str = "", area: str = "", needs: str = "",
+           sort: str = "", order: str = "", page: str = "", per_page: int = 25) -> QueueFilter:
+        return cls(search=" ".join(search.split())[:40], priority=priority if priority in set(Priority) else "",
+                   status=status if status in STATUSES else "", area=area[:20],
+                   needs_duty_inspector=needs if needs in ("yes", "no") else "",
+                   sort=sort if sort in SORTS else "priority", descending=order == "desc",
+                   page=max(1, int(page)) if page.isdigit() and len(page) < 7 else 1, per_page=per_page)
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The work not yet closed, whatever the filters: what a Duty Inspector glances at first."""
+
+    open: int = 0
+    awaiting: int = 0
+    overdue: int = 0
+    by_priority: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[dict[str, Any]]
+    total: int
+    counts: QueueCounts
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    """An incident as its page shows it: the API's view, its events, and the assessments recorded."""
+
+    detail: dict[str, Any]
+    history: History
+    assessments: list[dict[str, Any]]
     names: dict[str, str]
 
 
@@ -50,8 +114,28 @@ class Queries:
             names = staff_store.display_names(s)
         return [queue_item(r, now, watching.get(r["incident_id"], []), names) for r in rows]
 
+    def queue_page(self, staff: Staff, wanted: QueueFilter) -> QueuePage:
+        """One page of the queue with its received time and types, and the counts, as of one moment."""
+        staff.require(Action.view_queue)
+        now = self.clock.now()
+        with self.db.snapshot() as s:
+            total = int(s.execute(select(func.count()).select_from(_filtered(wanted, now).subquery())).scalar_one())
+            pages = max(1, -(-total // wanted.per_page))
+            page = min(wanted.page, pages)
+            found = [dict(r) for r in s.execute(_sorted(_filtered(wanted, now), wanted)
+                                                .limit(wanted.per_page)
+                                                .offset((page - 1) * wanted.per_page)).mappings()]
+            watching = staff_store.viewers(s, now, [r["incident_id"] for r in found])
+            names = staff_store.display_names(s)
+            counts = _counts(s, now)
+        rows = [queue_item(r, now, watching.get(r["incident_id"], []), names) | _received(r) for r in found]
+        return QueuePage(rows, total, counts, page, pages)
+
     def incident(self, staff: Staff, incident_id: str) -> dict[str, Any]:
         """The incident, its timeline and who is looking, as of one moment."""
+        return self.incident_record(staff, incident_id).detail
+
+    def incident_record(self, staff: Staff, incident_id: str) -> IncidentRecord:
         staff.require(Action.view_queue)
         now = self.clock.now()
         with self.db.snapshot() as s:
@@ -62,7 +146,19 @@ class Queries:
             facts = self.memory.facts(s, incident.report_id)
             names = staff_store.display_names(s)
             watching = staff_store.viewers(s, now, [incident_id]).get(incident_id, [])
-        return incident_view(incident, facts, history, names, watching, staff, now)
+            assessments = _assessments(s, incident_id)
+        detail = incident_view(incident, facts, history, names, watching, staff, now)
+        return IncidentRecord(detail, history, assessments, names)
+
+    def last_personal_view(self, staff: Staff, incident_id: str) -> dict[str, Any] | None:
+        """This person's latest recorded view of the incident's personal details, if any."""
+        staff.require(Action.view_personal)
+        v = tables.personal_data_views
+        with self.db.sessions() as s:
+            row = s.execute(select(v.c.viewed_at, v.c.outcome)
+                            .where(v.c.incident_id == incident_id, v.c.user_id == staff.user_id)
+                            .order_by(v.c.viewed_at.desc(), v.c.id.desc()).limit(1)).mappings().first()
+        return dict(row) if row else None
 
     def tension_map(self, staff: Staff) -> TensionMap:
         """Declarations in force or planned; assessment's proposals only for those who may confirm them."""
@@ -94,3 +190,65 @@ class Queries:
         staff.require(Action.manage_users)
         with self.db.sessions() as s:
             return staff_store.accounts(s)
+
+
+# --- the queue page's SQL ---------------------------------------------------------------------------
+
+def _filtered(f: QueueFilter, now: datetime) -> Select[Any]:
+    t = _incidents
+    query = select(t, _memory.c.submitted_at, _memory.c.facts).select_from(
+        t.outerjoin(_memory, _memory.c.report_id == t.c.report_id))
+    return query.where(*_conditions(f, now))
+
+
+def _conditions(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+    t = _incidents
+    status = f.status or ("all" if f.search else "")
+    found: list[ColumnElement[bool]] = {
+        "": [t.c.state != "closed"], "all": [], "overdue": [t.c.state == "open", t.c.ack_deadline <= now],
+    }.get(status, [t.c.state == status])
+    if f.search:
+        found.append(func.upper(t.c.reference).startswith(f.search.upper().replace(" ", ""), autoescape=True))
+    if f.area:
+        found.append(t.c.area == f.area)
+    if f.priority:
+        found.append(t.c.priority == f.priority)
+    if f.needs_duty_inspector:
+        found.append(t.c.needs_duty_inspector.is_(f.needs_duty_inspector == "yes"))
+    return found
+
+
+def _sorted(query: Select[Any], f: QueueFilter) -> Select[Any]:
+    t = _incidents
+    received = func.coalesce(_memory.c.submitted_at, t.c.triaged_at)
+    deadline = [t.c.ack_deadline.is_(None), t.c.ack_deadline.desc() if f.descending else t.c.ack_deadline]
+    keys: dict[str, Sequence[Any]] = {
+        "priority": [t.c.priority.desc() if f.descending else t.c.priority, *deadline, received],
+        "received": [received.desc() if f.descending else received],
+        "time-left": [*deadline, t.c.priority],
+    }
+    return query.order_by(*keys[f.sort], t.c.incident_id)
+
+
+def _counts(s: Session, now: datetime) -> QueueCounts:
+    t = _incidents
+    by_state_priority = s.execute(select(t.c.state, t.c.priority, func.count()).where(t.c.state != "closed")
+                                  .group_by(t.c.state, t.c.priority)).all()
+    overdue = s.execute(select(func.count()).select_from(t).where(t.c.state == "open", t.c.ack_deadline <= now))
+    by_priority: dict[str, int] = {p.value: 0 for p in Priority}
+    for _state, priority, n in by_state_priority:
+        by_priority[priority] = by_priority.get(priority, 0) + n
+    return QueueCounts(open=sum(n for *_, n in by_state_priority),
+                       awaiting=sum(n for state, _p, n in by_state_priority if state == "open"),
+                       overdue=int(overdue.scalar_one()), by_priority=by_priority)
+
+
+def _received(row: dict[str, Any]) -> dict[str, Any]:
+    facts = json.loads(row["facts"]) if row.get("facts") else {}
+    return {"received_at": row.get("submitted_at") or row["triaged_at"], "types": facts.get("types", [])}
+
+
+def _assessments(s: Session, incident_id: str) -> list[dict[str, Any]]:
+    c = tables.community_impact_assessments
+    return [dict(r) for r in s.execute(select(c).where(c.c.incident_id == incident_id)
+                                       .order_by(c.c.completed_at, c.c.id)).mappings()]

@@ -14,8 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from services.triage import tables
+from services.triage import tables, ui_views
+from services.triage.access import Staff
 from services.triage.main import Triage, build, create_app
+from services.triage.rules import default_ruleset
 from services.triage.settings import TriageSettings
 from services.triage.staff_store import accounts
 from shared.clock import MovableClock
@@ -118,7 +120,7 @@ def test_the_timeline_names_each_event_and_who_acted(pages: TestClient) -> None:
     incident = pages.get("/v1/incidents/r-1").json()
     timeline = incident["timeline"]
     assert [(t["title"], t["by"]) for t in timeline] == [("Triaged", None), ("Acknowledged", "Dora Inspector")]
-    assert timeline[0]["detail"] == "P1, needs the Duty Inspector; ruleset 2026.11.1"
+    assert timeline[0]["detail"] == f"P1, needs the Duty Inspector; ruleset {default_ruleset().version}"
     assert timeline[0]["matched"] == incident["matched"] and "arson" in [m["code"] for m in incident["matched"]]
     assert timeline[1]["matched"] is None
 
@@ -178,7 +180,8 @@ def test_a_banner_says_only_what_a_known_code_means_never_text_from_the_url(page
                                                    "done": "<script>alert(2)</script>"})
     known = pages.get("/incidents/r-1", params={"done": "acknowledged"})
     assert injected.status_code == 200
-    assert "alert(" not in injected.text and "0800 FAKE" not in injected.text and "moj-alert--success" not in injected.text
+    assert "alert(" not in injected.text and "0800 FAKE" not in injected.text
+    assert "moj-alert--success" not in injected.text
     assert "moj-alert--success" in known.text and "Acknowledged." in known.text
 
 
@@ -196,12 +199,15 @@ def test_closing_asks_for_an_outcome_with_none_chosen_then_for_confirmation(page
                                                       "confirm": "yes"})
     assert closed.status_code == 303 and closed.headers["location"] == "/incidents/r-1?done=closed"
     assert pages.get("/v1/incidents/r-1").json()["state"] == "closed"
+    assert "Nothing in the queue." in pages.get("/queue").text
+    assert 'id="incident-r-1"' in pages.get("/incidents").text  # every incident, closed ones too
 
 
 def test_personal_details_are_post_then_redirect_and_a_refresh_records_no_second_view(
         pages: TestClient, triage: Triage) -> None:
     intake = FakeIntake({"name": "Amira", "description": "They shouted at us.\nThen they threw a stone.",
-                         "updates": [{"at": "2026-11-21T10:15:00+00:00", "information": "I have a photo.\nOf the car."}]})
+                         "updates": [{"at": "2026-11-21T10:15:00+00:00",
+                                      "information": "I have a photo.\nOf the car."}]})
     triage.workflow.intake = intake  # type: ignore[assignment]
     csrf = sign_in(pages, "dora")
     before = pages.get("/incidents/r-1/personal")
@@ -244,10 +250,13 @@ def test_the_queue_counts_searches_filters_and_pages_with_the_filters_in_its_lin
     assert 'id="count-open"' in first.text and '<span class="vigil-counts__number">30</span>' in first.text
     assert first.text.count('class="govuk-table__row vigil-queue__row') == 25
     assert "Showing 1 to 25 of 30 incidents" in first.text and 'href="/queue?page=2"' in first.text
-    found = pages.get("/queue", params={"q": " vgl-r-2 ", "priority": "P1"})
+    asked = pages.get("/queue", params={"q": " vgl-r-2 ", "priority": "P1", "status": "", "area": ""})
+    assert asked.status_code == 303 and asked.headers["location"] == "/queue?q=vgl-r-2&priority=P1"
+    found = pages.get(asked.headers["location"])
     assert "Showing 1 to 11 of 11 incidents" in found.text  # VGL-r-2 and VGL-r-20 to VGL-r-29
     assert 'value="vgl-r-2"' in found.text and 'value="P1" selected' in found.text
-    page_two = pages.get("/queue", params={"priority": "P1", "page": "2", "sort": "received", "order": "desc"})
+    page_two = pages.get("/queue", params={"priority": "P1", "page": "2", "sort": "received", "order": "desc"},
+                         follow_redirects=True)
     assert page_two.text.count('class="govuk-table__row vigil-queue__row') == 5
     assert 'href="/queue?priority=P1&amp;sort=received&amp;order=desc"' in page_two.text
 
@@ -289,3 +298,52 @@ def test_each_role_is_offered_its_own_next_step_first(pages: TestClient) -> None
     assert re.search(r'vigil-primary-action">\s*<form method="post" action="/incidents/r-1/acknowledge"', inspector)
     assert re.search(r'vigil-primary-action">\s*<a href="/incidents/r-1/assign" role="button"', officer)
     assert 'action="/incidents/r-1/acknowledge"' not in officer  # a triage officer cannot acknowledge a critical one
+
+
+# --- how the pages say things -----------------------------------------------------------------------
+
+def staff_with(*roles: str) -> Staff:
+    return Staff("u-1", "someone", "Some One", frozenset(roles))
+
+
+def incident(**changes: Any) -> dict[str, Any]:
+    return {"state": "open", "needs_duty_inspector": True, "duty_inspector": None, "cia": "none"} | changes
+
+
+@pytest.mark.parametrize(("roles", "found", "expected"), [
+    (("duty_inspector",), incident(), "acknowledge"),
+    (("triage_officer",), incident(), "assign"),
+    (("triage_officer",), incident(duty_inspector="Dora Inspector"), None),
+    (("triage_officer",), incident(needs_duty_inspector=False), "acknowledge"),
+    (("supervisor",), incident(state="acknowledged", cia="requested"), "record-cia"),
+    (("supervisor",), incident(state="acknowledged"), "close"),
+    (("analyst",), incident(), None),
+    (("supervisor",), incident(state="closed"), None),
+])
+def test_each_role_has_one_primary_step_for_the_incident_as_it_stands(
+        roles: tuple[str, ...], found: dict[str, Any], expected: str | None) -> None:
+    step = ui_views.primary_step(staff_with(*roles), found)
+    assert (step.action if step else None) == expected
+    assert all(s is not step for s in ui_views.other_steps(staff_with(*roles), found, step))
+
+
+def test_what_intake_gives_is_shown_as_text_never_as_a_python_structure() -> None:
+    shown = ui_views.personal_details({"description": "a\nb", "vehicle": {"colour": "red", "plate": "AB12 CDE"},
+                                       "updates": [{"at": "2026-11-21T10:15:00+00:00", "information": ["x", "y"]}]})
+    assert [(r["label"], r["value"], r["as_written"]) for r in shown.rows] == [
+        ("What happened, in their words", "a\nb", True), ("Vehicle", "Colour: red\nPlate: AB12 CDE", True)]
+    assert shown.updates == [{"at": "2026-11-21T10:15:00+00:00", "information": "x\ny"}]
+
+
+@pytest.mark.parametrize(("waited", "said"), [(timedelta(seconds=20), "just now"),
+                                              (timedelta(minutes=12), "12 min ago"),
+                                              (timedelta(hours=2, minutes=5), "2 h 5 min ago"),
+                                              (timedelta(days=3, hours=1), "3 days ago")])
+def test_a_reports_age_is_said_at_a_glance(waited: timedelta, said: str) -> None:
+    assert ui_views.ago(START - waited, START) == said
+
+
+def test_pages_show_the_first_the_last_and_those_around_with_gaps_between() -> None:
+    shown = ui_views.pagination(7, 20, lambda n: f"?page={n}")
+    assert [i.get("number", "…") for i in shown["items"]] == [1, "…", 5, 6, 7, 8, 9, "…", 20]
+    assert shown["previous"] == {"href": "?page=6"} and shown["next"] == {"href": "?page=8"}
