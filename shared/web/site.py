@@ -71,9 +71,11 @@ class StaffSite(BaseSettings):
         return [
             NavLink("queue", "Queue", f"{self.triage_url}/queue"),
             NavLink("incidents", "Incidents", f"{self.triage_url}/incidents", OPERATIONAL),
+            NavLink("tension", "Heightened tension", f"{self.triage_url}/tension", OPERATIONAL | {"analyst", "admin"}),
             NavLink("administration", "Administration", f"{self.triage_url}/admin",
                     frozenset({"admin", "supervisor"})),
-            NavLink("notify", "Notifications", f"{self.notify_url}/", frozenset({"duty_inspector", "supervisor", "admin"})),
+            NavLink("notify", "Notifications", f"{self.notify_url}/",
+                    frozenset({"duty_inspector", "supervisor", "admin"})),
             NavLink("analysts", "Analysis", f"{self.assessment_url}/",
                     frozenset({"analyst", "supervisor", "duty_inspector"})),
         ]
