@@ -1,78 +1,11 @@
-"""The spike test: is the last 24 hours' count more than the area's own baseline can explain?
+"""The spike test assessment reads an area's last 24 hours with (ADR 0041).
 
-Counts of reports in a window are modelled as Poisson. The expected count is the mean of the
-same 24-hour window (same hours, same weekday) in each of the previous four weeks, so an
-area's normal weekly rhythm (busier Fridays, quieter Mondays) is part of the baseline and is
-not mistaken for a surge. It never falls below ``floor`` (an area with no history would
-otherwise turn its first two reports into a spike). A spike needs all three of:
-
-- the upper-tail probability P(X >= observed | expected) below ``alpha`` (0.001 by default),
-- at least ``min_count`` reports in the window (5),
-- at least ``min_ratio`` times the expected count (2.0).
+The maths lives in `shared/spike.py`, shared with triage's `cluster` rule so that both read
+"well above its own normal" the same way; the names assessment has always used stay here.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from shared.spike import ALPHA, FLOOR, MIN_COUNT, MIN_RATIO, SpikeResult, poisson_upper_tail, spike_test
 
-ALPHA = 0.001
-MIN_COUNT = 5
-MIN_RATIO = 2.0
-FLOOR = 0.5
-
-
-@dataclass(frozen=True)
-class SpikeResult:
-    observed: int
-    expected: float
-    p_value: float
-    spike: bool
-
-    @property
-    def ratio(self) -> float:
-        return self.observed / self.expected if self.expected else math.inf
-
-    def reason(self) -> str:
-        verdict = "spike" if self.spike else "no spike"
-        return (f"{verdict}: {self.observed} reports in 24 h against {self.expected:.1f} expected "
-                f"(Poisson P(X>={self.observed}) = {self.p_value:.2g}, threshold {ALPHA:g})")
-
-
-def poisson_upper_tail(k: int, mean: float) -> float:
-    """P(X >= k) for X ~ Poisson(mean), summed in log space so large k cannot overflow."""
-    if k <= 0:
-        return 1.0
-    if mean <= 0:
-        return 0.0
-    below = 0.0
-    log_term = -mean  # log P(X = 0)
-    for i in range(k):
-        if i:
-            log_term += math.log(mean) - math.log(i)
-        below += math.exp(log_term)
-    return max(0.0, min(1.0, 1.0 - below)) if below < 0.999999 else _tail_direct(k, mean)
-
-
-def _tail_direct(k: int, mean: float) -> float:
-    """When the lower sum is nearly 1 the subtraction loses every digit; sum the upper terms instead."""
-    log_term = -mean + k * math.log(mean) - math.lgamma(k + 1)
-    total = 0.0
-    i = k
-    while True:
-        term = math.exp(log_term)
-        total += term
-        if term < total * 1e-16 or i > k + 10_000:
-            return min(1.0, total)
-        i += 1
-        log_term += math.log(mean) - math.log(i)
-
-
-def spike_test(observed: int, history: Sequence[int], alpha: float = ALPHA, min_count: int = MIN_COUNT,
-               min_ratio: float = MIN_RATIO, floor: float = FLOOR) -> SpikeResult:
-    """`history`: the counts of the same window in earlier weeks (most recent first)."""
-    expected = max(floor, sum(history) / len(history)) if history else floor
-    p = poisson_upper_tail(observed, expected)
-    spike = p < alpha and observed >= min_count and observed >= min_ratio * expected
-    return SpikeResult(observed, round(expected, 6), p, spike)
+__all__ = ["ALPHA", "FLOOR", "MIN_COUNT", "MIN_RATIO", "SpikeResult", "poisson_upper_tail", "spike_test"]

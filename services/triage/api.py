@@ -6,33 +6,47 @@ server; state-changing calls also need the session's CSRF token in `X-CSRF-Token
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from services.triage.access import Action, NotPermitted, Staff
-from services.triage.auth import BadCredentials, InvalidUser, TooManyAttempts
+from services.triage.access import NotPermitted, Staff
+from services.triage.accounts import AccountConflict, AccountFilter, InvalidUser, NewAccount, UnknownAccount
+from services.triage.auth import BadCredentials, TooManyAttempts
 from services.triage.deps import (
     COOKIE,
+    AccountsDep,
     AuthDep,
     CurrentStaff,
+    OversightDep,
     QueriesDep,
     SettingsDep,
     TensionDep,
     VigilDep,
     WorkflowDep,
     clear_session_cookie,
+    client_address,
     set_session_cookie,
 )
 from services.triage.incident import AlreadyDone, IncidentError, InvalidCommand, UnknownIncident
+from services.triage.oversight import ViewFilter
 from services.triage.publishing import RulesetConflict
 from services.triage.schemas import (
+    AccountChange,
     Assign,
     Close,
     Declare,
     Introspect,
     Lift,
+    NewAreas,
+    NewContact,
+    NewPassword,
+    NewRoles,
     NewUser,
     Override,
     RecordCia,
@@ -41,6 +55,7 @@ from services.triage.schemas import (
     SignIn,
     Versioned,
 )
+from shared.clock import utc
 from shared.events.incidents import Priority
 from shared.problems import (
     Conflict,
@@ -64,9 +79,10 @@ def session_body(staff: Staff) -> dict[str, Any]:
 
 
 @router.post("/v1/session", tags=["session"], summary="Sign in; sets the session cookie")
-def sign_in(body: SignIn, auth: AuthDep, settings: SettingsDep, response: Response) -> dict[str, Any]:
+def sign_in(body: SignIn, request: Request, auth: AuthDep, settings: SettingsDep,
+            response: Response) -> dict[str, Any]:
     try:
-        signed = auth.sign_in(body.username, body.password)
+        signed = auth.sign_in(body.username, body.password, client_address(request))
     except BadCredentials:
         raise Unauthorized("wrong username or password") from None
     except TooManyAttempts as e:
@@ -220,25 +236,119 @@ def rulesets(staff: CurrentStaff, queries: QueriesDep) -> list[dict[str, Any]]:
 
 
 @router.get("/v1/audit/personal-data-views", tags=["audit"],
-            summary="Who looked at which reporter's personal details, newest first (supervisors, admins)")
-def personal_data_views(staff: CurrentStaff, queries: QueriesDep, incident_id: str | None = None,
+            summary="Who looked at which reporter's personal details, newest first (supervisors, admins)",
+            description="Filters combine; `X-Total-Count` counts every match, so a client can page with "
+                        "`offset` and `limit`.")
+def personal_data_views(staff: CurrentStaff, oversight: OversightDep, response: Response,
+                        incident_id: str | None = None, user_id: str | None = None,
+                        reference: Annotated[str | None, Query(description="an incident's reference")] = None,
+                        since: datetime | None = None, until: datetime | None = None,
+                        offset: Annotated[int, Query(ge=0)] = 0,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
-    return queries.personal_data_views(staff, incident_id, limit)
+    wanted = ViewFilter(user_id, reference or incident_id, utc(since) if since else None,
+                        utc(until) if until else None)
+    found = oversight.personal_data_views(staff, wanted, offset, limit)
+    response.headers["X-Total-Count"] = str(found.total)
+    return found.rows
 
 
-@router.get("/v1/users", tags=["users"], summary="Staff accounts (admins)")
-def users(staff: CurrentStaff, queries: QueriesDep) -> list[dict[str, Any]]:
-    return queries.accounts(staff)
+# --- staff accounts (admins) ----------------------------------------------------------------------
 
-
-@router.post("/v1/users", tags=["users"], status_code=201, summary="Create a staff account (admins)")
-def create_user(body: NewUser, staff: CurrentStaff, auth: AuthDep) -> dict[str, Any]:
-    staff.require(Action.manage_users)
+@contextmanager
+def account_problems() -> Iterator[None]:
+    """The accounts' refusals as the problems a client can act on."""
     try:
-        user_id = auth.create_user(body.username, body.display_name, body.password, body.roles)
+        yield
     except InvalidUser as e:
-        raise Unprocessable(str(e), errors=[{"field": e.field, "message": str(e)}]) from e
-    return {"user_id": user_id, "username": body.username.strip().lower(), "roles": sorted(set(body.roles))}
+        raise Unprocessable(_sentence(e), errors=[{"field": e.field, "message": _sentence(e)}]) from e
+    except UnknownAccount as e:
+        raise NotFound(_sentence(e)) from e
+    except AccountConflict as e:
+        raise Conflict(_sentence(e)) from e
+
+
+def _sentence(e: Exception) -> str:
+    text = str(e)
+    return text[:1].upper() + text[1:]
+
+
+@router.get("/v1/users", tags=["users"], summary="Staff accounts, by name (admins)")
+def users(staff: CurrentStaff, accounts: AccountsDep,
+          q: Annotated[str, Query(description="part of a name or username")] = "",
+          role: str = "", area: Annotated[str, Query(description='a force area code, or "national"')] = "",
+          enabled: bool | None = None) -> list[dict[str, Any]]:
+    return [a.as_json() for a in accounts.all(staff, AccountFilter(q, role, area, enabled))]
+
+
+@router.post("/v1/users", tags=["users"], status_code=201, summary="Create a staff account (admins)",
+             description="Without `password` Vigil makes a temporary one and answers it once, as "
+                         "`temporary_password`; only its hash is kept.")
+def create_user(body: NewUser, staff: CurrentStaff, accounts: AccountsDep) -> JSONResponse:
+    with account_problems():
+        created = accounts.create(staff, NewAccount(body.username, body.display_name, body.roles, body.areas,
+                                                    body.email, body.phone, body.password))
+        account = accounts.get(staff, created.user_id)
+    answer = account.as_json() | ({"temporary_password": created.temporary_password}
+                                  if created.temporary_password else {})
+    return JSONResponse(jsonable_encoder(answer), status_code=201, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/v1/users/{user_id}", tags=["users"], summary="One account, its recent sign-ins and its history")
+def user(user_id: str, staff: CurrentStaff, accounts: AccountsDep) -> dict[str, Any]:
+    with account_problems():
+        account, sign_ins, history = accounts.record(staff, user_id)
+    return account.as_json() | {
+        "sign_ins": [{"signed_in_at": r.signed_in_at, "network": r.network} for r in sign_ins],
+        "history": [{"type": env.type, "at": env.time, **env.event().model_dump(mode="json")} for env in history]}
+
+
+@router.post("/v1/users/{user_id}/disable", tags=["users"],
+             summary="Disable an account: its sessions end at once, other services refuse it within their cache's "
+                     "lifetime")
+def disable_user(user_id: str, staff: CurrentStaff, accounts: AccountsDep,
+                 body: AccountChange | None = None) -> dict[str, Any]:
+    with account_problems():
+        ended = accounts.disable(staff, user_id, body.reason if body else None)
+        return accounts.get(staff, user_id).as_json() | {"sessions_ended": ended}
+
+
+@router.post("/v1/users/{user_id}/enable", tags=["users"], summary="Enable a disabled account")
+def enable_user(user_id: str, staff: CurrentStaff, accounts: AccountsDep,
+                body: AccountChange | None = None) -> dict[str, Any]:
+    with account_problems():
+        accounts.enable(staff, user_id, body.reason if body else None)
+        return accounts.get(staff, user_id).as_json()
+
+
+@router.put("/v1/users/{user_id}/roles", tags=["users"], summary="Set an account's roles")
+def set_roles(user_id: str, body: NewRoles, staff: CurrentStaff, accounts: AccountsDep) -> dict[str, Any]:
+    with account_problems():
+        accounts.set_roles(staff, user_id, body.roles, body.reason)
+        return accounts.get(staff, user_id).as_json()
+
+
+@router.put("/v1/users/{user_id}/areas", tags=["users"], summary="Set an account's areas (none: national)")
+def set_areas(user_id: str, body: NewAreas, staff: CurrentStaff, accounts: AccountsDep) -> dict[str, Any]:
+    with account_problems():
+        accounts.set_areas(staff, user_id, body.areas, body.reason)
+        return accounts.get(staff, user_id).as_json()
+
+
+@router.put("/v1/users/{user_id}/contact", tags=["users"], summary="Set an account's email and phone")
+def set_contact(user_id: str, body: NewContact, staff: CurrentStaff, accounts: AccountsDep) -> dict[str, Any]:
+    with account_problems():
+        accounts.set_contact(staff, user_id, body.email, body.phone)
+        return accounts.get(staff, user_id).as_json()
+
+
+@router.post("/v1/users/{user_id}/password", tags=["users"],
+             summary="Reset a password: the one given, or a temporary one answered once; sessions end")
+def reset_password(user_id: str, staff: CurrentStaff, accounts: AccountsDep,
+                   body: NewPassword | None = None) -> JSONResponse:
+    with account_problems():
+        temporary = accounts.reset_password(staff, user_id, body.password if body else None)
+    answer = {"user_id": user_id} | ({"temporary_password": temporary} if temporary else {})
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 
 def install_error_mapping(app: FastAPI) -> None:

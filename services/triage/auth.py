@@ -2,29 +2,36 @@
 
 The cookie holds a random token; the database holds only its SHA-256, so a copy of the table
 cannot be used to sign in. Sessions end after an idle period and after a fixed maximum, and at once
-when an administrator disables the account or resets its password (accounts.py). Each sign-in is
-kept with a coarse network address only (an IPv4 /24 or an IPv6 /48), never the full address.
+when an administrator disables the account or resets its password (accounts.py). Idle means the person
+has done nothing: what a page asks by itself (the queue's refresh, the "being viewed" heartbeat) says so
+with `X-Vigil-Poll: 1` and does not keep a session alive. Each sign-in is kept with a coarse network
+address only (an IPv4 /24 or an IPv6 /48), never the full address; the networks an account signed in from
+lately are its usual ones, which the username's throttle lets through (throttle.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
 import secrets
-import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from services.triage import passwords, staff_store, tables
 from services.triage.access import Staff
 from services.triage.accounts import CommandLine, Created, InvalidUser, NewAccount, StaffAccounts
+from services.triage.throttle import SignInThrottle
 from shared.clock import Clock
 from shared.db import Database
 from shared.eventstore import EventStore
 
-__all__ = ["Auth", "BadCredentials", "InvalidUser", "SignedIn", "TooManyAttempts", "coarse_network",
-           "csrf_matches"]
+__all__ = ["POLL_HEADER", "Auth", "BadCredentials", "InvalidUser", "SignedIn", "TooManyAttempts", "coarse_network",
+           "csrf_matches", "is_poll"]
 SOURCE = "/vigil/triage"  # the event source of triage's own store (shared.service.ServiceCore)
+POLL_HEADER = "X-Vigil-Poll"
+ACTIVITY_WRITES_EVERY = timedelta(seconds=30)
 
 
 class BadCredentials(Exception):
@@ -32,11 +39,19 @@ class BadCredentials(Exception):
 
 
 class TooManyAttempts(Exception):
-    """Too many wrong passwords for this username lately; try again after `retry_after` seconds."""
+    """Too many wrong passwords lately, for this username or from this address; the password was not checked.
+    Try again after `retry_after` seconds."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed sign-ins; try again in {retry_after // 60 + 1} minutes")
-        self.retry_after = retry_after
+    def __init__(self, wait: float) -> None:
+        self.retry_after = max(1, math.ceil(wait))
+        super().__init__(f"too many failed sign-ins; try again in {_duration(self.retry_after)}")
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -46,31 +61,14 @@ class SignedIn:
 
 
 class Auth:
-    MAX_FAILURES = 5
-    FAILURE_WINDOW = timedelta(minutes=15)
-
     def __init__(self, db: Database, clock: Clock, idle_minutes: int = 30, max_hours: int = 12,
-                 events: EventStore | None = None) -> None:
+                 events: EventStore | None = None, throttle: SignInThrottle | None = None) -> None:
         self.db = db
         self.clock = clock
         self.idle = timedelta(minutes=idle_minutes)
         self.max_age = timedelta(hours=max_hours)
-        self._failures: dict[str, list[datetime]] = {}
-        self._lock = threading.Lock()
+        self.throttle = throttle or SignInThrottle(clock)
         self.accounts = StaffAccounts(db, events or EventStore(tables.metadata, SOURCE, clock), clock)
-
-    def _throttle(self, username: str) -> None:
-        """Per process, per username: slows guessing without locking the real person out for long."""
-        now = self.clock.now()
-        with self._lock:
-            recent = [t for t in self._failures.get(username, []) if now - t < self.FAILURE_WINDOW]
-            self._failures[username] = recent
-            if len(recent) >= self.MAX_FAILURES:
-                raise TooManyAttempts(int((recent[0] + self.FAILURE_WINDOW - now).total_seconds()) + 1)
-
-    def _failed(self, username: str) -> None:
-        with self._lock:
-            self._failures.setdefault(username, []).append(self.clock.now())
 
     def create_user(self, username: str, display_name: str, password: str, roles: list[str],
                     areas: list[str] | None = None, email: str | None = None, phone: str | None = None,
@@ -81,14 +79,21 @@ class Auth:
         return created.user_id
 
     def sign_in(self, username: str, password: str, address: str | None = None) -> SignedIn:
-        """`address`: the client's, kept only as its coarse network."""
+        """`address`: the client's, kept only as its coarse network. An attempt the throttle holds back is
+        refused (TooManyAttempts) before its password is checked."""
         username = username.strip().lower()
-        self._throttle(username)
+        if wait := self.throttle.address_wait(address):
+            raise TooManyAttempts(wait)
         with self.db.sessions() as s:
             account = staff_store.active_account(s, username)
+            wait = self.throttle.username_wait(username)
+            network = coarse_network(address)
+            if wait and not (account and network and staff_store.usual_network(s, account.user_id, network)):
+                raise TooManyAttempts(wait)
         if not passwords.matches(account.password_hash if account else None, password) or account is None:
-            self._failed(username)
+            self.throttle.failed(username, address)
             raise BadCredentials()
+        self.throttle.succeeded(username)
         token, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(24), self.clock.now()
         with self.db.transaction() as s:
             staff_store.open_session(s, _digest(token), account.user_id, csrf, now, now + self.max_age)
@@ -97,7 +102,9 @@ class Auth:
                 staff_store.set_password_hash(s, account.user_id, passwords.hashed(password))
         return SignedIn(token, account.as_staff(csrf))
 
-    def resolve(self, token: str | None) -> Staff | None:
+    def resolve(self, token: str | None, activity: bool = True) -> Staff | None:
+        """The session's member of staff, if it has not ended. `activity` false for what a page asks by itself
+        (`is_poll`): it is answered, but does not count as the person doing something."""
         if not token:
             return None
         now = self.clock.now()
@@ -105,7 +112,7 @@ class Auth:
             found = staff_store.session_of(s, _digest(token))
         if found is None or now >= found.expires_at or now - found.last_seen_at >= self.idle:
             return None
-        if now - found.last_seen_at > timedelta(seconds=30):
+        if activity and now - found.last_seen_at > ACTIVITY_WRITES_EVERY:
             with self.db.transaction() as s:
                 staff_store.touch_session(s, _digest(token), now)
         return found.staff
@@ -114,6 +121,11 @@ class Auth:
         if token:
             with self.db.transaction() as s:
                 staff_store.end_session(s, _digest(token))
+
+
+def is_poll(headers: Mapping[str, str]) -> bool:
+    """Whether a request is one a page made by itself (`X-Vigil-Poll: 1`), not something the person did."""
+    return headers.get(POLL_HEADER) == "1"
 
 
 def _digest(token: str) -> str:

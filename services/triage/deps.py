@@ -13,11 +13,14 @@ from fastapi import Depends, FastAPI, Request, Response, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader
 
 from services.triage.access import Staff
-from services.triage.auth import Auth, csrf_matches
+from services.triage.accounts import StaffAccounts
+from services.triage.auth import Auth, csrf_matches, is_poll
+from services.triage.oversight import Oversight
 from services.triage.queries import Queries
 from services.triage.settings import TriageSettings
 from services.triage.tension import Tension
 from services.triage.workflow import Workflow
+from shared.edge import client_address as behind_proxies
 from shared.problems import Forbidden, Unauthorized
 from shared.settings import VigilSettings
 from shared.staffaccess import SESSION_COOKIE
@@ -86,7 +89,7 @@ csrf_header = APIKeyHeader(name="X-CSRF-Token", auto_error=False,
 def current_staff(request: Request, auth: AuthDep, token: Annotated[str | None, Security(session_cookie)] = None,
                   csrf: Annotated[str | None, Security(csrf_header)] = None) -> Staff:
     """The JSON API's caller: signed in, and on a change carrying the session's CSRF token."""
-    staff = auth.resolve(token)
+    staff = auth.resolve(token, activity=not is_poll(request.headers))
     if staff is None:
         raise Unauthorized("sign in first (POST /v1/session)", headers={"WWW-Authenticate": "Cookie"})
     if request.method not in SAFE and not csrf_matches(staff, csrf):
@@ -96,7 +99,7 @@ def current_staff(request: Request, auth: AuthDep, token: Annotated[str | None, 
 
 def page_staff(request: Request, auth: AuthDep) -> Staff | None:
     """Who is looking at a staff page, if anyone is signed in: the page decides where a stranger goes."""
-    return auth.resolve(request.cookies.get(COOKIE))
+    return auth.resolve(request.cookies.get(COOKIE), activity=not is_poll(request.headers))
 
 
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
@@ -110,3 +113,25 @@ def set_session_cookie(response: Response, token: str, settings: TriageSettings)
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(COOKIE, path="/")
+
+
+# --- administration (accounts.py, oversight.py) ----------------------------------------------------
+
+def _accounts(request: Request) -> StaffAccounts:
+    return _provided(request).auth.accounts
+
+
+def _oversight(request: Request) -> Oversight:
+    queries = _provided(request).queries
+    return Oversight(queries.db, queries.clock, queries.ruleset_store)
+
+
+AccountsDep = Annotated[StaffAccounts, Depends(_accounts)]
+OversightDep = Annotated[Oversight, Depends(_oversight)]
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address, behind VIGIL_TRUSTED_PROXIES only (shared/edge.py); auth.py keeps only its coarse
+    network."""
+    peer = request.client.host if request.client else None
+    return behind_proxies(peer, request.headers.get("x-forwarded-for"), _vigil(request).proxy_networks())

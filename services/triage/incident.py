@@ -93,6 +93,15 @@ def rank(p: Priority) -> int:
 
 
 @dataclass(frozen=True)
+class Membership:
+    """The incident's place in a suspected flood group: `pages` when it carries the group's page."""
+
+    group_id: str
+    pages: bool
+    size: int
+
+
+@dataclass(frozen=True)
 class Report:
     """What triage knows of the report an incident is about."""
 
@@ -128,6 +137,8 @@ class Incident:
     closed_at: datetime | None = None
     triaged_at: datetime | None = None
     updated_at: datetime | None = None
+    group_id: str | None = None
+    paged_with_group: bool = False
     version: int = 0
     pending: list[Event] = field(default_factory=list)
 
@@ -156,7 +167,9 @@ class Incident:
                 e.acknowledged_at
             self.updated_at = e.acknowledged_at
         elif isinstance(e, IncidentEscalated):
-            self.escalation_level, self.escalated_deadline, self.updated_at = e.level, e.deadline, e.escalated_at
+            self.escalation_level, self.updated_at = e.level, e.escalated_at
+            if e.escalated_by is None:  # a missed deadline; a person's escalation leaves the deadline's mark alone
+                self.escalated_deadline = e.deadline
         elif isinstance(e, CriteriaOverridden):
             self.priority, self.needs_duty_inspector = e.priority, e.needs_duty_inspector
             self.ack_deadline, self.updated_at = e.ack_deadline, e.overridden_at
@@ -177,6 +190,7 @@ class Incident:
         self.computed_priority = e.computed_priority or e.priority
         self.ruleset_version, self.ack_deadline, self.updated_at = e.ruleset_version, e.ack_deadline, e.triaged_at
         self.hate_crime = True if e.hate_crime is None else e.hate_crime
+        self.group_id, self.paged_with_group = e.group_id, e.paged_with_group
         if self.triaged_at is None:
             self.triaged_at, self.grading = e.triaged_at, e.grading
         if rose:
@@ -185,44 +199,83 @@ class Incident:
     # --- commands -------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, report: Report, decision: Decision, now: datetime,
-             ack_minutes: Mapping[Priority, int]) -> Incident:
+    def open(cls, report: Report, decision: Decision, now: datetime, ack_minutes: Mapping[Priority, int],
+             group: Membership | None = None) -> Incident:
+        """A member of a flood group that does not carry its page has no deadline of its own: the group's has."""
         incident = cls(report.report_id)
+        covered = group is not None and decision.critical and not group.pages
         incident.record(IncidentTriaged(
             incident_id=report.report_id, report_id=report.report_id, reference=report.reference,
             area=report.area, triaged_at=now, matched=decision.matched, critical=decision.critical,
             needs_duty_inspector=decision.critical, priority=decision.priority,
-            ack_deadline=ack_deadline(decision.priority, now, ack_minutes) if decision.critical else None,
-            ruleset_version=decision.ruleset_version,
-            computed_priority=decision.priority, hate_crime=decision.hate_crime, grading=report.grading))
+            ack_deadline=ack_deadline(decision.priority, now, ack_minutes) if decision.critical and not covered
+            else None, ruleset_version=decision.ruleset_version,
+            computed_priority=decision.priority, hate_crime=decision.hate_crime, grading=report.grading,
+            group_id=group.group_id if group else None, paged_with_group=covered,
+            group_size=group.size if group else None))
         return incident
 
-    def retriage(self, decision: Decision, area: str, now: datetime,
-                 ack_minutes: Mapping[Priority, int]) -> Event | None:
-        """New facts: the priority may rise; only a person (an override) can lower it."""
+    def retriage(self, decision: Decision, area: str, now: datetime, ack_minutes: Mapping[Priority, int],
+                 group_pages: bool | None = None) -> Event | None:
+        """New facts: the priority may rise; only a person (an override) can lower it. A P1 leaves its flood
+        group and pages on its own. `group_pages`: whether another member carries this one's group's page."""
         priority = decision.priority if rank(decision.priority) < rank(self.priority) else self.priority
         needs = self.needs_duty_inspector or decision.critical
+        leaves = self.group_id is not None and priority == Priority.P1
+        covered = (self.paged_with_group if group_pages is None else group_pages) and needs and not leaves
         unchanged = (priority == self.priority and needs == self.needs_duty_inspector and area == self.area
-                     and [m.code for m in decision.matched] == [m.code for m in self.matched])
+                     and [m.code for m in decision.matched] == [m.code for m in self.matched]
+                     and covered == self.paged_with_group)
         if unchanged:
             return None
         rose = rank(priority) < rank(self.priority) or (needs and not self.needs_duty_inspector)
-        deadline = ack_deadline(priority, now, ack_minutes) if rose and needs else self.ack_deadline
+        uncovered = self.paged_with_group and not covered
+        deadline = ack_deadline(priority, now, ack_minutes) if (rose or uncovered) and needs else self.ack_deadline
         return self.record(IncidentTriaged(
             incident_id=self.incident_id, report_id=self.report_id, reference=self.reference, area=area,
             triaged_at=now, matched=decision.matched, critical=needs, needs_duty_inspector=needs,
-            priority=priority, ack_deadline=deadline, ruleset_version=decision.ruleset_version, retriage=True,
-            computed_priority=decision.priority, hate_crime=decision.hate_crime))
+            priority=priority, ack_deadline=None if covered else deadline, ruleset_version=decision.ruleset_version,
+            retriage=True, computed_priority=decision.priority, hate_crime=decision.hate_crime,
+            group_id=None if leaves else self.group_id, paged_with_group=covered))
 
-    def acknowledge(self, by: str, may_acknowledge_critical: bool, now: datetime) -> Event:
-        self._not_closed()
-        if self.state == State.acknowledged:
-            raise AlreadyDone("already acknowledged", self.acknowledged_by, self.acknowledged_at)
+    def regroup(self, group: Membership | None, now: datetime, ack_minutes: Mapping[Priority, int]) -> Event | None:
+        """The same decision, in a flood group or out of it. Out of it (or carrying the group's page) it needs its
+        own acknowledgement from now; covered by the group's page it has no deadline of its own."""
+        covered = group is not None and not group.pages and self.needs_duty_inspector
+        if (group.group_id if group else None) == self.group_id and covered == self.paged_with_group:
+            return None
+        own = ack_deadline(self.priority, now, ack_minutes) if self.paged_with_group and not covered else None
+        deadline = None if covered else own or self.ack_deadline
+        return self.record(IncidentTriaged(
+            incident_id=self.incident_id, report_id=self.report_id, reference=self.reference, area=self.area,
+            triaged_at=now, matched=self.matched, critical=self.needs_duty_inspector,
+            needs_duty_inspector=self.needs_duty_inspector, priority=self.priority,
+            ack_deadline=deadline if self.needs_duty_inspector else None, ruleset_version=self.ruleset_version,
+            retriage=True, computed_priority=self.computed_priority, hate_crime=self.hate_crime,
+            group_id=group.group_id if group else None, paged_with_group=covered,
+            group_size=group.size if group else None))
+
+    def acknowledge(self, by: str, may_acknowledge_critical: bool, now: datetime, via: str | None = None) -> Event:
+        self._not_acknowledged()
         if self.needs_duty_inspector and not may_acknowledge_critical:
             raise InvalidCommand("this incident needs the Duty Inspector: only a duty inspector or a supervisor "
                                  "can acknowledge it", "incident")
         return self.record(IncidentAcknowledged(incident_id=self.incident_id, area=self.area, acknowledged_by=by,
-                                                acknowledged_at=now))
+                                                acknowledged_at=now, via=via))
+
+    def escalate(self, by: str, now: datetime, at_least: int = 0, via: str | None = None) -> Event:
+        """A person asks for the next level now, not at the deadline; `at_least` is the level notify's chase has
+        reached, which triage does not know."""
+        self._not_acknowledged()
+        return self.record(IncidentEscalated(
+            incident_id=self.incident_id, area=self.area, priority=self.priority,
+            level=max(self.escalation_level + 1, at_least), reason="escalated at once by a person",
+            escalated_at=now, escalated_by=by, via=via))
+
+    def _not_acknowledged(self) -> None:
+        self._not_closed()
+        if self.state == State.acknowledged:
+            raise AlreadyDone("already acknowledged", self.acknowledged_by, self.acknowledged_at)
 
     def assign(self, duty_inspector: str, by: str, now: datetime) -> Event:
         self._not_closed()

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.triage import tables
@@ -20,6 +20,12 @@ STATES = ("open", "acknowledged", "closed")
 History = list[tuple[Envelope, Event]]
 
 _incidents = tables.incidents
+
+
+def _missed(now: datetime) -> tuple[Any, ...]:
+    t = _incidents
+    return (t.c.state == "open", t.c.ack_deadline <= now,
+            or_(t.c.escalated_deadline.is_(None), t.c.escalated_deadline != t.c.ack_deadline))
 
 
 class IncidentRepository:
@@ -51,10 +57,11 @@ class IncidentRepository:
 
     def overdue(self, s: Session, now: datetime) -> list[str]:
         """Open incidents whose acknowledgement deadline has passed and not yet been escalated."""
-        t = _incidents
-        return list(s.execute(select(t.c.incident_id).where(
-            t.c.state == "open", t.c.ack_deadline <= now,
-            or_(t.c.escalated_deadline.is_(None), t.c.escalated_deadline != t.c.ack_deadline))).scalars().all())
+        return list(s.execute(select(_incidents.c.incident_id).where(*_missed(now))).scalars().all())
+
+    def oldest_overdue(self, s: Session, now: datetime) -> datetime | None:
+        """The earliest of those deadlines: how late the timer task is running (the watchdog reads it)."""
+        return s.execute(select(func.min(_incidents.c.ack_deadline)).where(*_missed(now))).scalar()
 
     def without_duty_inspector(self, s: Session, area: str) -> list[str]:
         """Incidents not closed that do not need the Duty Inspector, in the area (every area for national)."""

@@ -9,12 +9,15 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.triage import tables
+from services.triage.admin import router as admin_router
 from services.triage.api import install_error_mapping, router
 from services.triage.auth import Auth
 from services.triage.decisions import Decisions
 from services.triage.deps import Provided, provide
+from services.triage.groups_api import router as groups_router
 from services.triage.incident import Policy
 from services.triage.incident_store import IncidentRepository
+from services.triage.internal import router as internal_router
 from services.triage.publishing import Rulesets
 from services.triage.queries import Queries
 from services.triage.rules import DEFAULT_RULESET, Ruleset, load_ruleset_file
@@ -51,6 +54,7 @@ class Triage(ServiceCore):
         self.consume("reports", [REPORTS], self.decisions.on_report_event)
         self.consume("areas", [AREAS], self.tension.on_area_event)
         self.add_task("timers", self.run_timers)
+        self.watch_timers("deadlines", incidents.oldest_overdue)
         self.wake_timers = threading.Event()
 
     def configured_ruleset(self) -> Ruleset:
@@ -73,7 +77,8 @@ def build(vigil: VigilSettings | None = None, settings: TriageSettings | None = 
 def create_app(triage: Triage | None = None, with_worker: bool = True) -> FastAPI:
     triage = triage or build()
     app = service_app(triage, "Vigil triage", "Critical-incident criteria, the Duty Inspector's "
-                      "workflow and the staff UI.", [router, ui_router], with_worker)
+                      "workflow and the staff UI.", [router, ui_router, admin_router, internal_router, groups_router],
+                      with_worker)
     install_error_mapping(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     provide(app, Provided(triage.vigil, triage.settings, triage.auth, triage.workflow, triage.tension,

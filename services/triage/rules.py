@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from services.triage.floods import FloodPolicy
 from shared.events.incidents import MatchedRule, Priority
 from shared.events.reports import (
     IncidentFacts,
@@ -31,10 +32,24 @@ from shared.events.reports import (
     Strand,
     Vulnerability,
 )
+from shared.spike import ALPHA, FLOOR, MIN_COUNT, MIN_RATIO, spike_test
 
 RULESETS = Path(__file__).resolve().parent / "rulesets"
-DEFAULT_RULESET = RULESETS / "default-2026.11.1.yaml"
 SCHEMA = RULESETS / "ruleset.schema.json"
+
+
+def _version_key(path: Path) -> tuple[tuple[int, str], ...]:
+    """`default-2026.12.1` after `default-2026.11.1` and `default-2026.9.3`: numbers compare as numbers."""
+    parts = path.stem.removeprefix("default-").replace("-", ".").split(".")
+    return tuple((int(p), "") if p.isdigit() else (-1, p) for p in parts)
+
+
+def newest_default(folder: Path = RULESETS) -> Path:
+    """The packaged default is the newest published version; older files stay, for the record."""
+    return max(folder.glob("default-*.yaml"), key=_version_key)
+
+
+DEFAULT_RULESET = newest_default()
 
 Cond = Mapping[str, Any]
 
@@ -68,10 +83,20 @@ class HistoryKind(StrEnum):
     same_place = "same_place"
     same_contact = "same_contact"
     same_area = "same_area"
+    same_district = "same_district"
 
 
 # How many *other* reports of a kind lie within a window either side of this one.
 HistoryCounter = Callable[[HistoryKind, timedelta], int]
+# The same count, and beside it the count of the same window 1, 2, ... n weeks earlier (the baseline).
+BaselineCounter = Callable[[HistoryKind, timedelta, int], tuple[int, list[int]]]
+
+WHERE = {HistoryKind.same_place: "at the same place", HistoryKind.same_district: "in the same postcode district",
+         HistoryKind.same_area: "in this force area", HistoryKind.same_contact: "from the same reporter contact"}
+
+
+def _no_baseline(_kind: HistoryKind, _window: timedelta, weeks: int) -> tuple[int, list[int]]:
+    return 0, [0] * weeks
 
 
 @dataclass(frozen=True)
@@ -88,6 +113,7 @@ class Subject:
     reporter_role: str | None = None
     history: HistoryCounter = field(default=lambda _kind, _window: 0)
     tension: Tension | None = None
+    baseline: BaselineCounter = field(default=_no_baseline)
 
     def fact(self, name: str) -> Any:
         if name == "area":
@@ -134,6 +160,12 @@ class Ruleset:
     def rule_codes(self) -> list[str]:
         return [r["code"] for r in self.document["rules"]]
 
+    @property
+    def floods(self) -> FloodPolicy | None:
+        """How this ruleset groups floods from one source; None: every report is its own incident."""
+        found = self.document.get("floods")
+        return FloodPolicy.of(found, _window(found["within"])) if found else None
+
     def decide(self, subject: Subject) -> Decision:
         definitions = self.document.get("definitions", {})
         ev = _Evaluator(subject, definitions, matched=[])
@@ -171,6 +203,8 @@ class _Evaluator:
             return self._fact(c), []
         if "history" in c:
             return self._history(c)
+        if "spike" in c:
+            return self._spike(c)
         if "tension" in c:
             t = self.subject.tension
             return (t is not None, [f"heightened tension in force ({t.scope}) since {t.since:%d %b %Y %H:%M} UTC"]
@@ -204,12 +238,27 @@ class _Evaluator:
         span = _describe(c["within"])
         if c["history"] == "same_area":
             return True, [f"{count} reports in this area within {span}"]
-        what = "at the same place" if c["history"] == "same_place" else "from the same reporter contact"
+        what = WHERE[HistoryKind(c["history"])]
         return True, [f"{count} {'report' if count == 1 else 'reports'} {what} within {span}"]
 
 
+    def _spike(self, c: Cond) -> tuple[bool, list[str]]:
+        """Well above this place's (district's, area's) own normal: the spike test against the same window
+        in each of the previous weeks; the first kind that shows a spike is the evidence."""
+        window, weeks = _window(c["within"]), c.get("baseline_weeks", 4)
+        for kind in map(HistoryKind, c["spike"]):
+            others, history = self.subject.baseline(kind, window, weeks)
+            result = spike_test(others + 1, history, c.get("alpha", ALPHA), c.get("min_count", MIN_COUNT),
+                                c.get("min_ratio", MIN_RATIO), c.get("floor", FLOOR))
+            if result.spike:
+                return True, [f"{result.observed} reports {WHERE[kind]} within {_describe(c['within'])} either "
+                              f"side, against {result.expected:.1f} expected from the same days of the previous "
+                              f"{weeks} weeks (Poisson P = {result.p_value:.1g})"]
+        return False, []
+
+
 def _window(within: Mapping[str, int]) -> timedelta:
-    return timedelta(days=within.get("days", 0), hours=within.get("hours", 0))
+    return timedelta(days=within.get("days", 0), hours=within.get("hours", 0), minutes=within.get("minutes", 0))
 
 
 def _describe(within: Mapping[str, int]) -> str:

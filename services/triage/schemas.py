@@ -32,8 +32,34 @@ class Introspect(_Body):
 class NewUser(_Body):
     username: str = Field(min_length=2, max_length=80)
     display_name: str = Field(min_length=1, max_length=120)
-    password: str = Field(min_length=1, max_length=200)
+    password: str | None = Field(None, min_length=1, max_length=200,
+                                 description="leave out to have Vigil make a temporary one, answered once")
+    roles: list[str] = Field(min_length=1, description="staff roles (shared.staffaccess.Role)")
+    areas: list[str] = Field([], description="police force area codes; none means national")
+    email: str | None = Field(None, max_length=254, description="for notifications")
+    phone: str | None = Field(None, max_length=32, description="for notifications (SMS)")
+
+
+class AccountChange(_Body):
+    reason: str = Field("", max_length=500, description="why, for the account's history")
+
+
+class NewRoles(AccountChange):
     roles: list[str] = Field(min_length=1)
+
+
+class NewAreas(AccountChange):
+    areas: list[str] = Field([], description="police force area codes; none means national")
+
+
+class NewContact(_Body):
+    email: str | None = Field(None, max_length=254, description="empty or left out: none")
+    phone: str | None = Field(None, max_length=32, description="empty or left out: none")
+
+
+class NewPassword(_Body):
+    password: str | None = Field(None, min_length=1, max_length=200,
+                                 description="leave out to have Vigil make a temporary one, answered once")
 
 
 class Versioned(_Body):

@@ -1,8 +1,8 @@
 """The staff store: every query of staff accounts, their sessions and sign-ins, and who has which incident open.
 
-Sign-in policy (hashes, throttling, expiry) is in auth.py, the administrator's changes in accounts.py and
-what each role may do in access.py; this module is the one place that reads or writes `staff_users`, so a
-role is read from an account in one way only.
+Sign-in policy (hashes, expiry) is in auth.py, its throttling in throttle.py (in memory, not stored), the
+administrator's changes in accounts.py and what each role may do in access.py; this module is the one place
+that reads or writes `staff_users`, so a role is read from an account in one way only.
 """
 
 from __future__ import annotations
@@ -222,6 +222,11 @@ def record_sign_in(s: Session, user_id: str, at: datetime, network: str | None) 
             .order_by(_sign_ins.c.signed_in_at.desc(), _sign_ins.c.id.desc()).limit(SIGN_INS_KEPT))
     s.execute(delete(_sign_ins).where(_sign_ins.c.user_id == user_id, _sign_ins.c.id.not_in(kept)))
     s.execute(delete(_sign_ins).where(_sign_ins.c.signed_in_at < at - timedelta(days=SIGN_INS_DAYS)))
+
+
+def usual_network(s: Session, user_id: str, network: str) -> bool:
+    """Whether the account signed in from this coarse network lately (among its latest few sign-ins)."""
+    return any(r.network == network for r in sign_ins(s, user_id))
 
 
 def sign_ins(s: Session, user_id: str) -> list[SignInRecord]:

@@ -7,7 +7,8 @@ the version it read: when two people act at once one append wins and the other i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,6 +65,18 @@ class WorkflowStore:
         return [dict(r) for r in s.execute(q).mappings()]
 
 
+@contextmanager
+def _saying_who(s: Session) -> Iterator[None]:
+    """"Already acknowledged" with the name of the person who did, as colleagues know them."""
+    try:
+        yield
+    except AlreadyDone as e:
+        if e.by and e.at:
+            who = display_names(s).get(e.by, "someone")
+            raise AlreadyDone(f"already acknowledged by {who} at {e.at:%H:%M:%S} UTC", e.by, e.at) from e
+        raise
+
+
 class Workflow:
     def __init__(self, db: Database, incidents: IncidentRepository, clock: Clock, policy: Policy,
                  intake: personal.PersonalDataClient | None = None) -> None:
@@ -95,19 +108,27 @@ class Workflow:
                     raise StaleVersion("someone else changed this incident at the same moment: reload") from None
         raise AssertionError("unreachable")
 
-    def acknowledge(self, incident_id: str, staff: Staff, expected_version: int | None = None) -> Incident:
+    def acknowledge(self, incident_id: str, staff: Staff, expected_version: int | None = None,
+                    via: str | None = None) -> Incident:
+        """`via`: how, when not on triage's pages ("email link", "sms reply")."""
         staff.require(Action.acknowledge)
 
         def run(s: Session, i: Incident) -> Event:
-            try:
-                return i.acknowledge(staff.user_id, staff.can(Action.acknowledge_critical), self.clock.now())
-            except AlreadyDone as e:
-                if e.by:
-                    who = display_names(s).get(e.by, "someone")
-                    raise AlreadyDone(f"already acknowledged by {who} at {e.at:%H:%M:%S} UTC", e.by, e.at) from e
-                raise
+            with _saying_who(s):
+                return i.acknowledge(staff.user_id, staff.can(Action.acknowledge_critical), self.clock.now(), via)
 
         return self.act(incident_id, expected_version, run)
+
+    def escalate(self, incident_id: str, staff: Staff, at_least: int = 0, via: str | None = None) -> Incident:
+        """The next level paged now, at a Duty Inspector's word: whoever may take a critical incident on may
+        hand it up."""
+        staff.require(Action.acknowledge_critical)
+
+        def run(s: Session, i: Incident) -> Event:
+            with _saying_who(s):
+                return i.escalate(staff.user_id, self.clock.now(), at_least, via)
+
+        return self.act(incident_id, None, run)
 
     def assign(self, incident_id: str, staff: Staff, duty_inspector: str,
                expected_version: int | None = None) -> Incident:

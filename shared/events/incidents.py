@@ -34,7 +34,13 @@ class MatchedRule(BaseModel):
 
 @event_type("vigil.incident.triaged.v1", TOPIC)
 class IncidentTriaged(Event):
-    """A decision on a report. A re-triage after an amendment is a later version with `retriage` true."""
+    """A decision on a report. A re-triage after an amendment is a later version with `retriage` true.
+
+    `group_id` names the suspected flood this report belongs to, `group_size` how many reports the group
+    had with it. `paged_with_group`: it still needs the Duty Inspector, but the group's page covers it, so
+    it starts no chase of its own (and has no acknowledgement deadline). A later decision without the group
+    (split by a supervisor, or risen to P1) pages as any other.
+    """
 
     incident_id: str
     report_id: str
@@ -51,6 +57,9 @@ class IncidentTriaged(Event):
     computed_priority: Priority | None = None
     hate_crime: bool | None = None
     grading: Grading | None = None
+    group_id: str | None = None
+    paged_with_group: bool = False
+    group_size: int | None = None
 
 
 @event_type("vigil.incident.duty_inspector_assigned.v1", TOPIC)
@@ -68,11 +77,13 @@ class IncidentAcknowledged(Event):
     area: str | None = None
     acknowledged_by: str
     acknowledged_at: datetime
+    via: str | None = None  # "email link" or "sms reply" when answered from the alert itself; None: triage's pages
 
 
 @event_type("vigil.incident.escalated.v1", TOPIC)
 class IncidentEscalated(Event):
-    """The acknowledgement deadline passed; notify chases along the area's escalation policy."""
+    """The acknowledgement deadline passed, or a person asked for the next level at once (`escalated_by`);
+    notify chases along the area's escalation policy."""
 
     incident_id: str
     area: str
@@ -81,6 +92,8 @@ class IncidentEscalated(Event):
     reason: str
     deadline: datetime | None = None
     escalated_at: datetime
+    escalated_by: str | None = None  # the staff account that asked; None: the deadline passed
+    via: str | None = None  # "email link" or "sms reply" when asked from the alert itself
 
 
 @event_type("vigil.incident.criteria_overridden.v1", TOPIC)
@@ -175,3 +188,62 @@ class RulesetPublished(Event):
     rule_codes: list[str]
     published_by: str
     published_at: datetime
+
+
+@event_type("vigil.incident.group_formed.v1", TOPIC)
+class IncidentGroupFormed(Event):
+    """Reports that look like one flood from one source, grouped under one page: a suspected campaign or abuse
+    for a supervisor to confirm or split. Keyed by group id. `basis`: what they share ("source", "contact")."""
+
+    group_id: str
+    area: str
+    basis: str
+    evidence: str
+    members: list[str]
+    paged_by: str | None = None
+    ruleset_version: str
+    formed_at: datetime
+
+
+@event_type("vigil.incident.group_member_attached.v1", TOPIC)
+class IncidentGroupMemberAttached(Event):
+    """One more report of the flood; `pages` when it is the group's page (its first critical member)."""
+
+    group_id: str
+    incident_id: str
+    pages: bool = False
+    size: int
+    attached_at: datetime
+
+
+@event_type("vigil.incident.group_pager_changed.v1", TOPIC)
+class IncidentGroupPagerChanged(Event):
+    """Another member carries the group's page (the one that did left the group), or none does yet."""
+
+    group_id: str
+    incident_id: str | None = None
+    changed_at: datetime
+
+
+@event_type("vigil.incident.group_confirmed.v1", TOPIC)
+class IncidentGroupConfirmed(Event):
+    """A supervisor confirmed the group as one campaign or abuse from one source."""
+
+    group_id: str
+    area: str
+    reason: str
+    confirmed_by: str
+    confirmed_at: datetime
+
+
+@event_type("vigil.incident.group_split.v1", TOPIC)
+class IncidentGroupSplit(Event):
+    """Members taken out of the group, each its own incident again (and paged if it needs the Duty Inspector).
+    `split_by` is a person, or "triage" for a member that rose to P1 and pages on its own."""
+
+    group_id: str
+    area: str
+    incident_ids: list[str]
+    reason: str
+    split_by: str
+    split_at: datetime

@@ -27,6 +27,9 @@ from tests.support.waiting import eventually
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough password"
 PERSONAL = ["Amina Test", "amina@example.org", "E1 6AN", "East London Mosque", "Offensive graffiti"]
+# The ruleset these decisions were written against: its `cluster` counts three reports in a force area, and it has
+# no flood grouping (the newer default's rules are proven in tests/unit/test_triage_cluster.py and test_flood.py).
+OLD_RULESET = {"TRIAGE_RULESET_FILE": str(ROOT / "services/triage/rulesets/default-2026.11.1.yaml")}
 
 
 def staff(env: dict[str, str], username: str, *roles: str) -> str:
@@ -73,7 +76,7 @@ STREET = {"area": "E23000001", "postcode": "E1 6AN", "place_type": "street", "pl
 
 def test_decisions_name_each_rule_with_its_explanation_and_the_ruleset_version(
         vigil_settings: VigilSettings, new_database: Callable[[str], str], logdir: Path) -> None:
-    env = stack_env(vigil_settings, new_database)
+    env = stack_env(vigil_settings, new_database) | OLD_RULESET
     with running(env, logdir, ("intake", "triage")) as svc:
         first = submit(svc["intake"].url, incident__types=["verbal_abuse"], incident__location=STREET)
         [plain] = triaged(vigil_settings, 1)
@@ -199,7 +202,7 @@ def dora_id(env: dict[str, str]) -> str:
 
 def test_heightened_tension_makes_every_hate_crime_need_the_duty_inspector_until_lifted(
         vigil_settings: VigilSettings, new_database: Callable[[str], str], logdir: Path) -> None:
-    env = stack_env(vigil_settings, new_database)
+    env = stack_env(vigil_settings, new_database) | OLD_RULESET
     staff(env, "sam", "supervisor")
     staff(env, "olly", "triage_officer")
     staff(env, "ada", "admin")

@@ -12,11 +12,13 @@ from services.notify.chase.model import (
     ChaseEscalated,
     ChaseGaveUp,
     ChaseOpened,
+    ChaseReplanned,
     ChaseState,
     ChaseStoodDown,
     DecisionOverridden,
     Facts,
     FactsRevised,
+    GroupNoted,
     ScheduleGiveUp,
     ScheduleNextPage,
     SendAlerts,
@@ -240,5 +242,121 @@ def test_replaying_the_events_rebuilds_the_chase() -> None:
     chase.page_due(FIRST_PAGE, Page(0, 0, 1), POLICY, T0 + 5 * MINUTE)
     chase.escalate(1, POLICY, T0 + 6 * MINUTE)
     chase.acknowledge("supt", T0 + 7 * MINUTE)
+    rebuilt = Chase.replay("i1", list(chase.pending))
+    assert rebuilt == Chase(**{**chase.__dict__, "pending": [], "effects": []})
+
+
+# ---- the chase follows the incident (#14) --------------------------------------------------------------------
+
+def p2_paging() -> Chase:
+    chase = Chase.open("i1", facts("P2"), needed=True, policy=POLICY, now=T0)
+    chase.pending.clear()
+    chase.take_effects()
+    return chase
+
+
+def test_a_retriage_that_raises_the_priority_moves_the_running_chase_to_the_new_decision_at_once() -> None:
+    chase = p2_paging()
+    chase.page_due(FIRST_PAGE, Page(0, 0, 1), POLICY, T0 + 5 * MINUTE)
+    chase.take_effects()
+    raised = facts("P1")
+    events = chase.revise(raised, needed=True, policy=POLICY, now=T0 + 6 * MINUTE)
+    assert events == [ChaseReplanned(raised, 1, T0 + 6 * MINUTE), AlertSent(FIRST_PAGE, T0 + 6 * MINUTE)]
+    assert (chase.state, chase.priority, chase.plan, chase.page) == (ChaseState.paging, "P1", 1, FIRST_PAGE)
+    assert chase.take_effects() == [WithdrawAlerts(), SendAlerts(FIRST_PAGE, T0 + 6 * MINUTE, plan=1),
+                                    ScheduleNextPage(Page(0, 0, 1), FIRST_PAGE, T0 + 11 * MINUTE, plan=1)]
+
+
+def test_the_old_plans_timers_find_a_plan_that_is_not_theirs() -> None:
+    chase = p2_paging()
+    chase.revise(facts("P1"), needed=True, policy=POLICY, now=T0 + MINUTE)
+    chase.take_effects()
+    assert chase.page_due(FIRST_PAGE, Page(0, 0, 1), POLICY, T0 + 5 * MINUTE) == [], "set by plan 0"
+    assert chase.give_up_due(FIRST_PAGE, T0 + 5 * MINUTE) == []
+    assert [type(e) for e in chase.page_due(FIRST_PAGE, Page(0, 0, 1), POLICY, T0 + 6 * MINUTE, plan=1)] == [
+        AlertResent]
+
+
+def test_a_raise_keeps_the_level_the_chase_had_reached() -> None:
+    chase = p2_paging()
+    chase.escalate(1, POLICY, T0 + MINUTE)
+    chase.take_effects()
+    [_, paged] = chase.revise(facts("P1"), needed=True, policy=POLICY, now=T0 + 2 * MINUTE)
+    assert paged == AlertSent(Page(1, 0, 0), T0 + 2 * MINUTE)
+
+
+def test_a_raise_after_acknowledgement_pages_again_for_the_new_acknowledgement() -> None:
+    chase = p2_paging()
+    chase.acknowledge("di-1", T0 + MINUTE)
+    chase.take_effects()
+    events = chase.revise(facts("P1"), needed=True, policy=POLICY, now=T0 + 2 * MINUTE)
+    assert [type(e) for e in events] == [ChaseReplanned, AlertSent] and chase.state == ChaseState.paging
+
+
+def test_an_override_that_raises_the_priority_pages_at_once_under_the_new_decision() -> None:
+    chase = p2_paging()
+    events = chase.override("P1", T0 + 16 * MINUTE, needed=True, policy=POLICY, now=T0 + MINUTE)
+    assert [type(e) for e in events] == [DecisionOverridden, ChaseReplanned, AlertSent]
+    assert (chase.priority, chase.ack_deadline, chase.plan) == ("P1", T0 + 16 * MINUTE, 1)
+
+
+def test_an_override_that_lowers_the_priority_ends_the_chase() -> None:
+    chase = paging()
+    events = chase.override("P2", T0 + 60 * MINUTE, needed=True, policy=POLICY, now=T0 + MINUTE)
+    assert events == [DecisionOverridden("P2", T0 + 60 * MINUTE, T0 + MINUTE),
+                      ChaseStoodDown(StandDownReason.priority_lowered, T0 + MINUTE)]
+    assert chase.state == ChaseState.stood_down and chase.take_effects() == [WithdrawAlerts()]
+
+
+def test_an_override_that_makes_it_need_the_duty_inspector_again_pages_after_a_stand_down() -> None:
+    chase = paging()
+    chase.override("P3", None, needed=False, policy=POLICY, now=T0 + MINUTE)
+    chase.take_effects()
+    events = chase.override("P2", T0 + 62 * MINUTE, needed=True, policy=POLICY, now=T0 + 2 * MINUTE)
+    assert [type(e) for e in events] == [DecisionOverridden, ChaseReplanned, AlertSent]
+    assert (chase.state, chase.priority, chase.plan) == (ChaseState.paging, "P2", 1)
+
+
+def test_a_raised_retriage_after_an_override_removed_the_need_pages_again() -> None:
+    chase = paging()
+    chase.override("P3", None, needed=False, policy=POLICY, now=T0 + MINUTE)
+    events = chase.revise(facts("P2"), needed=True, policy=POLICY, now=T0 + 2 * MINUTE)
+    assert [type(e) for e in events] == [ChaseReplanned, AlertSent]
+
+
+def grouped(priority: str = "P2", size: int = 5, group: str | None = "g-1") -> Facts:
+    return Facts(report_id="r1", reference="REF1", area="E23000001", priority=priority,
+                 ack_deadline=T0 + 60 * MINUTE, matched=("cluster: a cluster",), group_id=group, group_size=size)
+
+
+def test_a_flood_groups_page_knows_its_group_and_notes_it_growing() -> None:
+    chase = Chase.open("i1", grouped(size=2), needed=True, policy=POLICY, now=T0)
+    assert (chase.state, chase.group_id, chase.group_size) == (ChaseState.paging, "g-1", 2)
+    chase.take_effects()
+    assert chase.revise(grouped(size=9), needed=True, policy=POLICY, now=T0 + MINUTE) == [
+        GroupNoted("g-1", 9, T0 + MINUTE)]
+    assert chase.take_effects() == [], "noting the group pages nobody"
+
+
+def test_a_member_covered_by_its_groups_page_starts_no_chase() -> None:
+    chase = Chase.open("i2", grouped(), needed=False, policy=POLICY, now=T0)
+    assert (chase.state, chase.take_effects()) == (ChaseState.not_needed, [])
+
+
+def test_a_chase_under_way_stands_down_when_a_groups_page_covers_it_and_resumes_when_split_out() -> None:
+    chase = p2_paging()
+    events = chase.revise(grouped(), needed=False, policy=POLICY, now=T0 + MINUTE)
+    assert events == [GroupNoted("g-1", 5, T0 + MINUTE), ChaseStoodDown(StandDownReason.joined_group, T0 + MINUTE)]
+    chase.take_effects()
+    split = grouped(group=None, size=0)
+    assert [type(e) for e in chase.revise(split, needed=True, policy=POLICY, now=T0 + 2 * MINUTE)] == [
+        ChaseReplanned, AlertSent]
+    assert chase.group_id is None and chase.state == ChaseState.paging
+
+
+def test_replaying_a_replanned_chase_rebuilds_it() -> None:
+    chase = Chase.open("i1", facts("P2"), needed=True, policy=POLICY, now=T0)
+    chase.revise(facts("P1"), needed=True, policy=POLICY, now=T0 + MINUTE)
+    chase.revise(grouped("P1", 3), needed=True, policy=POLICY, now=T0 + 2 * MINUTE)
     rebuilt = Chase.replay("i1", list(chase.pending))
     assert rebuilt == Chase(**{**chase.__dict__, "pending": [], "effects": []})

@@ -10,7 +10,7 @@ import yaml
 
 from services.triage.main import Triage, build
 from services.triage.publishing import RulesetConflict
-from services.triage.rules import DEFAULT_RULESET, load_ruleset
+from services.triage.rules import DEFAULT_RULESET, RULESETS, load_ruleset
 from services.triage.settings import TriageSettings
 from shared.clock import MovableClock
 from shared.events.base import Envelope
@@ -25,7 +25,8 @@ START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 def triage(tmp_path: Path) -> Triage:
     url = f"sqlite:///{tmp_path / 'triage.db'}"
     upgrade("triage", url)
-    return build(VigilSettings(), TriageSettings(database_url=url), MovableClock(START))
+    old_default = str(RULESETS / "default-2026.11.1.yaml")  # what was in force before this test's 2026.12.1
+    return build(VigilSettings(), TriageSettings(database_url=url, ruleset_file=old_default), MovableClock(START))
 
 
 def report(n: int) -> Envelope:

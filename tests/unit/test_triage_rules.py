@@ -8,12 +8,21 @@ from typing import Any
 
 import pytest
 
-from services.triage.rules import HistoryKind, Subject, Tension, ack_deadline, default_ruleset
+from services.triage.rules import (
+    RULESETS,
+    HistoryKind,
+    Subject,
+    Tension,
+    ack_deadline,
+    default_ruleset,
+    load_ruleset_file,
+)
 from shared.events.incidents import Priority
 from shared.events.reports import IncidentFacts
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 RULES = default_ruleset()
+OLD_RULES = load_ruleset_file(RULESETS / "default-2026.11.1.yaml")  # its `cluster`: three in a force area (#14)
 
 
 def facts(**overrides: Any) -> IncidentFacts:
@@ -24,10 +33,10 @@ def facts(**overrides: Any) -> IncidentFacts:
 
 
 def decide(history: Callable[[HistoryKind, timedelta], int] | None = None, tension: Tension | None = None,
-           **overrides: Any) -> Any:
+           rules: Any = RULES, **overrides: Any) -> Any:
     subject = Subject(facts=facts(**overrides), reporter_role="victim", tension=tension,
-                      **({"history": history} if history else {}))
-    return RULES.decide(subject)
+                      history=history or (lambda _kind, _window: 0))
+    return rules.decide(subject)
 
 
 def memory(reports: dict[HistoryKind, list[timedelta]]) -> Callable[[HistoryKind, timedelta], int]:
@@ -38,7 +47,7 @@ def memory(reports: dict[HistoryKind, list[timedelta]]) -> Callable[[HistoryKind
 def test_verbal_abuse_in_the_street_is_a_hate_crime_but_not_critical() -> None:
     d = decide()
     assert (d.codes, d.critical, d.priority) == ([], False, Priority.P3)
-    assert d.ruleset_version == "2026.11.1"
+    assert d.ruleset_version == "2026.12.1"
 
 
 def test_information_only_is_p4() -> None:
@@ -121,16 +130,18 @@ def test_repeat_victimisation_explains_what_was_found() -> None:
 
 @pytest.mark.parametrize(("earlier", "matches"), [(0, False), (1, False), (2, True), (5, True)])
 def test_the_third_report_in_an_area_within_24_hours_is_a_cluster(earlier: int, matches: bool) -> None:
-    d = decide(history=memory({HistoryKind.same_area: [-timedelta(hours=h) for h in range(1, earlier + 1)]}))
+    d = decide(history=memory({HistoryKind.same_area: [-timedelta(hours=h) for h in range(1, earlier + 1)]}),
+               rules=OLD_RULES)
     assert ("cluster" in d.codes) is matches
     if matches:
         assert f"{earlier + 1} reports in this area within 24 hours" in d.matched[0].explanation
 
 
 def test_reports_just_outside_24_hours_do_not_make_a_cluster() -> None:
-    d = decide(history=memory({HistoryKind.same_area: [-timedelta(hours=24, seconds=1), -timedelta(hours=30)]}))
+    d = decide(history=memory({HistoryKind.same_area: [-timedelta(hours=24, seconds=1), -timedelta(hours=30)]}),
+               rules=OLD_RULES)
     assert "cluster" not in d.codes
-    d = decide(history=memory({HistoryKind.same_area: [-timedelta(hours=24), -timedelta(hours=1)]}))
+    d = decide(history=memory({HistoryKind.same_area: [-timedelta(hours=24), -timedelta(hours=1)]}), rules=OLD_RULES)
     assert "cluster" in d.codes
 
 

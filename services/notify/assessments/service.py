@@ -84,7 +84,7 @@ class AssessmentService:
 
     def on_triaged(self, s: Session, e: IncidentTriaged, chase: Chase | None) -> None:
         """`chase`: the incident's chase as the chase service just left it (None: read it here)."""
-        if e.critical:
+        if e.critical and not e.paged_with_group:  # a flood group's members share its first member's prompt
             self.open(s, deterministic_id("cia", "incident", e.incident_id), Trigger.critical_incident, e.area,
                       start=self.clock.now(), incident_id=e.incident_id, chase=chase)
 

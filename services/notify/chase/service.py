@@ -54,11 +54,24 @@ GIVE_UP_DUE = "chase_exhausted"
 
 
 class PageDue(BaseModel):
-    """A timer's payload: `after` is the page it was set at; `page` the one to send (none for giving up)."""
+    """A timer's payload: `after` is the page it was set at; `page` the one to send (none for giving up);
+    `plan` the chase's plan it belongs to (timers set before plans existed belong to the first)."""
 
     incident_id: str
     after: str
     page: str | None = None
+    plan: int = 0
+
+
+def plan_label(page: Page, plan: int) -> str:
+    """A page's name in idempotency and timer keys: the first plan keeps the names it always had."""
+    return page.label if plan == 0 else f"{page.label}.p{plan}"
+
+
+def digest(group_id: str, size: int) -> str:
+    return (f"Suspected flood: {size} similar {'report' if size == 1 else 'reports'} from one source so far "
+            f"(group {group_id[:8]}). Later ones join this alert without paging again; a supervisor will "
+            "confirm the group or split it.")
 
 
 class ChaseService:
@@ -86,16 +99,18 @@ class ChaseService:
         """The chase as this decision leaves it (None when another copy of the event is opening it)."""
         facts = Facts(report_id=e.report_id, reference=e.reference or e.incident_id[:8], area=e.area,
                       priority=e.priority.value, ack_deadline=e.ack_deadline,
-                      matched=tuple(f"{m.code}: {m.explanation}" for m in e.matched))
+                      matched=tuple(f"{m.code}: {m.explanation}" for m in e.matched), group_id=e.group_id,
+                      group_size=e.group_size or 0)
         policy = self.directory.policy_for(e.area)
+        needed = e.needs_duty_inspector and not e.paged_with_group  # a flood group's page covers the others
         chase = self.store.get(s, e.incident_id, for_update=True)
         if chase is None:
-            chase = Chase.open(e.incident_id, facts, e.needs_duty_inspector, policy, self.clock.now())
+            chase = Chase.open(e.incident_id, facts, needed, policy, self.clock.now())
             if not self.store.add(s, chase):
                 return None
             self._carry_out(s, chase)
         else:
-            chase.revise(facts, e.needs_duty_inspector, policy, self.clock.now())
+            chase.revise(facts, needed, policy, self.clock.now())
             self._commit(s, chase)
         return chase
 
@@ -137,7 +152,7 @@ class ChaseService:
         chase = self.store.get(s, timer.incident_id, for_update=True)
         if chase is not None and timer.page is not None:
             chase.page_due(parse_page(timer.after), parse_page(timer.page), self.directory.policy_for(chase.area),
-                           due_at)
+                           due_at, timer.plan)
             self._commit(s, chase)
 
     def on_give_up_due(self, s: Session, payload: dict[str, Any], due_at: datetime) -> None:
@@ -145,7 +160,7 @@ class ChaseService:
         chase = self.store.get(s, timer.incident_id, for_update=True)
         if chase is None:
             return
-        if chase.give_up_due(parse_page(timer.after), due_at):
+        if chase.give_up_due(parse_page(timer.after), due_at, timer.plan):
             self._exhausted(s, chase)
         self._commit(s, chase)
 
@@ -161,34 +176,41 @@ class ChaseService:
 
     def _do(self, s: Session, chase: Chase, effect: Effect) -> None:
         if isinstance(effect, SendAlerts):
-            self._send_alerts(s, chase, effect.page, effect.at)
+            self._send_alerts(s, chase, effect.page, effect.at, effect.plan)
         elif isinstance(effect, ScheduleNextPage):
             timers.schedule(s, self.clock, PAGE_DUE, effect.at,
-                            {"incident_id": chase.incident_id, "after": effect.after.label, "page": effect.page.label},
-                            chase.incident_id, effect.page.label)
+                            {"incident_id": chase.incident_id, "after": effect.after.label, "page": effect.page.label,
+                             "plan": effect.plan}, chase.incident_id, plan_label(effect.page, effect.plan))
         elif isinstance(effect, ScheduleGiveUp):
             timers.schedule(s, self.clock, GIVE_UP_DUE, effect.at,
-                            {"incident_id": chase.incident_id, "after": effect.after.label},
-                            chase.incident_id, effect.after.label)
+                            {"incident_id": chase.incident_id, "after": effect.after.label, "plan": effect.plan},
+                            chase.incident_id, plan_label(effect.after, effect.plan))
         elif isinstance(effect, WithdrawAlerts):
             d = tables.deliveries
             cancel_pending(s, self.clock, self.events, d.c.incident_id == chase.incident_id,
                            d.c.purpose == DUTY_INSPECTOR_ALERT)
 
-    def _send_alerts(self, s: Session, chase: Chase, page: Page, at: datetime) -> None:
+    def _send_alerts(self, s: Session, chase: Chase, page: Page, at: datetime, plan: int = 0) -> None:
         people = self.rota.people(s, chase.area, page.level, at)
         context = {"reference": chase.reference, "priority": chase.priority, "area": chase.area,
                    "area_name": self.staff.area_name(chase.area), "deadline": uk_time(chase.ack_deadline),
-                   "matched": list(chase.matched), "link": self.staff.link(f"incidents/{chase.incident_id}"),
+                   "matched": self._why(s, chase), "link": self.staff.link(f"incidents/{chase.incident_id}"),
                    "page": {"level": page.level, "loop": page.loop, "repeat": page.repeat}}
         role = "duty_inspector" if page.level == 0 else f"escalation_level_{page.level + 1}"
         for person_id in people:
             for channel in self.staff.channels_of(person_id):
-                queue(s, self.clock, key=deterministic_id(chase.incident_id, page.label, f"person:{person_id}",
-                                                          channel, DUTY_INSPECTOR_ALERT),
+                queue(s, self.clock, key=deterministic_id(chase.incident_id, plan_label(page, plan),
+                                                          f"person:{person_id}", channel, DUTY_INSPECTOR_ALERT),
                       incident_id=chase.incident_id, purpose=DUTY_INSPECTOR_ALERT, channel=channel,
                       recipient_role=role, recipient=f"person:{person_id}", report_id=chase.report_id,
                       payload={"template": DUTY_INSPECTOR_ALERT, "context": context})
+
+    def _why(self, s: Session, chase: Chase) -> list[str]:
+        """The matched rules; for a flood group's page, first a digest of the group as it stands at this send."""
+        if not chase.group_id:
+            return list(chase.matched)
+        return [digest(chase.group_id, max(chase.group_size, self.store.group_size(s, chase.group_id))),
+                *chase.matched]
 
     def _exhausted(self, s: Session, chase: Chase) -> None:
         now = self.clock.now()

@@ -49,6 +49,12 @@ class ChaseStore:
         return int(s.execute(select(func.count()).select_from(d).where(
             d.c.incident_id == incident_id, d.c.purpose == DUTY_INSPECTOR_ALERT)).scalar_one())
 
+    def group_size(self, s: Session, group_id: str) -> int:
+        """The members of a flood group notify has heard of (members triaged before the group formed are
+        counted by triage, in the size the group's page was decided with)."""
+        c = tables.chases
+        return int(s.execute(select(func.count()).select_from(c).where(c.c.group_id == group_id)).scalar_one())
+
     def alert_still_wanted(self, s: Session, row: dict[str, Any]) -> str | None:
         """For the dispatcher: an alert claimed after the acknowledgement is withdrawn, not sent."""
         if row["purpose"] != DUTY_INSPECTOR_ALERT:
@@ -63,6 +69,7 @@ class ChaseStore:
                 "matched": json.dumps(list(chase.matched)), "state": chase.state.value,
                 "page": chase.page.label if chase.page else NOT_PAGED, "started_at": chase.started_at,
                 "acknowledged_at": chase.acknowledged_at, "acknowledged_by": chase.acknowledged_by,
+                "plan": chase.plan, "group_id": chase.group_id, "group_size": chase.group_size,
                 "updated_at": self.clock.now()}
 
 
@@ -73,4 +80,5 @@ def _chase(row: RowMapping) -> Chase:
                  area=str(row["area"]), priority=str(row["priority"]), ack_deadline=row["ack_deadline"],
                  matched=tuple(json.loads(str(row["matched"]))), state=ChaseState(row["state"]),
                  page=None if page == NOT_PAGED else parse_page(page), started_at=started,
-                 acknowledged_at=row["acknowledged_at"], acknowledged_by=row["acknowledged_by"])
+                 acknowledged_at=row["acknowledged_at"], acknowledged_by=row["acknowledged_by"],
+                 plan=int(row["plan"] or 0), group_id=row["group_id"], group_size=int(row["group_size"] or 0))
