@@ -96,7 +96,22 @@ def serve_http(name: str, mode: str, workers: int, settings: Any) -> None:
     import uvicorn
 
     uvicorn.run(f"services.asgi:{name}_{mode}", factory=True, workers=workers, host=settings.host,
-                port=settings.port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
+                port=settings.port, log_config=None, access_log=False, timeout_graceful_shutdown=5,
+                **proxy_options(settings))
+
+
+def proxy_options(settings: Any) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For (and -Proto) from VIGIL_TRUSTED_PROXIES only; left to itself it
+    believes them from 127.0.0.1, so any process on the host could pick its own rate-limit bucket."""
+    from shared.settings import VigilSettings
+
+    if getattr(settings, "trust_forwarded_for", False):
+        raise SystemExit("INTAKE_TRUST_FORWARDED_FOR is retired: set VIGIL_TRUSTED_PROXIES to the proxies' "
+                         "addresses instead (docs/security.md)")
+    proxies = [str(network) for network in VigilSettings().proxy_networks()]
+    if not proxies:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": proxies}
 
 
 def internal_urls(env: dict[str, str]) -> dict[str, str]:
@@ -149,9 +164,9 @@ def up(args: argparse.Namespace) -> int:
         migrate(list(SERVICES))
         env = internal_urls(dict(os.environ))
         for name in SERVICES:
-            supervisor.start(name, [*VIGIL, name, "all"], env, logs / f"{name}.log")
+            supervisor.start(name, [*VIGIL, name, "all"], _own(env, name), logs / f"{name}.log")
         _wait_for_ports(supervisor, 60)
-        watchdog = supervisor.start("watchdog", [*VIGIL, "watchdog"], env, logs / "watchdog.log")
+        watchdog = supervisor.start("watchdog", [*VIGIL, "watchdog"], _own(env, "watchdog"), logs / "watchdog.log")
         print("\nVigil is up:")
         for child in supervisor.children[:len(SERVICES)]:
             settings = service_settings(child.name)
@@ -171,6 +186,13 @@ def up(args: argparse.Namespace) -> int:
             broker.stop()
         print("Stopped.")
     return 0
+
+
+def _own(env: dict[str, str], name: str) -> dict[str, str]:
+    """The shared environment without the secrets that are not `name`'s (docs/security.md)."""
+    from shared.settings import foreign_secrets
+
+    return {k: v for k, v in env.items() if k not in foreign_secrets(name)}
 
 
 def _wait_for_ports(supervisor: Supervisor, timeout: float) -> None:

@@ -67,7 +67,8 @@ def topics_task(wiring: KafkaWiring, ready: threading.Event | None = None) -> Ca
 
 
 def common_http(app: FastAPI, service: str, edge_extra: Callable[[str], Headers] | None = None,
-                inner: Sequence[Middleware] = (), error_pages: ErrorPages | None = None) -> None:
+                inner: Sequence[Middleware] = (), error_pages: ErrorPages | None = None,
+                https_only: bool = False) -> None:
     """Problem handlers (HTML error pages for browsers), /healthz, /metrics, the design system's assets,
     one Edge (so even an inner middleware's answer, a 413 say, carries the security headers) with `inner`
     middleware inside it, the pages' CSP around it (a service's own, from Edge or a route, wins), and
@@ -77,7 +78,7 @@ def common_http(app: FastAPI, service: str, edge_extra: Callable[[str], Headers]
     mount_design_system(app)
     for middleware in inner:
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
-    app.add_middleware(Edge, extra=edge_extra)
+    app.add_middleware(Edge, extra=edge_extra, https_only=https_only)
     app.add_middleware(HtmlPolicy, policy=page_policy(pages.site.form_origins()))
     app.add_middleware(HttpTelemetry, trace_context=not tracing_recorded())
 
@@ -112,6 +113,7 @@ class ServiceCore:
 
     def __init__(self, name: str, vigil: VigilSettings, database_url: str, metadata: MetaData,
                  clock: Clock) -> None:
+        vigil.check_secrets(name)
         self.name = name
         self.vigil = vigil
         self.clock = clock
@@ -210,7 +212,7 @@ def http_app(name: str, title: str, description: str, vigil: VigilSettings,
                   docs_url=None, redoc_url=None,
                   telemetry={"logs": False, "operation_spans": False, "metrics": False,
                              "tracing": tracing_recorded()})
-    common_http(app, name, edge_extra, inner, error_pages)
+    common_http(app, name, edge_extra, inner, error_pages, https_only=vigil.https_only)
     if vigil.environment == "development":
         mount_api_docs(app, title)
     return app

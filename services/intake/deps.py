@@ -25,6 +25,7 @@ from services.intake.settings import IntakeSettings
 from services.intake.withdrawal import Withdrawals
 from shared.areas import AreaRegistry
 from shared.clock import Clock
+from shared.edge import client_address as behind_proxies
 from shared.events.reports import Channel
 from shared.problems import TooManyRequests, Unauthorized
 from shared.settings import VigilSettings
@@ -101,12 +102,12 @@ bearer = HTTPBearer(auto_error=False, description="the follow-up token returned 
 TokenDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def client_address(request: Request, settings: IntakeSettings) -> str:
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+def client_address(request: Request) -> str:
+    """The address a rate-limit bucket is kept for: the peer's, or behind VIGIL_TRUSTED_PROXIES the client's
+    they name (shared/edge.py). INTAKE_TRUST_FORWARDED_FOR is retired: `vigil` refuses to start with it."""
+    peer = request.client.host if request.client else None
+    address = behind_proxies(peer, request.headers.get("x-forwarded-for"), parts_of(request).vigil.proxy_networks())
+    return address or "unknown"
 
 
 def check_rate(settings: IntakeSettings, limiter: RateLimiter, key: str) -> None:
@@ -122,11 +123,12 @@ async def submitter(request: Request, api_key: Annotated[str | None, Depends(api
     """Public callers are limited per address; a centre, once its key checks out, per key."""
     parts = parts_of(request)
     if api_key is None:
-        check_rate(parts.settings, parts.limiter, client_address(request, parts.settings))
-        return Submitter(channel=Channel.api, address=client_address(request, parts.settings))
+        address = client_address(request)
+        check_rate(parts.settings, parts.limiter, address)
+        return Submitter(channel=Channel.api, address=address)
     who = await run_in_threadpool(parts.centres.authenticate, api_key)
     if who is None:
-        check_rate(parts.settings, parts.limiter, client_address(request, parts.settings))
+        check_rate(parts.settings, parts.limiter, client_address(request))
         raise Unauthorized("this API key is not valid", headers={"WWW-Authenticate": "ApiKey"})
     check_rate(parts.settings, parts.centre_limiter, f"centre:{who.centre_id}")
     return who
@@ -137,7 +139,7 @@ SubmitterDep = Annotated[Submitter, Depends(submitter)]
 
 def public_limit(request: Request) -> None:
     parts = parts_of(request)
-    check_rate(parts.settings, parts.limiter, client_address(request, parts.settings))
+    check_rate(parts.settings, parts.limiter, client_address(request))
 
 
 def public_wait(request: Request) -> float:
@@ -146,7 +148,7 @@ def public_wait(request: Request) -> float:
     parts = parts_of(request)
     if not parts.settings.rate_limit_enabled:
         return 0.0
-    return parts.limiter.take(client_address(request, parts.settings))
+    return parts.limiter.take(client_address(request))
 
 
 def require_service(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:

@@ -1,5 +1,8 @@
 """Token buckets per client address, in process memory.
 
+The address is the peer's, or behind VIGIL_TRUSTED_PROXIES the client's they name (deps.client_address,
+shared/edge.py): no one else's X-Forwarded-For chooses a bucket.
+
 Each API process keeps its own buckets: with N workers a client may get up to N times the
 rate, which errs on the side of never refusing a genuine reporter (ADR 0013).
 """

@@ -20,8 +20,8 @@ class IntakeSettings(BaseSettings):
     rate_limit_burst: int = Field(60, ge=1)
     rate_limit_centre_per_minute: float = Field(600.0, gt=0)
     rate_limit_centre_burst: int = Field(200, ge=1)
-    trust_forwarded_for: bool = Field(False, description="take the client address from X-Forwarded-For "
-                                                         "(only behind a proxy that sets it)")
+    trust_forwarded_for: bool = Field(False, description="retired: `vigil` refuses to start with it true; "
+                                                         "VIGIL_TRUSTED_PROXIES names the proxies instead")
     outbox_gather_ms: float = Field(50.0, ge=0, le=1000, description=(
         "intake's relay carries a surge: under load it reads at most once per this many ms, instead of "
         "VIGIL_OUTBOX_GATHER_MS (ADR 0026); a quiet relay still reads at once"))

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from services.intake import forms
 from services.intake.application import IdempotencyConflict, IntakeApp, Receipt, SubmitReport, Submitter
-from services.intake.deps import AreasDep, ClockDep, IntakeDep, PagesDep, client_address, parts_of
+from services.intake.deps import AreasDep, ClockDep, IntakeDep, PagesDep, client_address
 from services.intake.domain import ReportRejected
 from services.intake.page_guards import chosen_language, csrf_ok, csrf_value, issue_csrf, rate_limited
 from services.intake.pages import Pages
@@ -60,7 +60,7 @@ async def submit_form(lang: str, request: Request, pages: PagesDep, app: IntakeD
     limited = rate_limited(pages, request)
     if limited:
         return limited
-    address = client_address(request, parts_of(request).settings)
+    address = client_address(request)
     errors, values, receipt = await submitted(app, areas, clock, lang, values, address)
     if receipt is None:
         return show_form(pages, areas, request, lang, values, errors, status=422)

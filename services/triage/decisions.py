@@ -56,7 +56,7 @@ class Decisions:
     def triage(self, s: Session, report: ReportSubmitted, _env: Envelope | None = None) -> None:
         if self.incidents.get(s, report.report_id) is not None:
             return
-        remembered = Remembered.of(report)
+        remembered = self.memory.linked(s, Remembered.of(report))
         self.memory.remember(s, remembered)
         ruleset = self.rulesets.current(s, self.clock.now())
         decision = self._decide(s, remembered, report.submitted_at, ruleset)

@@ -2,8 +2,9 @@
 
 Pure: the ruleset's `floods` parameters, the content each report is compared by, and the burst test. Where
 the reports come from (the report memory) and what is done about a flood (the group, one page) live in
-`grouping.py`. A report's words never reach triage: it compares the keyed hash of the normalised
-description (equal words are the same content) and otherwise the report's non-personal facts.
+`grouping.py`. A report's words never reach triage, not even hashed: intake says which earlier reports had
+the same normalised description (the memory keys them alike: the same content), and otherwise the reports'
+non-personal facts are compared.
 """
 
 from __future__ import annotations

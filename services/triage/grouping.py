@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -31,6 +31,8 @@ from shared.eventstore import ConcurrencyError
 from shared.ids import deterministic_id
 from shared.spike import SpikeResult
 from shared.staffaccess import Role
+
+NORMAL_DAYS = timedelta(days=28)  # what intake's `source_reports_28d` counts over
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class FloodGrouping:
             return None
         start = r.submitted_at - floods.within
         earlier = self.memory.count_from(s, basis, fingerprint, start - floods.baseline, start)
+        if basis == "source" and r.source_normal:  # intake's count: a burst token lives only as long as its burst
+            earlier += round(r.source_normal * (floods.baseline / NORMAL_DAYS))
         result = burst_test(len(similar), earlier, floods)
         return Burst(basis, fingerprint, similar, result) if result.spike else None
 

@@ -1,5 +1,6 @@
 """Triage's internal routes for Vigil's own services: a Duty Inspector's answer to an alert, given from the
-message itself (a signed link in the email, a code in an SMS reply) and relayed by notify.
+message itself (a signed link in the email, a code in an SMS reply) and relayed by notify; and the staff
+accounts notify's rota names, with the contact details to page them at (asked at send time, never copied).
 
 Notify checked the link or the reply and who it was for; triage checks the account is still there, enabled
 and allowed to take a critical incident on, then records the same event its own Acknowledge button does, for
@@ -12,15 +13,15 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.triage.access import Action, Staff
 from services.triage.deps import VigilDep, WorkflowDep
 from services.triage.incident import Incident
-from services.triage.staff_store import active_account
+from services.triage.staff_store import AccountDetails, account_details, active_account
 from services.triage.workflow import Workflow
-from shared.problems import Forbidden
+from shared.problems import Forbidden, NotFound
 from shared.staffaccess import require_service_credential
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def _service_only(vigil: VigilDep, authorization: Annotated[str | None, Header()
 router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[Depends(_service_only)], responses={
     401: {"description": "no service credential"},
     403: {"description": "no enabled account by that name, or not one that may take a critical incident on"},
-    404: {"description": "no such incident"},
+    404: {"description": "no such incident, or no account by that username"},
     409: {"description": "already acknowledged (by whom, when) or closed"}})
 
 
@@ -81,3 +82,29 @@ def _answer(incident: Incident, staff: Staff) -> dict[str, Any]:
     return {"incident_id": incident.incident_id, "reference": incident.reference, "state": incident.state.value,
             "by": staff.username, "by_name": staff.display_name, "acknowledged_at": incident.acknowledged_at,
             "escalation_level": incident.escalation_level, "at": incident.updated_at}
+
+
+@router.get("/staff/{username}/contact", summary="A staff account's contact details (for notify's rota)")
+def staff_contact(username: str, workflow: WorkflowDep, response: Response) -> dict[str, Any]:
+    """A disabled account is answered too, as disabled: notify says why it paged someone else."""
+    response.headers["Cache-Control"] = "no-store"
+    with workflow.db.sessions() as s:
+        found = account_details(s, username=username.strip().lower())
+    if not found:
+        raise NotFound(f"there is no Vigil account named {username}")
+    return _contact(found[0])
+
+
+@router.get("/staff", summary="Staff accounts with their contact details, by role and area (for notify)")
+def staff_list(workflow: WorkflowDep, response: Response, role: str = "", area: str = "") -> list[dict[str, Any]]:
+    """`area`: accounts covering it, national ones included; disabled accounts are listed, as disabled."""
+    response.headers["Cache-Control"] = "no-store"
+    with workflow.db.sessions() as s:
+        found = account_details(s)
+    return [_contact(a) for a in found
+            if (not role or role in a.roles) and (not area or a.national or area in a.areas)]
+
+
+def _contact(account: AccountDetails) -> dict[str, Any]:
+    return {"username": account.username, "display_name": account.display_name, "roles": account.roles,
+            "areas": account.areas, "enabled": account.enabled, "email": account.email, "phone": account.phone}

@@ -1,14 +1,19 @@
 """The report memory: what triage keeps of each report to spot repeats, clusters and floods (ADR 0021).
 
-Keyed hashes and non-personal facts only, one row per report, refoldable from `vigil.reports.v1` without
-touching the decisions already made. It is also where the cluster rule finds a place's or district's own
-normal (the same window in earlier weeks) and a source its burst and its history.
+Non-personal facts and keys only, one row per report, refoldable from `vigil.reports.v1` without touching the
+decisions already made. It is also where the cluster rule finds a place's or district's own normal (the same
+window in earlier weeks) and a source its burst and its history.
+
+Since #15 no contact, address or description travels even as a hash: intake matches them and publishes the
+results. Triage turns them into keys compared as before: a report's `contact_fp` is the first report of its
+chain of reports from one contact (its own id when it is the first), its `content_fp` likewise the first of
+its near-duplicates, and its `source_fp` its burst's opaque token. Older events' keyed hashes still work.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,12 +42,19 @@ class Remembered:
     district: str | None = None  # the postcode district's keyed hash, else the district code given
     source_fp: str | None = None
     content_fp: str | None = None
+    source_normal: int | None = None  # the source's reports in the 28 days before its burst (not kept)
 
     @classmethod
     def of(cls, report: ReportSubmitted) -> Remembered:
-        fp = report.fingerprints
-        return cls(report.report_id, report.incident.location.area, report.submitted_at, fp.contact, fp.place,
-                   report.reporter.role.value, report.incident, _district(report.incident, fp), fp.source, fp.content)
+        """The keys as the event gives them; `ReportMemory.linked` follows a chain to its first report."""
+        fp, same_contact, twins = report.fingerprints, report.earlier_reports_same_contact, report.near_duplicate_of
+        contact = fp.contact or (same_contact[0] if same_contact else None) or (
+            report.report_id if report.reporter.has_contact else None)
+        content = fp.content or (twins[0] if twins else report.report_id)
+        district = report.postcode_district or _district(report.incident, fp)
+        return cls(report.report_id, report.incident.location.area, report.submitted_at, contact, fp.place,
+                   report.reporter.role.value, report.incident, district, report.source_burst or fp.source, content,
+                   report.source_reports_28d)
 
     def amended(self, amended: ReportAmended) -> Remembered:
         """New facts and fingerprints replace the old; what the amendment leaves out stays."""
@@ -80,7 +92,18 @@ class ReportMemory:
             s.execute(insert(self.t).values(report_id=r.report_id, **values))
 
     def remember_report(self, s: Session, report: ReportSubmitted, _env: Envelope | None = None) -> None:
-        self.remember(s, Remembered.of(report))
+        self.remember(s, self.linked(s, Remembered.of(report)))
+
+    def linked(self, s: Session, r: Remembered) -> Remembered:
+        """A key that names an earlier report becomes that report's own key, so a chain shares the first's."""
+        return replace(r, contact_fp=self._first(s, r.contact_fp, self.t.c.contact_fp, r.report_id),
+                       content_fp=self._first(s, r.content_fp, self.t.c.content_fp, r.report_id))
+
+    def _first(self, s: Session, key: str | None, column: Any, report_id: str) -> str | None:
+        if key is None or key == report_id:
+            return key
+        found = s.execute(select(column).where(self.t.c.report_id == key)).scalar()
+        return found or key
 
     def amend(self, s: Session, amended: ReportAmended) -> Remembered | None:
         before = self.recall(s, amended.report_id)

@@ -10,8 +10,11 @@ from shared.settings import VigilSettings
 
 
 def test_production_refuses_the_development_secrets() -> None:
+    """Refused where the service is known: at intake, the master key's one holder (test_security_settings.py)."""
+    with pytest.raises(ValueError, match="VIGIL_MASTER_KEY must be set"):
+        VigilSettings(environment="production").check_secrets("intake")
     with pytest.raises(ValidationError, match="VIGIL_MASTER_KEY must be set"):
-        VigilSettings(environment="production")
+        VigilSettings(environment="production", master_key=VigilSettings().master_key.get_secret_value())
 
 
 def test_production_accepts_real_secrets() -> None:
