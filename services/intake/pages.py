@@ -14,12 +14,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeTimedSerializer
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from services.intake.i18n import Catalogues
 from services.intake.settings import IntakeSettings
 from shared.web.errors import ErrorPages, PageLanguage
+from shared.web.templates import page_environment
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "vigil_lang"
@@ -59,7 +59,7 @@ class Pages:
         self.settings = settings
         self.catalogues = Catalogues(HERE / "locale", [s.strip() for s in settings.languages.split(",")],
                                      settings.default_language)
-        self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
+        self.env = page_environment([HERE / "templates"])  # Vigil's layout and the GOV.UK Frontend macros
         self.signer = URLSafeTimedSerializer(master_key + ":csrf", salt="vigil-intake-form")
         self.secure_cookies = settings.public_base_url.startswith("https://")
         self.figures = {**FIGURES, "withdrawal_grace_days": str(settings.retention_withdrawn_days)}

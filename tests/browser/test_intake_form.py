@@ -17,7 +17,10 @@ from shared.migrate import upgrade
 from tests.support.infra import create_database
 from tests.support.services import ServiceProcess
 
-LOCALE = Path(__file__).resolve().parents[2] / "services" / "intake" / "locale"
+ROOT = Path(__file__).resolve().parents[2]
+LOCALE = ROOT / "services" / "intake" / "locale"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+WIDTHS = {"desktop": 1280, "phone": 390}
 CATALOGUES = Catalogues(LOCALE, ["en", "ar", "tr", "ur"], "en")
 REFERENCE = re.compile(r"^[ACDEFGHJKMNPQRTWXY34679]{10}$")
 
@@ -134,9 +137,9 @@ def test_the_form_works_without_javascript(browser: Browser, intake: ServiceProc
 def test_the_form_can_be_used_with_the_keyboard_alone(page: Page, intake: ServiceProcess) -> None:
     page.goto(f"{intake.url}/en/")
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert page.evaluate("document.activeElement.classList.contains('govuk-skip-link')")
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "quick-exit"
+    assert page.evaluate("document.activeElement.classList.contains('govuk-exit-this-page__button')")
     page.focus("#role-victim")
     page.keyboard.press("Space")
     assert page.is_checked("#role-victim")
@@ -180,3 +183,30 @@ def test_axe_finds_no_serious_or_critical_violations(page: Page, intake: Service
     submit(page, lang)
     page.wait_for_selector("#reference")
     assert serious_violations(page) == [], "the confirmation"
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+@pytest.mark.parametrize("device", WIDTHS)
+def test_the_form_fits_a_phone_and_a_desktop_with_no_serious_axe_violations(
+        browser: Browser, intake: ServiceProcess, lang: str, device: str) -> None:
+    context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{intake.url}/{lang}/")
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[device], "the page scrolls sideways"
+        assert page.locator(".govuk-exit-this-page__button").is_visible()
+        assert serious_violations(page) == [], f"the empty form, {device}"
+        if lang == "en" or device == "phone":
+            name = f"public-form{'-ar' if lang == 'ar' else ''}-{device}.png"
+            page.screenshot(path=SCREENSHOTS / name, full_page=True)
+        submit(page, lang)
+        page.wait_for_selector("#error-summary")
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[device], "the errors scroll sideways"
+        assert serious_violations(page) == [], f"the form with errors, {device}"
+        fill_report(page, lang)
+        submit(page, lang)
+        page.wait_for_selector("#reference")
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[device], "the confirmation scrolls"
+        assert serious_violations(page) == [], f"the confirmation, {device}"
+    finally:
+        context.close()

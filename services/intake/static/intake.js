@@ -1,20 +1,20 @@
-// Optional improvements only: the form and the quick-exit link work without this file.
+// Optional improvements only: the form and the quick exit work without this file. GOV.UK Frontend's own
+// script (vigil/init.js) runs the Exit this page button, the error summary and the other components.
 (function () {
   "use strict";
+  var EXIT = ".govuk-exit-this-page__button";
   function leave(event) {
-    var exit = document.getElementById("quick-exit");
+    var exit = document.querySelector(EXIT);
     if (!exit) { return; }
-    if (event) { event.preventDefault(); }
-    // replace() keeps this page out of the back button's history.
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    // replace() keeps this page out of the back button's history, which GOV.UK's button does not.
     window.location.replace(exit.href);
   }
-  document.addEventListener("DOMContentLoaded", function () {
-    var exit = document.getElementById("quick-exit");
-    if (exit) { exit.addEventListener("click", leave); }
-    document.addEventListener("keydown", function (event) {
-      if (event.key === "Escape" && event.shiftKey) { leave(event); }
-    });
-    var summary = document.getElementById("error-summary");
-    if (summary) { summary.focus(); }
+  document.addEventListener("click", function (event) {
+    if (event.target instanceof Element && event.target.closest(EXIT)) { leave(event); }
+  }, true);
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && event.shiftKey) { leave(event); }
   });
 }());
