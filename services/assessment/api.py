@@ -14,11 +14,13 @@ from services.assessment.deps import (
     STRATEGIC_READERS,
     ClockDep,
     DatabaseDep,
+    GuidanceDep,
     RegistryDep,
     ScoringDep,
     TemplatesDep,
 )
 from services.assessment.scoring import ScoringConfig, level_rank
+from services.assessment.sites.guidance import Guidance
 from shared.areas import AreaRegistry
 from shared.clock import Clock
 from shared.db import Database
@@ -83,7 +85,7 @@ def get_timeline(area: str, db: DatabaseDep, registry: RegistryDep, clock: Clock
 
 
 def _strategic(db: Database, registry: AreaRegistry, scoring: ScoringConfig, clock: Clock, area: str | None,
-               start: date | None, end: date | None) -> StrategicAssessment:
+               start: date | None, end: date | None, guidance: Guidance) -> StrategicAssessment:
     """The document both routes render: read from one snapshot, rendered after the snapshot is let go."""
     from services.assessment.report import build_assessment
 
@@ -91,17 +93,17 @@ def _strategic(db: Database, registry: AreaRegistry, scoring: ScoringConfig, clo
         _name(registry, area)
     first, last = queries.period(start, end, clock.now().date())
     with db.snapshot() as s:
-        return build_assessment(s, registry, scoring, area, first, last, clock.now())
+        return build_assessment(s, registry, scoring, area, first, last, clock.now(), guidance)
 
 
 @router.get("/v1/strategic-assessment", tags=["strategic assessment"], response_class=HTMLResponse,
             summary="The strategic assessment as an HTML page (chart inline), with a link to the PDF")
 def strategic_html(request: Request, caller: Annotated[Caller, STRATEGIC], db: DatabaseDep, registry: RegistryDep,
-                   scoring: ScoringDep, clock: ClockDep, templates: TemplatesDep, area: str | None = None,
-                   start: From = None, end: To = None) -> HTMLResponse:
+                   scoring: ScoringDep, clock: ClockDep, templates: TemplatesDep, guidance: GuidanceDep,
+                   area: str | None = None, start: From = None, end: To = None) -> HTMLResponse:
     from services.assessment.report import html_context
 
-    doc = _strategic(db, registry, scoring, clock, area, start, end)
+    doc = _strategic(db, registry, scoring, clock, area, start, end, guidance)
     viewer = Viewer(caller.name, caller.roles, caller.csrf_token)
     return templates.TemplateResponse(request, "pages/strategic.html",
                                       {**html_context(doc), "viewer": viewer, "nav_current": "analysts"})
@@ -109,11 +111,11 @@ def strategic_html(request: Request, caller: Annotated[Caller, STRATEGIC], db: D
 
 @router.get("/v1/strategic-assessment.pdf", dependencies=[STRATEGIC], tags=["strategic assessment"],
             response_class=Response, summary="The strategic assessment as a PDF download")
-def strategic_pdf(db: DatabaseDep, registry: RegistryDep, scoring: ScoringDep, clock: ClockDep,
+def strategic_pdf(db: DatabaseDep, registry: RegistryDep, scoring: ScoringDep, clock: ClockDep, guidance: GuidanceDep,
                   area: str | None = None, start: From = None, end: To = None) -> Response:
     from services.assessment.report import render_pdf
 
-    doc = _strategic(db, registry, scoring, clock, area, start, end)
+    doc = _strategic(db, registry, scoring, clock, area, start, end, guidance)
     name = f"strategic-assessment-{doc.area or 'all'}-{doc.first.isoformat()}-{doc.last.isoformat()}.pdf"
     return Response(render_pdf(doc), media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -27,10 +27,14 @@ LONDON = ZoneInfo("Europe/London")
 
 @dataclass(frozen=True)
 class Anniversary:
+    """`faiths` are the faiths whose sites the anniversary concerns most (a site's plan and likelihood read
+    them); empty means every faith's."""
+
     name: str
     month: int
     day: int
     weight: float = 1.2
+    faiths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class CalendarEvent:
     start: date
     end: date          # inclusive
     weight: float
+    faiths: tuple[str, ...] = ()   # anniversaries: the faiths they concern (empty: all)
 
     def covers(self, day: date) -> bool:
         return self.start <= day <= self.end
@@ -52,10 +57,10 @@ class CalendarFactor:
 
 
 DEFAULT_ANNIVERSARIES: tuple[Anniversary, ...] = (
-    Anniversary("anniversary of the Christchurch mosque attacks", 3, 15),
+    Anniversary("anniversary of the Christchurch mosque attacks", 3, 15, faiths=("muslim",)),
     Anniversary("anniversary of the Manchester Arena attack", 5, 22),
-    Anniversary("anniversary of the Finsbury Park mosque attack", 6, 19),
-    Anniversary("anniversary of the 7 October 2023 attacks", 10, 7),
+    Anniversary("anniversary of the Finsbury Park mosque attack", 6, 19, faiths=("muslim",)),
+    Anniversary("anniversary of the 7 October 2023 attacks", 10, 7, faiths=("jewish",)),
 )
 
 FRIDAY_PRAYERS = (time(12, 0), time(15, 0))
@@ -142,7 +147,7 @@ def _other_faiths(gregorian_year: int) -> Iterator[CalendarEvent]:
 def _anniversaries(gregorian_year: int, anniversaries: Iterable[Anniversary]) -> Iterator[CalendarEvent]:
     for a in anniversaries:
         day = date(gregorian_year, a.month, a.day)
-        yield CalendarEvent(a.name, "anniversary", day, day, a.weight)
+        yield CalendarEvent(a.name, "anniversary", day, day, a.weight, a.faiths)
 
 
 def events_in_year(year: int, anniversaries: Iterable[Anniversary] = DEFAULT_ANNIVERSARIES) -> list[CalendarEvent]:
@@ -165,6 +170,19 @@ def events_between(first: date, last: date,
             if e.start <= last and e.end >= first:
                 seen[(e.name, e.start)] = e
     return sorted(seen.values(), key=lambda e: (e.start, e.name))
+
+
+def concerns(event: CalendarEvent, faith: str) -> bool:
+    """Whether a period is one of `faith`'s own, or an anniversary that concerns its sites."""
+    if event.faith == "anniversary":
+        return not event.faiths or faith in event.faiths
+    return event.faith == faith
+
+
+def faith_events(faith: str, first: date, last: date,
+                 anniversaries: Iterable[Anniversary] = DEFAULT_ANNIVERSARIES) -> list[CalendarEvent]:
+    """The periods of one faith's calendar overlapping [first, last], with the anniversaries concerning it."""
+    return [e for e in events_between(first, last, anniversaries) if concerns(e, faith)]
 
 
 def in_force(when: datetime, anniversaries: Iterable[Anniversary] = DEFAULT_ANNIVERSARIES

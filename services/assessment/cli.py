@@ -1,4 +1,4 @@
-"""`vigil assessment ...`: the service modes plus `rebuild` and `report`.
+"""`vigil assessment ...`: the service modes plus `rebuild` and `report`; `vigil sites import` for the register.
 
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 
-def register(_commands: Any, modes: Any) -> None:
+def register(commands: Any, modes: Any) -> None:
     rebuild = modes.add_parser("rebuild", help="replay the event topics from offset 0 into a fresh projection")
     rebuild.add_argument("--into", metavar="DATABASE_URL", help="write the projection here (default: the service's)")
     rebuild.add_argument("--full", action="store_true", help="ignore snapshots and replay from offset 0")
@@ -23,6 +23,13 @@ def register(_commands: Any, modes: Any) -> None:
     report.add_argument("--to", dest="end", type=_day, help="last day, YYYY-MM-DD (default: today)")
     report.add_argument("--out", required=True, type=Path, help="FILE.pdf or FILE.html")
     report.set_defaults(func=report_command)
+    sites = commands.add_parser("sites", help="the register of places of worship and faith sites")
+    actions = sites.add_subparsers(dest="action", required=True, metavar="ACTION")
+    importing = actions.add_parser("import", help="register the sites in a CSV file (all of them, or none)")
+    importing.add_argument("file", type=Path, help="CSV with at least name,faith,area,postcode_district,"
+                                                   "capacity_band,measures (docs/places-of-worship.md)")
+    importing.add_argument("--by", default="", help="who imports (default: cli:<your login>)")
+    importing.set_defaults(func=import_sites_command)
 
 
 def _day(text: str) -> date:
@@ -79,6 +86,7 @@ def rebuild_command(args: argparse.Namespace) -> int:
 def report_command(args: argparse.Namespace) -> int:
     from services.assessment.queries import period
     from services.assessment.report import build_assessment, render_html, render_pdf
+    from services.assessment.sites.guidance import load_guidance_file
     from shared.db import Database
     from shared.problems import Problem
 
@@ -98,7 +106,8 @@ def report_command(args: argparse.Namespace) -> int:
         return 2
     db = Database(settings.database_url)
     with db.snapshot() as s:
-        doc = build_assessment(s, registry, settings.scoring(), args.area, first, last, now)
+        doc = build_assessment(s, registry, settings.scoring(), args.area, first, last, now,
+                               load_guidance_file(settings.guidance_file))
     db.dispose()
     if args.out.suffix.lower() == ".pdf":
         args.out.write_bytes(render_pdf(doc))
@@ -106,3 +115,45 @@ def report_command(args: argparse.Namespace) -> int:
         args.out.write_text(render_html(doc, pdf_href=args.out.with_suffix(".pdf").name), encoding="utf-8")
     print(f"wrote {args.out} ({len(doc.items)} items, {len(doc.areas)} areas)")
     return 0
+
+
+def import_sites_command(args: argparse.Namespace) -> int:
+    """Every bad row is named and nothing is registered; exit 1 then, 0 once every site is registered."""
+    import getpass
+
+    from services.assessment.main import build
+    from services.assessment.sites.importing import parse_sites
+    from services.assessment.sites.register import SiteInvalid
+
+    vigil, settings = _settings()
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"vigil sites import: cannot read {args.file}: {e}", file=sys.stderr)
+        return 2
+    parsed = parse_sites(text, settings.registry())
+    for error in parsed.errors:
+        print(f"{args.file.name}: {error}", file=sys.stderr)
+    if parsed.errors:
+        print(f"vigil sites import: nothing imported ({len(parsed.errors)} problem(s))", file=sys.stderr)
+        return 1
+    core = build(vigil, settings)
+    try:
+        ids = core.sites.register(parsed.sites, args.by.strip() or f"cli:{getpass.getuser()}")
+    except SiteInvalid as e:
+        for p in e.problems:
+            print(f"{args.file.name}: {_row_of(p.field)}{p.message}", file=sys.stderr)
+        print("vigil sites import: nothing imported", file=sys.stderr)
+        return 1
+    finally:
+        core.db.dispose()
+    print(f"imported {len(ids)} site(s); they reach vigil.sites.v1 when the assessment service runs")
+    return 0
+
+
+def _row_of(field: str) -> str:
+    """`sites[2].name` is the third data row."""
+    if field.startswith("sites["):
+        number = int(field[6:field.index("]")]) + 1
+        return f"row {number} (line {number + 1}), {field.split('.', 1)[1]}: "
+    return f"{field}: "

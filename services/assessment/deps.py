@@ -13,11 +13,16 @@ from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.templating import Jinja2Templates
 
 from services.assessment.scoring import ScoringConfig
+from services.assessment.sites.access import READERS, Scope, scope_of
+from services.assessment.sites.guidance import Guidance
+from services.assessment.sites.queries import lead_sites
+from services.assessment.sites.service import SiteService
 from shared.areas import AreaRegistry
 from shared.clock import Clock
 from shared.db import Database
 from shared.problems import Forbidden, Unauthorized, prefers_html
-from shared.staffaccess import Role, StaffAccess, bearer, session_cookie
+from shared.settings import VigilSettings
+from shared.staffaccess import Caller, Role, StaffAccess, bearer, requires, session_cookie
 from shared.web.site import StaffSite, Viewer
 
 # Who may read what (docs/design.md, "Privacy and access"; ADR 0046). Staff sign in at triage.
@@ -77,6 +82,30 @@ def page_viewer(request: Request, session: Annotated[str | None, Security(sessio
     return viewer
 
 
+def vigil_settings(request: Request) -> VigilSettings:
+    vigil: VigilSettings = request.app.state.vigil
+    return vigil
+
+
+def site_service(request: Request) -> SiteService:
+    sites: SiteService = request.app.state.sites
+    return sites
+
+
+def site_guidance(request: Request) -> Guidance:
+    guidance: Guidance = request.app.state.guidance
+    return guidance
+
+
+def site_scope(db: Annotated[Database, Depends(database)], caller: Annotated[Caller, requires(*READERS)]) -> Scope:
+    """The sites the caller may see: a site lead's own (as an administrator set them here), and their areas'."""
+    own = frozenset[str]()
+    if Role.site_lead.value in caller.roles:
+        with db.snapshot() as s:
+            own = lead_sites(s, caller.name)
+    return scope_of(caller, own)
+
+
 def may_read_strategic(viewer: Viewer) -> bool:
     return bool(viewer.roles & set(STRATEGIC_READERS))
 
@@ -88,3 +117,7 @@ ClockDep = Annotated[Clock, Depends(clock)]
 SiteDep = Annotated[StaffSite, Depends(staff_site)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(page_templates)]
 PageViewer = Annotated[Viewer | None, Depends(page_viewer)]
+SitesDep = Annotated[SiteService, Depends(site_service)]
+ScopeDep = Annotated[Scope, Depends(site_scope)]
+GuidanceDep = Annotated[Guidance, Depends(site_guidance)]
+VigilDep = Annotated[VigilSettings, Depends(vigil_settings)]

@@ -70,6 +70,7 @@ def static_prefix() -> str:
 def templates_for(site: StaffSite) -> Jinja2Templates:
     templates = page_templates(TEMPLATES, site=site)
     templates.env.globals.update(analysis_stylesheet=f"{static_prefix()}/analysis.css", short_date=short_date)
+    templates.env.filters.update(sentence=lambda text: str(text)[:1].upper() + str(text)[1:])
     return templates
 
 

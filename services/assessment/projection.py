@@ -20,14 +20,16 @@ worker's database tables (``services.assessment.worker``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
 
+from services.assessment.facts import Fact, maybe_when, when
+from services.assessment.sites.facts import LinkFacts, OutcomeFacts, SiteFacts, SiteStore
+from services.assessment.sites.fold import site_handlers
 from shared.areas import AreaRegistry
-from shared.clock import utc
 from shared.events.base import Event, canonical_json, decode, upcast_type
 from shared.events.incidents import (
     CriteriaOverridden,
@@ -39,17 +41,6 @@ from shared.events.incidents import (
     IncidentTriaged,
 )
 from shared.events.reports import PlaceType, ReportAmended, ReportErased, ReportSubmitted, ReportWithdrawn
-
-
-@dataclass(frozen=True)
-class Fact:
-    """What the fold needs of an event: its stored type, key, aggregate version, time and data."""
-
-    type: str
-    key: str
-    sequence: int
-    time: datetime
-    data: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +98,7 @@ class TensionFacts:
         return self.starts_at <= when and (self.ends_at is None or when < self.ends_at)
 
 
-class Store(Protocol):
+class Store(SiteStore, Protocol):
     def report(self, report_id: str) -> ReportFacts | None: ...
     def put_report(self, facts: ReportFacts) -> None: ...
     def drop_report(self, report_id: str) -> None: ...
@@ -127,14 +118,6 @@ PLACE_OF_WORSHIP = PlaceType.place_of_worship.value
 FoldHandler = Callable[[Store, Mapping[str, Any], Fact], set[str]]
 
 
-def when(value: Any) -> datetime:
-    return utc(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
-
-
-def maybe_when(value: Any) -> datetime | None:
-    return None if value in (None, "") else when(value)
-
-
 class Fold:
     """Applies one event to a store; answers the areas whose picture it changed.
 
@@ -151,6 +134,7 @@ class Fold:
             ReportErased: self._erased, IncidentTriaged: self._triaged, IncidentAcknowledged: self._acknowledged,
             IncidentEscalated: self._escalated, CriteriaOverridden: self._overridden, IncidentClosed: self._closed,
             HeightenedTensionDeclared: self._declared, HeightenedTensionLifted: self._lifted}
+        handlers.update(site_handlers())
         self._by_class = {cls.TYPE: handler for cls, handler in handlers.items()}
         self._by_stored_type: dict[str, tuple[FoldHandler, bool] | None] = {}
 
@@ -378,6 +362,9 @@ class MemoryState:
         self.incidents: dict[str, IncidentFacts] = {}
         self.by_report: dict[str, set[str]] = {}
         self.tensions: dict[str, TensionFacts] = {}
+        self.sites: dict[str, SiteFacts] = {}
+        self.outcomes: dict[str, OutcomeFacts] = {}
+        self.links: dict[tuple[str, str], LinkFacts] = {}
         self.watermark: datetime | None = None
 
     def report(self, report_id: str) -> ReportFacts | None:
@@ -416,6 +403,21 @@ class MemoryState:
     def put_tension(self, facts: TensionFacts) -> None:
         self.tensions[facts.tension_id] = facts
 
+    def site(self, site_id: str) -> SiteFacts | None:
+        return self.sites.get(site_id)
+
+    def put_site(self, facts: SiteFacts) -> None:
+        self.sites[facts.site_id] = facts
+
+    def outcome(self, outcome_id: str) -> OutcomeFacts | None:
+        return self.outcomes.get(outcome_id)
+
+    def put_outcome(self, facts: OutcomeFacts) -> None:
+        self.outcomes[facts.outcome_id] = facts
+
+    def put_link(self, facts: LinkFacts) -> None:
+        self.links[(facts.site_id, facts.report_id)] = facts
+
     def see(self, when: datetime) -> None:
         if self.watermark is None or when > self.watermark:
             self.watermark = when
@@ -430,6 +432,9 @@ class Snapshot:
     incidents: list[IncidentFacts]
     tensions: list[TensionFacts]
     watermark: datetime | None
+    sites: list[SiteFacts] = field(default_factory=list)
+    outcomes: list[OutcomeFacts] = field(default_factory=list)
+    links: list[LinkFacts] = field(default_factory=list)
 
     @classmethod
     def of(cls, state: MemoryState) -> Snapshot:
@@ -437,7 +442,9 @@ class Snapshot:
                    erasures=sorted(state.erasures.items()),
                    incidents=sorted(state.incidents.values(), key=lambda i: i.incident_id),
                    tensions=sorted(state.tensions.values(), key=lambda t: t.tension_id),
-                   watermark=state.watermark)
+                   watermark=state.watermark, sites=sorted(state.sites.values(), key=lambda x: x.site_id),
+                   outcomes=sorted(state.outcomes.values(), key=lambda o: o.outcome_id),
+                   links=[state.links[k] for k in sorted(state.links)])
 
     def restore(self) -> MemoryState:
         state = MemoryState()
@@ -449,6 +456,12 @@ class Snapshot:
             state.put_incident(i)
         for t in self.tensions:
             state.put_tension(t)
+        for site in self.sites:
+            state.put_site(site)
+        for o in self.outcomes:
+            state.put_outcome(o)
+        for link in self.links:
+            state.put_link(link)
         state.watermark = self.watermark
         return state
 
@@ -457,7 +470,8 @@ def snapshot_document(snap: Snapshot) -> dict[str, Any]:
     """The facts as a document for `canonical`: orjson writes the dataclasses and datetimes in C, which is
     what makes a snapshot of a million reports take seconds rather than minutes."""
     return {"reports": snap.reports, "erasures": snap.erasures, "incidents": snap.incidents,
-            "tensions": snap.tensions, "watermark": snap.watermark}
+            "tensions": snap.tensions, "watermark": snap.watermark, "sites": snap.sites,
+            "site_outcomes": snap.outcomes, "site_links": snap.links}
 
 
 def _times(row: dict[str, Any], names: tuple[str, ...], lists: tuple[str, ...]) -> dict[str, Any]:
@@ -475,8 +489,12 @@ def snapshot_from_bytes(body: bytes) -> Snapshot:
     incidents = [IncidentFacts(**_times(i, ("triaged_at", "updated_at"), ("matched",))) for i in doc["incidents"]]
     tensions = [TensionFacts(**_times(t, ("starts_at", "ends_at", "declared_at", "lifted_at"), ()))
                 for t in doc["tensions"]]
+    sites = [SiteFacts(**_times(x, ("registered_at", "updated_at"), ())) for x in doc.get("sites", [])]
+    outcomes = [OutcomeFacts(**_times(o, ("performed_at", "recorded_at", "resolved_at"), ()))
+                for o in doc.get("site_outcomes", [])]
+    links = [LinkFacts(**_times(link, ("decided_at",), ())) for link in doc.get("site_links", [])]
     return Snapshot(reports, [(e[0], when(e[1])) for e in doc["erasures"]], incidents, tensions,
-                    maybe_when(doc.get("watermark")))
+                    maybe_when(doc.get("watermark")), sites, outcomes, links)
 
 
 def merge(states: Iterable[MemoryState]) -> MemoryState:
@@ -495,6 +513,7 @@ def merge(states: Iterable[MemoryState]) -> MemoryState:
             held_t = merged.tensions.get(t.tension_id)
             if held_t is None or (t.lifted_at or t.declared_at) > (held_t.lifted_at or held_t.declared_at):
                 merged.tensions[t.tension_id] = t
+        _merge_sites(merged, state)
         if state.watermark is not None:
             merged.see(state.watermark)
     for report_id in merged.erasures:
@@ -502,6 +521,16 @@ def merge(states: Iterable[MemoryState]) -> MemoryState:
         for incident in merged.incidents_of(report_id):
             merged.drop_incident(incident.incident_id)
     return merged
+
+
+def _merge_sites(merged: MemoryState, state: MemoryState) -> None:
+    """A site's events share a partition, so one share holds all of a site; the sequence check is a guard."""
+    for site in state.sites.values():
+        held = merged.sites.get(site.site_id)
+        if held is None or site.sequence > held.sequence:
+            merged.sites[site.site_id] = site
+    merged.outcomes.update(state.outcomes)
+    merged.links.update(state.links)
 
 
 def fold_all(facts: Iterable[Fact], registry: AreaRegistry, state: MemoryState | None = None) -> MemoryState:

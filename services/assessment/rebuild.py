@@ -19,9 +19,11 @@ import logging
 import multiprocessing
 import os
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -34,6 +36,7 @@ from services.assessment.projection import (
     Fact,
     Fold,
     MemoryState,
+    ReportFacts,
     Snapshot,
     canonical,
     merge,
@@ -42,14 +45,15 @@ from services.assessment.projection import (
     when,
 )
 from services.assessment.scoring import pictures
+from services.assessment.sites.assess import assess_site
 from services.assessment.store import load_snapshot, replace_projection
 from shared.areas import AreaRegistry
 from shared.clock import Clock
 from shared.db import Database
-from shared.topics import INCIDENTS, REPORTS, TopicNames
+from shared.topics import INCIDENTS, REPORTS, SITES, TopicNames
 
 log = logging.getLogger(__name__)
-TOPICS = (REPORTS, INCIDENTS)
+TOPICS = (REPORTS, INCIDENTS, SITES)
 PARALLEL_FROM = 50_000                       # below this, starting processes costs more than it saves
 Offsets = dict[str, dict[int, int]]          # logical topic -> partition -> next offset to read
 Progress = Callable[[int, int], None]        # (events read, events to read)
@@ -324,13 +328,35 @@ class Rebuild:
 
 
 def projection_document(snap: Snapshot, registry: AreaRegistry) -> dict[str, Any]:
-    """The fold's facts and every area's picture as of the watermark: both sides of a rebuild compare this."""
+    """The fold's facts, every area's picture and every site's risk as of the watermark: both sides of a
+    rebuild compare this."""
     doc = snapshot_document(snap)
     if snap.watermark is not None:
         areas, unknown = pictures(registry, snap.reports, snap.incidents, snap.tensions, snap.watermark)
         doc["areas"] = {code: p.document() for code, p in areas.items()}
         doc["unknown_areas"] = unknown
+        doc["site_risk"] = site_risks(snap, {code: p.level for code, p in areas.items()}, snap.watermark)
     return doc
+
+
+def site_risks(snap: Snapshot, area_levels: dict[str, str], as_of: datetime) -> dict[str, Any]:
+    """Each site's risk matrix from the snapshot's facts, as the live pages compute it from the database."""
+    by_area: dict[str, list[ReportFacts]] = defaultdict(list)
+    by_id = {r.report_id: r for r in snap.reports}
+    for r in snap.reports:
+        by_area[r.area].append(r)
+    decided: dict[str, dict[str, bool]] = defaultdict(dict)
+    for link in snap.links:
+        decided[link.site_id][link.report_id] = link.linked
+    risks = {}
+    for site in snap.sites:
+        mine = decided[site.site_id]
+        reports = {r.report_id: r for r in by_area[site.area]}
+        reports.update((i, by_id[i]) for i, linked in mine.items() if linked and i in by_id)
+        level = area_levels.get(site.area, "low")
+        risks[site.site_id] = assess_site(site, reports.values(), mine, level, snap.tensions, snap.outcomes,
+                                          as_of).document()
+    return risks
 
 
 def projection_bytes(snap: Snapshot, registry: AreaRegistry) -> bytes:

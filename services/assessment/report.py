@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from services.assessment import queries
 from services.assessment.calendar import CalendarEvent, events_between
 from services.assessment.plain import LEVEL_STYLES, explain, level_word, short_date
 from services.assessment.scoring import ScoringConfig, between, level_rank, pictures, window_history
+from services.assessment.sites.guidance import Guidance, load_guidance_file
+from services.assessment.sites.strategic import PlacesOfWorship, places_of_worship
 from services.assessment.trends import bars_svg
 from shared.areas import AreaRegistry
 from shared.web.filters import humanise, london_time
@@ -37,6 +40,11 @@ from shared.web.templates import page_environment
 TEMPLATES = Path(__file__).parent / "templates"
 STYLESHEET = Path(__file__).parent / "static" / "analysis.css"
 CALENDAR_AHEAD_DAYS = 28
+
+
+@cache
+def packaged_guidance() -> Guidance:
+    return load_guidance_file()
 NATIONS = {"england": "England", "wales": "Wales", "scotland": "Scotland", "northern_ireland": "Northern Ireland"}
 
 
@@ -59,6 +67,7 @@ class StrategicAssessment:
     items: list[dict[str, Any]]
     unknown_areas: dict[str, int] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # area and district codes to names
+    places_of_worship: PlacesOfWorship = field(default_factory=PlacesOfWorship)
 
     def name_of(self, code: str | None) -> str:
         return self.names.get(code or "", code or "")
@@ -69,8 +78,10 @@ class StrategicAssessment:
 
 
 def build_assessment(s: Session, registry: AreaRegistry, config: ScoringConfig, area: str | None,
-                     start: datetime, end: datetime, now: datetime) -> StrategicAssessment:
-    """`start`/`end` are the (exclusive, inclusive] instants of the period; the picture is as of its end or now."""
+                     start: datetime, end: datetime, now: datetime,
+                     guidance: Guidance | None = None) -> StrategicAssessment:
+    """`start`/`end` are the (exclusive, inclusive] instants of the period; the picture is as of its end or now.
+    `guidance` is the places-of-worship guidance the sites' routines follow (default: the packaged one)."""
     as_of = min(now, end)
     got = queries.inputs_since(s, min(start, as_of - queries.LOOKBACK) - timedelta(weeks=4), area)
     found, unknown = pictures(registry, got.reports, got.incidents, got.tensions, as_of, config)
@@ -98,7 +109,8 @@ def build_assessment(s: Session, registry: AreaRegistry, config: ScoringConfig, 
         calendar=events_between(as_of.date(), as_of.date() + timedelta(days=CALENDAR_AHEAD_DAYS),
                                 config.anniversaries),
         open_critical=open_critical, items=[queries.report_item(r) for r in in_period],
-        unknown_areas=unknown if not area else {}, names=names)
+        unknown_areas=unknown if not area else {}, names=names,
+        places_of_worship=places_of_worship(s, area, start, end, as_of, config, guidance or packaged_guidance()))
 
 
 def _names(registry: AreaRegistry, reports: Sequence[Any]) -> dict[str, str]:
@@ -253,9 +265,21 @@ def _context_lines(doc: StrategicAssessment) -> list[str]:
             lines.append(f"  {a['name']}: {_level(a['level'])}")
             lines += [f"    - {r}" for r in a["plain_reasons"]]
             lines += [f"      ({r})" for r in a["reasons"]]
+    lines += _worship_lines(doc)
     if doc.unknown_areas:
         lines += ["", "REPORTS UNDER UNKNOWN AREA CODES (not assigned to any force)"]
         lines += [f"  {code}: {n}" for code, n in doc.unknown_areas.items()]
+    return lines
+
+
+def _worship_lines(doc: StrategicAssessment) -> list[str]:
+    places = doc.places_of_worship
+    lines = ["", f"PLACES OF WORSHIP ({len(places.sites)} registered)"]
+    lines += [f"  {_level(level)}: {n}" for level, n in places.by_level if n]
+    overdue = [f"    {x.name} ({doc.name_of(x.area)}): {', '.join(x.overdue)}" for x in places.with_overdue]
+    hit = [f"    {x.name} ({doc.name_of(x.area)}): {x.incidents}" for x in places.with_incidents]
+    lines += ["  Routines overdue or never done:", *(overdue or ["    none"])]
+    lines += ["  Sites with incidents in the period:", *(hit or ["    none"])]
     return lines
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import yaml
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.assessment.calendar import DEFAULT_ANNIVERSARIES, Anniversary
 from services.assessment.scoring import HALF_LIFE_HOURS, THRESHOLDS, ScoringConfig
 from shared.areas import AreaRegistry, default_registry
+
+# Development only: refused in production (`sites_key_bytes`).
+DEV_SITES_KEY = base64.b64encode(b"vigil-development-sites-key--32b").decode()
 
 
 class AssessmentSettings(BaseSettings):
@@ -24,11 +28,26 @@ class AssessmentSettings(BaseSettings):
     thresholds: tuple[float, float, float, float] = Field(
         THRESHOLDS, description="score-to-normal ratios for moderate, substantial, severe, critical")
     anniversaries_file: Path | None = Field(
-        None, description="YAML list of {name, month, day, weight}: replaces the default anniversaries")
+        None, description="YAML list of {name, month, day, weight, faiths}: replaces the default anniversaries")
     areas_extra_file: Path | None = Field(
         None, description="extra districts and postcode districts layered on the packaged areas")
     partner_feed: bool = Field(True, description="publish the redacted partner view on vigil.partner.v1")
     snapshot_every: int = Field(250_000, gt=0, description="rebuild: events between snapshots")
+    sites_key: SecretStr = Field(SecretStr(DEV_SITES_KEY), description=(
+        "base64 of 32 bytes: wraps each site's data key (its contacts, routines' notes); assessment's own key"))
+    reminder_interval_seconds: float = Field(300.0, gt=0, description=(
+        "how often sites' routines are looked at, to announce those falling due or overdue"))
+    guidance_file: Path | None = Field(
+        None, description="the places-of-worship guidance (YAML); default: the newest packaged version")
+
+    def sites_key_bytes(self, environment: str) -> bytes:
+        secret = self.sites_key.get_secret_value()
+        if environment == "production" and secret == DEV_SITES_KEY:
+            raise ValueError("ASSESSMENT_SITES_KEY must be set to a real secret in production")
+        key = base64.b64decode(secret)
+        if len(key) != 32:
+            raise ValueError("ASSESSMENT_SITES_KEY must be 32 bytes, base64-encoded")
+        return key
 
     def scoring(self) -> ScoringConfig:
         return ScoringConfig(half_life_hours=self.half_life_hours, thresholds=self.thresholds,
@@ -38,8 +57,8 @@ class AssessmentSettings(BaseSettings):
         if self.anniversaries_file is None:
             return DEFAULT_ANNIVERSARIES
         rows = yaml.safe_load(self.anniversaries_file.read_text(encoding="utf-8")) or []
-        return tuple(Anniversary(str(r["name"]), int(r["month"]), int(r["day"]), float(r.get("weight", 1.2)))
-                     for r in rows)
+        return tuple(Anniversary(str(r["name"]), int(r["month"]), int(r["day"]), float(r.get("weight", 1.2)),
+                                 tuple(str(f) for f in r.get("faiths") or ())) for r in rows)
 
     def registry(self) -> AreaRegistry:
         if self.areas_extra_file is None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from services.assessment import tables
 from services.assessment.projection import IncidentFacts, ReportFacts, Snapshot, TensionFacts, when
+from services.assessment.sites.facts import LinkFacts, OutcomeFacts, SiteFacts
 from shared.clock import utc
 
 WATERMARK = "watermark"
@@ -21,9 +22,13 @@ LIST_FIELDS = {"types", "strands", "matched"}
 REPORT_FIELDS = [f.name for f in fields(ReportFacts)]
 INCIDENT_FIELDS = [f.name for f in fields(IncidentFacts)]
 TENSION_FIELDS = [f.name for f in fields(TensionFacts)]
+SITE_FIELDS = [f.name for f in fields(SiteFacts)]
+OUTCOME_FIELDS = [f.name for f in fields(OutcomeFacts)]
+LINK_FIELDS = [f.name for f in fields(LinkFacts)]
 
 
-def to_row(facts: ReportFacts | IncidentFacts | TensionFacts) -> dict[str, Any]:
+def to_row(facts: ReportFacts | IncidentFacts | TensionFacts | SiteFacts | OutcomeFacts | LinkFacts
+           ) -> dict[str, Any]:
     row = {}
     for f in fields(facts):
         value = getattr(facts, f.name)
@@ -53,6 +58,18 @@ def incident_of(row: Mapping[Any, Any]) -> IncidentFacts:
 
 def tension_of(row: Mapping[Any, Any]) -> TensionFacts:
     return TensionFacts(**_from_row(row, TENSION_FIELDS))
+
+
+def site_of(row: Mapping[Any, Any]) -> SiteFacts:
+    return SiteFacts(**_from_row(row, SITE_FIELDS))
+
+
+def outcome_of(row: Mapping[Any, Any]) -> OutcomeFacts:
+    return OutcomeFacts(**_from_row(row, OUTCOME_FIELDS))
+
+
+def link_of(row: Mapping[Any, Any]) -> LinkFacts:
+    return LinkFacts(**_from_row(row, LINK_FIELDS))
 
 
 class DbStore:
@@ -105,6 +122,28 @@ class DbStore:
         self.s.execute(delete(tables.tensions).where(tables.tensions.c.tension_id == facts.tension_id))
         self.s.execute(tables.tensions.insert().values(**to_row(facts)))
 
+    def site(self, site_id: str) -> SiteFacts | None:
+        row = self.s.execute(select(tables.sites).where(tables.sites.c.site_id == site_id)).mappings().first()
+        return site_of(row) if row else None
+
+    def put_site(self, facts: SiteFacts) -> None:
+        self.s.execute(delete(tables.sites).where(tables.sites.c.site_id == facts.site_id))
+        self.s.execute(tables.sites.insert().values(**to_row(facts)))
+
+    def outcome(self, outcome_id: str) -> OutcomeFacts | None:
+        row = self.s.execute(select(tables.site_outcomes)
+                             .where(tables.site_outcomes.c.outcome_id == outcome_id)).mappings().first()
+        return outcome_of(row) if row else None
+
+    def put_outcome(self, facts: OutcomeFacts) -> None:
+        self.s.execute(delete(tables.site_outcomes).where(tables.site_outcomes.c.outcome_id == facts.outcome_id))
+        self.s.execute(tables.site_outcomes.insert().values(**to_row(facts)))
+
+    def put_link(self, facts: LinkFacts) -> None:
+        t = tables.site_links
+        self.s.execute(delete(t).where(t.c.site_id == facts.site_id, t.c.report_id == facts.report_id))
+        self.s.execute(t.insert().values(**to_row(facts)))
+
     def see(self, at: datetime) -> None:
         current = watermark(self.s)
         if current is None or at > current:
@@ -127,7 +166,12 @@ def load_snapshot(s: Session | Connection) -> Snapshot:
                                                   .order_by(tables.incidents.c.incident_id)).mappings()]
     tensions = [tension_of(r) for r in s.execute(select(tables.tensions)
                                                 .order_by(tables.tensions.c.tension_id)).mappings()]
-    return Snapshot(reports, erasures, incidents, tensions, watermark(s))
+    sites = [site_of(r) for r in s.execute(select(tables.sites).order_by(tables.sites.c.site_id)).mappings()]
+    outcomes = [outcome_of(r) for r in s.execute(select(tables.site_outcomes)
+                                                .order_by(tables.site_outcomes.c.outcome_id)).mappings()]
+    links = [link_of(r) for r in s.execute(select(tables.site_links).order_by(
+        tables.site_links.c.site_id, tables.site_links.c.report_id)).mappings()]
+    return Snapshot(reports, erasures, incidents, tensions, watermark(s), sites, outcomes, links)
 
 
 def bulk_insert(conn: Connection, table: Table, names: tuple[str, ...], objects: Sequence[Any],
@@ -175,5 +219,8 @@ def replace_projection(conn: Connection, snap: Snapshot) -> None:
     bulk_insert(conn, tables.erasures, ("report_id", "erased_at"), snap.erasures, (itemgetter(0), itemgetter(1)))
     bulk_insert(conn, tables.incidents, tuple(INCIDENT_FIELDS), snap.incidents)
     bulk_insert(conn, tables.tensions, tuple(TENSION_FIELDS), snap.tensions)
+    bulk_insert(conn, tables.sites, tuple(SITE_FIELDS), snap.sites)
+    bulk_insert(conn, tables.site_outcomes, tuple(OUTCOME_FIELDS), snap.outcomes)
+    bulk_insert(conn, tables.site_links, tuple(LINK_FIELDS), snap.links)
     if snap.watermark is not None:
         conn.execute(tables.meta.insert().values(name=WATERMARK, value=utc(snap.watermark).isoformat()))

@@ -1,4 +1,5 @@
-"""Assessment's own tables: its event log, the fold's facts, the published risk per area, snapshots."""
+"""Assessment's own tables: its event log, the fold's facts (reports, incidents, tension, the register of sites),
+the published risk per area, snapshots, and what never travels: sites' data keys and who leads which site."""
 
 from __future__ import annotations
 
@@ -83,6 +84,72 @@ area_risk = Table(
     Column("tension_raised", Boolean, nullable=False),
 )
 
+sites = Table(
+    "proj_sites", metadata,
+    Column("site_id", String(40), primary_key=True),
+    Column("sequence", Integer, nullable=False),
+    Column("area", String(20), nullable=False, index=True),
+    Column("faith", String(20), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("place_fp", String(100), nullable=True, index=True),
+    Column("registered_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("entry", Text, nullable=False),
+    Column("contacts", Text, nullable=True),
+)
+
+site_outcomes = Table(
+    "proj_site_outcomes", metadata,
+    Column("outcome_id", String(40), primary_key=True),
+    Column("site_id", String(40), nullable=False, index=True),
+    Column("routine", String(40), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("category", String(40), nullable=True),
+    Column("performed_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    Column("via", String(10), nullable=False),
+    Column("notes", Text, nullable=True),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Column("resolved_by", String(120), nullable=True),
+    Column("resolution", Text, nullable=True),
+)
+
+site_links = Table(
+    "proj_site_links", metadata,
+    Column("site_id", String(40), primary_key=True),
+    Column("report_id", String(40), primary_key=True, index=True),
+    Column("linked", Boolean, nullable=False),
+    Column("decided_by", String(120), nullable=False),
+    Column("decided_at", UTCDateTime(), nullable=False),
+)
+
+# Not part of the projection (a rebuild leaves them be): they never travel on a topic.
+site_keys = Table(
+    "site_keys", metadata,
+    Column("site_id", String(40), primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=True),   # None once destroyed
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("destroyed_at", UTCDateTime(), nullable=True),
+)
+
+site_leads = Table(
+    "site_leads", metadata,
+    Column("username", String(120), primary_key=True),
+    Column("site_id", String(40), primary_key=True, index=True),
+    Column("assigned_by", String(120), nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=False),
+)
+
+site_reminders = Table(
+    "site_reminders", metadata,
+    Column("site_id", String(40), primary_key=True),
+    Column("routine", String(40), primary_key=True),
+    Column("due_at", UTCDateTime(), primary_key=True),
+    Column("kind", String(10), primary_key=True),        # due | overdue
+    Column("announced_at", UTCDateTime(), nullable=False),
+)
+
 snapshots = Table(
     "snapshots", metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
@@ -93,4 +160,4 @@ snapshots = Table(
     Column("state", LargeBinary, nullable=False),
 )
 
-PROJECTION = (reports, erasures, incidents, tensions, meta)
+PROJECTION = (reports, erasures, incidents, tensions, meta, sites, site_outcomes, site_links)

@@ -20,8 +20,11 @@ from sqlalchemy import text
 
 from services.assessment.main import Assessment, build
 from services.assessment.plain import level_word
-from services.assessment.rebuild import Rebuild, live_digest
+from services.assessment.rebuild import Rebuild, live_digest, projection_bytes
 from services.assessment.settings import AssessmentSettings
+from services.assessment.sites.access import scope_of
+from services.assessment.sites.register import SiteIn
+from services.assessment.store import load_snapshot
 from shared.clock import MovableClock
 from shared.db import Database
 from shared.events.base import Envelope, Event
@@ -30,6 +33,7 @@ from shared.events.reports import ReportAmended, ReportErased, ReportSubmitted, 
 from shared.kafka import encode, make_producer
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
+from shared.staffaccess import Caller
 from shared.topics import AREAS, PARTNER, REPORTS, TopicNames, ensure_topics
 from tests.integration.stack import running
 from tests.support.kafka_reader import headers_of, read_topic
@@ -44,7 +48,7 @@ def report(n: int, area: str, at: datetime, place: str = "street", types: tuple[
            handling: str = "P") -> ReportSubmitted:
     return ReportSubmitted.model_validate({
         "report_id": f"r-{n:05d}", "reference": f"V{n:05d}", "submitted_at": at.isoformat(), "channel": "web",
-        "reporter": {"role": "witness", "anonymous": True}, "consent": {},
+        "reporter": {"role": "witness", "anonymous": True}, "consent": {"share_with_partners": True},
         "incident": {"occurred_at": (at - timedelta(minutes=20)).isoformat(), "types": list(types),
                      "targeted_characteristics": ["religion"], "religion_targeted": "muslim",
                      "location": {"area": area, "place_type": place}},
@@ -197,6 +201,11 @@ def test_a_surge_of_reports_raises_area_risk_and_tension_on_the_areas_topic(
     assert _pdf_pages_have_ink(tmp_path / "all.pdf", tmp_path) >= 4
 
 
+def load_snapshot_of(db: Database) -> Any:
+    with db.snapshot() as s:
+        return load_snapshot(s)
+
+
 def _history_with_everything(feed: Feed) -> int:
     """Amendments, withdrawals, erasures, and incidents whose reports sit in other partitions."""
     sent = 0
@@ -230,6 +239,22 @@ def _history_with_everything(feed: Feed) -> int:
     return sent
 
 
+def _sites_and_their_decisions(core: Assessment) -> int:
+    """Two places of worship on `vigil.sites.v1`, from assessment's own outbox: staff link one report to a
+    mosque and dismiss another, a check finds an issue. Answers how many events that made."""
+    entry = {"name": "East London Mosque", "faith": "muslim", "area": MET, "postcode_district": "E1",
+             "capacity_band": "800+", "measures": ["cctv"],
+             "contacts": [{"name": "A Steward", "phone": "07700 900456"}]}
+    mosque = SiteIn.model_validate(entry)
+    synagogue = SiteIn.model_validate(entry | {"name": "Bevis Marks Synagogue", "faith": "jewish",
+                                               "postcode_district": "EC3A", "capacity_band": "200-799"})
+    site, _ = core.sites.register([mosque, synagogue], "sup")
+    everywhere = scope_of(Caller("sup", frozenset({"supervisor"})), frozenset())
+    core.sites.decide_link(site, "r-00003", True, "sup", everywhere)
+    core.sites.decide_link(site, "r-00009", False, "sup", everywhere)
+    return 4
+
+
 def test_rebuild_from_offset_zero_is_byte_identical_to_the_live_projection(
         vigil_settings: VigilSettings, new_database: Callable[[str], str], feed: Feed) -> None:
     sent = _history_with_everything(feed)
@@ -238,6 +263,8 @@ def test_rebuild_from_offset_zero_is_byte_identical_to_the_live_projection(
     runner = core.runner().start()
     try:
         eventually(_processed(core, sent), 60, "the live projection to fold every event")
+        sent += _sites_and_their_decisions(core)
+        eventually(_processed(core, sent), 60, "the sites' events back from vigil.sites.v1")
     finally:
         runner.shutdown()
     live = live_digest(core.db, core.registry)
@@ -249,6 +276,12 @@ def test_rebuild_from_offset_zero_is_byte_identical_to_the_live_projection(
     assert result.events == sent and result.digest == live == live_digest(target, core.registry)
     with target.sessions() as s:
         assert s.execute(text("SELECT count(*) FROM proj_erasures")).scalar() == 6
+        assert s.execute(text("SELECT count(*) FROM proj_sites")).scalar() == 2
+        assert s.execute(text("SELECT count(*) FROM proj_site_links")).scalar() == 2
+    document = json.loads(projection_bytes(load_snapshot_of(target), core.registry))
+    risks = sorted((r["level"], r["likelihood"], r["impact"]) for r in document["site_risk"].values())
+    assert len(risks) == 2 and all(level in ("low", "moderate", "substantial", "severe", "critical")
+                                   for level, _, _ in risks)
 
     resumed = job.run(resume=True)   # from the snapshot the first run left: nothing new to read
     assert (resumed.resumed_from, resumed.events, resumed.digest) == (sent, 0, live)
