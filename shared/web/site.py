@@ -78,6 +78,8 @@ class StaffSite(BaseSettings):
                     frozenset({"duty_inspector", "supervisor", "admin"})),
             NavLink("analysts", "Analysis", f"{self.assessment_url}/",
                     frozenset({"analyst", "supervisor", "duty_inspector"})),
+            NavLink("sites", "Places of worship", f"{self.assessment_url}/sites",
+                    frozenset({"supervisor", "analyst", "neighbourhood_officer", "admin", "site_lead"})),
         ]
 
     def navigation(self, viewer: Viewer | None, current: str | None = None) -> list[dict[str, object]]:
