@@ -92,11 +92,9 @@ class Fingerprinter:
         return hmac.new(self._key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
 
     def contact(self, email: str | None, phone: str | None) -> str | None:
-        if email:
-            return self._mac("email", normalise_email(email))
-        if phone and normalise_phone(phone):
-            return self._mac("phone", normalise_phone(phone))
-        return None
+        """Read by tests and old data only: since #15 a contact's hash never travels (intake matches it)."""
+        identity = contact_identity(email, phone)
+        return self._mac(*identity.split(":", 1)) if identity else None
 
     def place(self, area: str, place_name: str | None) -> str | None:
         if not place_name or not normalise_text(place_name):
@@ -104,17 +102,26 @@ class Fingerprinter:
         return self._mac("place", f"{area}|{normalise_text(place_name)}")
 
     def source(self, bucket: str | None) -> str | None:
-        """Where a report came from (an address's bucket, a centre's key), so triage can see floods."""
+        """Where a report came from: no longer published (#15), kept so tests can look for it on topics."""
         return self._mac("source", bucket) if bucket else None
 
     def district(self, outward_code: str | None) -> str | None:
-        """A postcode's district (its outward code), compared without the postcode travelling."""
+        """A postcode's district: no longer published (#15; the district travels in clear, never for a home)."""
         return self._mac("district", outward_code.upper()) if outward_code else None
 
     def content(self, text: str | None) -> str | None:
-        """The description, normalised: the same words with other spacing, case or punctuation compare equal."""
+        """The normalised description: no longer published (#15; intake matches words in its own tables)."""
         normalised = normalise_text(text or "")
         return self._mac("content", normalised) if normalised else None
+
+
+def contact_identity(email: str | None, phone: str | None) -> str | None:
+    """What makes two contacts the same: the normalised email, else the normalised phone number."""
+    if email:
+        return f"email:{normalise_email(email)}"
+    if phone and normalise_phone(phone):
+        return f"phone:{normalise_phone(phone)}"
+    return None
 
 
 def normalise_email(email: str) -> str:

@@ -30,6 +30,7 @@ from services.intake.domain import (
     personal_fields,
     source_bucket,
 )
+from services.intake.matching import Matched, Matcher
 from services.intake.randomness import new_reference, new_report_id, new_token
 from services.intake.writer import LoopWriter, PendingReport, ReportWriter
 from shared.areas import AreaRegistry, outward_code
@@ -37,6 +38,7 @@ from shared.clock import Clock, utc
 from shared.crypto import (
     Fingerprinter,
     KeyDestroyed,
+    contact_identity,
     keyed_token,
     new_data_key,
     open_sealed,
@@ -51,6 +53,7 @@ from shared.events.reports import (
     Fingerprints,
     IncidentFacts,
     LocationFacts,
+    PlaceType,
     ReportAmended,
     ReporterFacts,
     ReportSubmitted,
@@ -82,7 +85,7 @@ class Submitter:
     channel: Channel = Channel.api
     centre_id: str | None = None
     trusted: bool = False
-    address: str | None = None  # the client's, for the public: only its bucket's keyed hash leaves intake
+    address: str | None = None  # the client's, for the public: matched in intake (matching.py), never published
 
     @property
     def scope(self) -> str:
@@ -189,6 +192,7 @@ class IntakeApp:
         self.clock = clock
         self.master_key = master_key
         self.fingerprints = fingerprints
+        self.matcher = Matcher(master_key)
         self.writer = ReportWriter(db, store)
         self.loop_writer = LoopWriter(db, store) if db.is_postgres else None
 
@@ -253,7 +257,8 @@ class IntakeApp:
             return await asyncio.get_running_loop().run_in_executor(None, self.submit, cmd)
         checked = check_report(cmd.report, self.clock.now(), self.areas, cmd.submitter.centre_id is not None)
         receipt = self._new_receipt(checked, cmd)
-        pending = self._pending(cmd, checked, receipt, new_data_key(), "")
+        matched = await asyncio.get_running_loop().run_in_executor(None, self._match, cmd, checked, receipt)
+        pending = self._pending(cmd, checked, receipt, new_data_key(), "", matched)
         if self.loop_writer is not None:
             await self.loop_writer.write(pending)
         else:
@@ -285,11 +290,21 @@ class IntakeApp:
             s.execute(tables.reports.update().where(tables.reports.c.report_id == report_id)
                       .values(token_hash=token_hash(token)))
 
-    def _submitted_event(self, submitter: Submitter, checked: Checked, receipt: Receipt,
-                         data_key: bytes) -> ReportSubmitted:
+    def _match(self, cmd: SubmitReport, checked: Checked, receipt: Receipt) -> Matched:
+        """Intake's own matches (services/intake/matching.py), committed before the report: a report whose
+        commit then fails leaves a row naming a report nobody will see, which no consumer can find."""
+        rep, inc = checked.report.reporter, checked.report.incident
+        with self.db.transaction() as s:
+            return self.matcher.match(s, receipt.report_id, self.clock.now(), contact_identity(rep.email, rep.phone),
+                                      source_bucket(cmd.submitter.centre_id, cmd.submitter.address),
+                                      inc.description)
+
+    def _submitted_event(self, checked: Checked, receipt: Receipt, data_key: bytes, submitter: Submitter,
+                         matched: Matched) -> ReportSubmitted:
         report = checked.report
         inc, rep = report.incident, report.reporter
         personal = personal_fields(report)
+        at_home = inc.location.place_type == PlaceType.home
         return ReportSubmitted(
             report_id=receipt.report_id, reference=receipt.reference, submitted_at=self.clock.now(),
             channel=submitter.channel, centre_id=submitter.centre_id,
@@ -304,19 +319,18 @@ class IntakeApp:
                                        place_type=inc.location.place_type),
                 injuries=inc.injuries, weapon=inc.weapon, vulnerabilities=inc.vulnerabilities, repeat=inc.repeat),
             grading=default_grading(rep.role, report.consent, submitter.trusted),
-            fingerprints=Fingerprints(contact=self.fingerprints.contact(rep.email, rep.phone),
-                                      place=self.fingerprints.place(checked.area, inc.location.place_name),
-                                      source=self.fingerprints.source(source_bucket(submitter.centre_id,
-                                                                                    submitter.address)),
-                                      content=self.fingerprints.content(inc.description),
-                                      postcode_district=self.fingerprints.district(
-                                          outward_code(inc.location.postcode or ""))),
+            fingerprints=Fingerprints(
+                place=None if at_home else self.fingerprints.place(checked.area, inc.location.place_name)),
             personal=seal(data_key, receipt.report_id, personal) if personal else None,
+            earlier_reports_same_contact=matched.earlier_reports_same_contact, source_burst=matched.source_burst,
+            source_reports_28d=matched.source_reports_28d, near_duplicate_of=matched.near_duplicate_of,
+            postcode_district=None if at_home else outward_code(inc.location.postcode or ""),
         )
 
     def _pending(self, cmd: SubmitReport, checked: Checked, receipt: Receipt, data_key: bytes,
-                 digest: str) -> PendingReport:
+                 digest: str, matched: Matched | None = None) -> PendingReport:
         """The rows and event of one report, built here so the writer's transaction only inserts."""
+        matched = matched or self._match(cmd, checked, receipt)
         now = self.clock.now()
         traceparent, tracestate = current_traceparent()
         key_row = {"report_id": receipt.report_id, "created_at": now, "destroyed_at": None,
@@ -332,7 +346,7 @@ class IntakeApp:
             idempotency_row = {"scope": cmd.submitter.scope, "key": cmd.idempotency_key, "request_hash": digest,
                                "response": kept_answer(receipt), "created_at": now}
         return PendingReport(receipt.report_id, key_row, report_row,
-                             self._submitted_event(cmd.submitter, checked, receipt, data_key),
+                             self._submitted_event(checked, receipt, data_key, cmd.submitter, matched),
                              idempotency_row, traceparent, tracestate)
 
     # -- the reporter's follow-up ---------------------------------------------------------

@@ -250,7 +250,7 @@ def default_grading(role: ReporterRole, consent: Consent, trusted_centre: bool) 
 
 def source_bucket(centre_id: str | None, address: str | None) -> str | None:
     """Where a report came from as the rate limit sees it: a centre by its key, the public by address, an IPv6
-    address by its /64 (one household or phone moves about inside it). Only its keyed hash travels."""
+    address by its /64 (one household or phone moves about inside it). Matched inside intake only."""
     if centre_id:
         return f"centre:{centre_id}"
     try:

@@ -2,7 +2,8 @@
 
 Erasure deletes the report's data key (the row: nothing is left to unwrap), turns the answer kept for its
 idempotency key into a keyed hash that names no one, clears what intake keeps in clear about it (a centre's
-reference, the facts older events carried unsealed, the reasons given for its holds) and appends
+reference, the facts older events carried unsealed, the reasons given for its holds), drops its match rows
+and its burst's token (services/intake/matching.py) and appends
 `vigil.report.erased.v1`, all in one transaction: every sealed copy on every topic is unreadable from the
 commit on, and the other services drop what they derived. A hold, legal or safeguarding, stops every erasure
 (asked for, after a withdrawal, or by the retention schedule) until it is released.
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from services.intake import tables
 from services.intake.application import UnknownReport, data_key, spent_key
 from services.intake.audit import Action, forget_hold_reasons, record
+from services.intake.matching import Matcher
 from shared.clock import Clock
 from shared.crypto import KeyDestroyed, seal
 from shared.db import Database, insert_new
@@ -96,6 +98,7 @@ class DataProtection:
         self.store = store
         self.clock = clock
         self.master_key = master_key
+        self.matcher = Matcher(master_key)
 
     def _in_turn(self, work: Callable[[Session], T]) -> T:
         with self.db.transaction() as s:
@@ -124,6 +127,7 @@ class DataProtection:
         s.execute(tables.reports.update().where(tables.reports.c.report_id == report_id).values(
             erased_at=now, updated_at=now, external_reference=None, idempotency_key=None))
         forget_hold_reasons(s, report_id)
+        self.matcher.forget(s, report_id)
         _clear_unsealed_facts(s, self.store, report_id)
         record(s, row, Action.erased, by, now, kind=basis.value, reason=reason)
         self.store.append(s, report_id, version, [ReportErased(report_id=report_id, erased_at=now, requested_by=by,

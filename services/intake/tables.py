@@ -87,3 +87,24 @@ api_keys = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
 )
+
+# What intake compares reports by (services/intake/matching.py): keyed hashes under its own master key, never on
+# a topic. A report's row goes at erasure, and with it its burst's token.
+report_matches = Table(
+    "report_matches", metadata,
+    Column("report_id", String(36), primary_key=True),
+    Column("submitted_at", UTCDateTime(), nullable=False, index=True),
+    Column("contact_hash", String(64), nullable=True, index=True),
+    Column("content_hash", String(64), nullable=True, index=True),
+    Column("source_hash", String(64), nullable=True, index=True),
+    Column("source_burst", String(64), nullable=True),
+)
+
+# Each source's current burst: the opaque token its reports carry while it keeps sending.
+source_bursts = Table(
+    "source_bursts", metadata,
+    Column("source_hash", String(64), primary_key=True),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("last_at", UTCDateTime(), nullable=False),
+)

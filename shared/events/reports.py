@@ -143,13 +143,13 @@ class IncidentFacts(_Part):
 
 
 class Fingerprints(_Part):
-    """Keyed hashes (HMAC) that let other services compare without reading anyone's details.
+    """Keyed hashes (HMAC) that let other services compare places without reading anyone's details.
 
-    `source` is where the report came from as intake's rate limit sees it (the client address's bucket, or
-    the reporting centre's key), `content` the normalised description: together they let triage see one
-    flood from one source without anyone's address or words travelling. `postcode_district` is the outward
-    code of the postcode given (clusters are read per district). All three are absent from events written
-    before they existed.
+    Since #15 intake writes only `place`, and never for a home: a hash of a contact, an address or a
+    description would link an erased report to a person (anyone with the key can test a guess), so intake
+    matches those itself and publishes the results (`ReportSubmitted.earlier_reports_same_contact`,
+    `source_burst`, `near_duplicate_of`, `postcode_district`). `contact`, `source`, `content` and
+    `postcode_district` are read only in older events.
     """
 
     contact: str | None = None
@@ -182,6 +182,21 @@ class ReportSubmitted(Event):
     grading: Grading
     fingerprints: Fingerprints
     personal: Sealed | None = None
+    earlier_reports_same_contact: list[str] = Field(
+        [], description="intake's match: earlier reports (ids, oldest first) from the same reporter contact within "
+                        "90 days; the contact itself never travels")
+    source_burst: str | None = Field(
+        None, description="an opaque token shared by the reports of one burst from one source (address or "
+                          "centre); intake forgets which source when any of them is erased")
+    source_reports_28d: int | None = Field(
+        None, description="how many reports the same source sent in the 28 days before its burst began: its "
+                          "own normal, as a bare count")
+    near_duplicate_of: list[str] = Field(
+        [], description="intake's match: earlier reports (ids, oldest first) within 24 hours with the same "
+                        "normalised description")
+    postcode_district: str | None = Field(
+        None, description="the postcode's district (outward code, e.g. E1), coarse geography; never given for "
+                          "a home")
 
 
 @event_type("vigil.report.amended.v1", TOPIC)

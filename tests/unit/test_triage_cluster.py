@@ -114,7 +114,7 @@ def report(n: int, at: datetime, district: str, place: str | None = None) -> Rep
         "incident": {"occurred_at": at - timedelta(hours=1), "types": ["verbal_abuse"],
                      "targeted_characteristics": ["race"], "location": {"area": MET, "place_type": "street"}},
         "grading": {"source": "2", "intelligence": "A", "handling": "C"},
-        "fingerprints": {"postcode_district": district, "place": place, "source": f"s-{n}"}})
+        "fingerprints": {"place": place}, "postcode_district": district, "source_burst": f"s-{n}"})
 
 
 def met_history(triage: Triage, days: int = 35, per_day: int = 40, districts: int = 30) -> int:

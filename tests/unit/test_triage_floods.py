@@ -55,17 +55,19 @@ def triage(tmp_path: Path) -> Iterator[Triage]:
 
 
 def report(n: int, at: datetime, source: str | None = "s-junk", incident: dict[str, Any] | None = None,
-           words: str | None = "w-junk", **top: Any) -> ReportSubmitted:
+           twin_of: int | None = None, **top: Any) -> ReportSubmitted:
+    """As intake publishes it: the source's burst token, and the earlier report with the same words, if any."""
     return ReportSubmitted.model_validate({
         "report_id": f"r-{n:03}", "reference": f"VGL-{n}", "submitted_at": at, "channel": "api",
         "reporter": {"role": "victim", "anonymous": True}, "consent": {},
         "incident": {"occurred_at": at - timedelta(hours=1), **(incident or JUNK)},
-        "grading": {"source": "2", "intelligence": "A", "handling": "C"},
-        "fingerprints": {"postcode_district": "d-E1", "source": source, "content": words}} | top)
+        "grading": {"source": "2", "intelligence": "A", "handling": "C"}, "fingerprints": {},
+        "postcode_district": "E1", "source_burst": source,
+        "near_duplicate_of": [f"r-{twin_of:03}"] if twin_of and twin_of != n else []} | top)
 
 
 def flood(count: int = 60, seconds: float = 2.0, first: int = 1, **kw: Any) -> list[ReportSubmitted]:
-    return [report(first + i, NOW + timedelta(seconds=seconds * i / count), **kw) for i in range(count)]
+    return [report(first + i, NOW + timedelta(seconds=seconds * i / count), twin_of=1, **kw) for i in range(count)]
 
 
 def triage_all(triage: Triage, reports: list[ReportSubmitted]) -> None:
@@ -164,8 +166,8 @@ def test_an_untrusted_centres_burst_is_grouped_like_any_source(triage: Triage) -
 
 def test_a_p1_in_the_middle_of_a_flood_pages_on_its_own(triage: Triage) -> None:
     reports = flood()
-    from_the_flood = report(500, NOW + timedelta(seconds=1), incident=P1, words="w-real")
-    from_elsewhere = report(501, NOW + timedelta(seconds=1), source="s-someone", incident=P1, words="w-real2")
+    from_the_flood = report(500, NOW + timedelta(seconds=1), incident=P1)
+    from_elsewhere = report(501, NOW + timedelta(seconds=1), source="s-someone", incident=P1)
     triage_all(triage, [*reports[:30], from_the_flood, from_elsewhere, *reports[30:]])
     for p1 in (from_the_flood, from_elsewhere):
         i = incident(triage, p1)
@@ -177,7 +179,7 @@ def test_a_p1_in_the_middle_of_a_flood_pages_on_its_own(triage: Triage) -> None:
 def test_reports_from_one_source_that_differ_are_not_one_flood(triage: Triage) -> None:
     other = {"types": ["criminal_damage"], "targeted_characteristics": ["race"],
              "location": {"area": "E23000001", "place_type": "shop"}}
-    reports = [report(1, NOW), report(2, NOW + timedelta(seconds=30), incident=other, words="w-other")]
+    reports = [report(1, NOW), report(2, NOW + timedelta(seconds=30), incident=other)]
     triage_all(triage, reports)
     assert {incident(triage, r).group_id for r in reports} == {None}
 

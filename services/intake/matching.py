@@ -1,0 +1,102 @@
+"""Contact and flood matching, done where the contact, the address and the words are: only results travel.
+
+Repeat victimisation needs to know that a contact reported before; a flood, that one source sent a burst of
+the same words. Intake holds all three, so it compares them here, by keyed hashes under its own master key in
+its own tables, and `vigil.report.submitted.v1` carries only the outcome: the earlier reports from the same
+contact, an opaque token for the source's burst (with the source's normal as a bare count) and the earlier
+reports with the same words. Nothing on a topic can be tested against a guessed contact, address or
+description. Erasure drops the report's row and its burst's token (`forget`): afterwards the token links the
+burst's reports to each other, and to no one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.intake import tables
+from shared.crypto import keyed_token, normalise_text
+
+CONTACT_WINDOW = timedelta(days=90)  # repeat victimisation looks this far back (the ruleset's same_contact)
+DUPLICATE_WINDOW = timedelta(hours=24)
+BURST_GAP = timedelta(minutes=20)  # a source quiet this long starts a new burst (floods look 10 minutes either side)
+BURST_SPAN = timedelta(hours=2)  # and no token lives longer, so none links a source's reports for long
+NORMAL_WINDOW = timedelta(days=28)  # the source's own normal, counted before its burst began
+
+
+@dataclass(frozen=True)
+class Matched:
+    earlier_reports_same_contact: list[str]
+    source_burst: str | None
+    source_reports_28d: int | None
+    near_duplicate_of: list[str]
+
+
+class Matcher:
+    m = tables.report_matches
+    bursts = tables.source_bursts
+
+    def __init__(self, master_key: bytes) -> None:
+        self.master_key = master_key
+
+    def _hash(self, purpose: str, value: str | None) -> str | None:
+        return keyed_token(self.master_key, f"vigil-match-{purpose}", value, n_bytes=32) if value else None
+
+    def match(self, s: Session, report_id: str, at: datetime, contact: str | None, source: str | None,
+              description: str | None) -> Matched:
+        """Match a new report against intake's earlier ones and remember it, in the caller's transaction."""
+        contact_hash = self._hash("contact", contact)
+        content_hash = self._hash("content", normalise_text(description or ""))
+        source_hash = self._hash("source", source)
+        same_contact = self._earlier(s, self.m.c.contact_hash == contact_hash, at - CONTACT_WINDOW, at) \
+            if contact_hash else []
+        duplicates = self._earlier(s, self.m.c.content_hash == content_hash, at - DUPLICATE_WINDOW, at) \
+            if content_hash else []
+        burst, normal = self._burst(s, source_hash, at) if source_hash else (None, None)
+        s.execute(insert(self.m).values(report_id=report_id, submitted_at=at, contact_hash=contact_hash,
+                                        content_hash=content_hash, source_hash=source_hash, source_burst=burst))
+        return Matched(same_contact, burst, normal, duplicates)
+
+    def _earlier(self, s: Session, same: ColumnElement[bool], since: datetime, until: datetime) -> list[str]:
+        rows = s.execute(select(self.m.c.report_id).where(same, self.m.c.submitted_at >= since,
+                                                          self.m.c.submitted_at <= until)
+                         .order_by(self.m.c.submitted_at, self.m.c.report_id))
+        return list(rows.scalars())
+
+    def _burst(self, s: Session, source_hash: str, at: datetime) -> tuple[str, int]:
+        """The source's current burst token, or a new one after a quiet spell: one statement, so concurrent
+        reports from one source (a flood) agree on the token."""
+        b = self.bursts
+        fresh = (b.c.last_at >= at - BURST_GAP) & (b.c.opened_at >= at - BURST_SPAN)
+        dialect = s.get_bind().dialect.name
+        upsert: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(b)
+        upsert = upsert.values(source_hash=source_hash, token=secrets.token_urlsafe(24), opened_at=at, last_at=at)
+        new = upsert.excluded
+        statement = upsert.on_conflict_do_update(index_elements=[b.c.source_hash], set_={
+            "token": func.coalesce(_if(fresh, b.c.token), new.token),
+            "opened_at": func.coalesce(_if(fresh, b.c.opened_at), new.opened_at),
+            "last_at": func.greatest(b.c.last_at, new.last_at) if dialect == "postgresql"
+            else func.max(b.c.last_at, new.last_at),
+        }).returning(b.c.token, b.c.opened_at)
+        token, opened_at = s.execute(statement).one()
+        normal = s.execute(select(func.count()).select_from(self.m).where(
+            self.m.c.source_hash == source_hash, self.m.c.submitted_at >= opened_at - NORMAL_WINDOW,
+            self.m.c.submitted_at < opened_at)).scalar_one()
+        return token, int(normal)
+
+    def forget(self, s: Session, report_id: str) -> None:
+        """Erasure: the report's hashes go, and so does its burst's token, so the token names no source."""
+        token = s.execute(select(self.m.c.source_burst).where(self.m.c.report_id == report_id)).scalar()
+        if token:
+            s.execute(delete(self.bursts).where(self.bursts.c.token == token))
+        s.execute(delete(self.m).where(self.m.c.report_id == report_id))
+
+
+def _if(condition: ColumnElement[bool], value: Any) -> Any:
+    return case((condition, value), else_=None)
