@@ -17,6 +17,7 @@ from services.notify.chase.rota import RotaService
 from services.notify.chase.service import ChaseService
 from services.notify.ledger import LedgerService
 from services.notify.policy import Directory
+from services.notify.staff_directory import StaffDirectory
 from shared.areas import AreaRegistry
 from shared.staffaccess import SESSION_COOKIE, Caller, Role, StaffAccess, requires
 from shared.web.site import StaffSite
@@ -32,6 +33,7 @@ class Pages:
     areas: AreaRegistry
     site: StaffSite
     templates: Jinja2Templates
+    staff: StaffDirectory | None = None  # the rota's people by their staff display name
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,13 @@ from services.notify.pages.routes import router as pages_router
 from services.notify.partners.service import PartnerService
 from services.notify.policy import Directory, load_directory
 from services.notify.rendering import MessageRenderer
+from services.notify.reporters.referrals import Referrals
 from services.notify.reporters.service import ReporterService
 from services.notify.reporters.store import ReporterStore
 from services.notify.settings import NotifySettings
 from services.notify.staff import StaffContacts
+from services.notify.staff_directory import StaffDirectory, TriageAccounts
+from services.notify.tension_alerts import TensionAlerts
 from services.notify.timers import TimerRunner, by_kind, oldest_due
 from services.notify.wakeups import TIMERS, woken
 from shared.areas import default_registry
@@ -59,8 +62,6 @@ from shared.events.incidents import (
     IncidentEscalated,
     IncidentTriaged,
 )
-from shared.events.partner import PartnerIncidentErased, PartnerIncidentReported, PartnerIncidentWithdrawn
-from shared.events.reports import ReportErased, ReportSubmitted
 from shared.kafka import make_consumer
 from shared.personal import PersonalDataClient
 from shared.service import ServiceCore, service_app
@@ -115,12 +116,16 @@ class Notify(ServiceCore):
     def _add_features(self) -> None:
         s, clock = self.settings, self.clock
         staff = StaffContacts(self.directory, default_registry(), s.staff_ui_url, tuple(self.channels))
+        self.staff_accounts = TriageAccounts(self.vigil)  # the rota's people are staff accounts (docs/notify.md)
+        self.closers.append(self.staff_accounts.aclose)
+        self.staff_directory = StaffDirectory(self.directory, self.staff_accounts)
         self.chases = ChaseStore(clock)
         self.ledger = LedgerService(self.db, self.store, clock)
-        self.reporters = ReporterService(ReporterStore(), self.store, clock)
+        self.reporters = ReporterService(ReporterStore(), self.store, clock,
+                                         Referrals(self.directory, self.personal, clock, tuple(self.channels)))
         self.rota = RotaService(self.db, RotaStore(), self.store, clock, self.directory)
         self.chase = ChaseService(self.db, self.chases, self.rota, self.store, clock, self.directory, staff,
-                                  self.reporters)
+                                  self.reporters, self.staff_directory)
         schedule = AssessmentSchedule.of(s.cia_due_hours, s.cia_remind_every_hours, s.cia_review_days)
         self.assessments = AssessmentService(self.db, AssessmentStore(), self.chases, clock, self.directory, staff,
                                              schedule)
@@ -137,10 +142,9 @@ class Notify(ServiceCore):
             CommunityImpactAssessmentRequested: self.assessments.on_requested,
             CommunityImpactAssessmentCompleted: self.assessments.on_completed,
         })
-        reports = HandlerTable({ReportSubmitted: self.reporters.on_submitted, ReportErased: self.reporters.on_erased})
-        areas = HandlerTable({AreaTensionRaised: self.assessments.on_tension_raised})
-        partner = HandlerTable({cls: self.partners.on_partner_event for cls in (
-            PartnerIncidentReported, PartnerIncidentWithdrawn, PartnerIncidentErased)})
+        reports = HandlerTable(self.reporters.handlers())
+        areas = HandlerTable({AreaTensionRaised: TensionAlerts(self.assessments, self.staff_accounts).on_raised})
+        partner = HandlerTable(self.partners.handlers())
         for name, topic, table in (("incidents", INCIDENTS, incidents), ("reports", REPORTS, reports),
                                    ("areas", AREAS, areas), ("partner", PARTNER, partner)):
             self.consume(name, [topic], table).consumer_factory = self._consumer
@@ -161,7 +165,8 @@ class Notify(ServiceCore):
         retry = Retry(s.max_attempts, s.retry_base_seconds, s.retry_max_seconds, s.send_lease_seconds)
         self.answers = PagerAnswers.build(self.vigil, s, self.db, self.clock, self.directory, self.chases,
                                           tuple(self.channels), self.closers)
-        render = MessageRenderer(self.directory, Templates(), self.personal, self.answers)
+        render = self.reporters.renderer(MessageRenderer(self.directory, Templates(), self.personal, self.answers,
+                                                                 self.staff_directory))
         routes: dict[str, Channel] = {**self.channels, "reporter": ReporterRouter(self.channels)}
         self.dispatchers: dict[str, Dispatcher] = {}
         for name, channel in routes.items():
@@ -178,7 +183,8 @@ class Notify(ServiceCore):
                 target.wake()
 
     def services(self, site: StaffSite) -> NotifyServices:
-        pages = Pages(self.directory, default_registry(), site, page_templates(PAGE_TEMPLATES, site=site))
+        pages = Pages(self.directory, default_registry(), site, page_templates(PAGE_TEMPLATES, site=site),
+                      self.staff_directory)
         return NotifyServices(ledger=self.ledger, chases=self.chase, assessments=self.assessments, rota=self.rota,
                               pages=pages)
 

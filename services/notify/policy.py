@@ -29,7 +29,7 @@ class _Config(BaseModel):
 class Person(_Config):
     """A member of staff; their contact details stay in notify's configuration, never on Kafka."""
 
-    name: str
+    name: str = ""  # a staff account's entry may leave it to triage (services/notify/staff_directory.py)
     email: str | None = None
     phone: str | None = None
     language: str = "en"
@@ -87,14 +87,35 @@ class Subscription(_Config):
                 and (handling != "C" or self.handling_c))
 
 
+class SupportOrganisation(_Config):
+    """A support service a reporter can ask to be referred to (Victim Support, a community's own service), for
+    the areas it covers: by email, or by a Standard Webhooks endpoint with its secret."""
+
+    name: str
+    areas: list[str] = Field(["*"], description="force area or district codes, or '*' for anywhere")
+    email: str | None = None
+    url: str | None = None
+    secret: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> SupportOrganisation:
+        if (self.email is None) == (self.url is None):
+            raise ValueError("a support organisation takes referrals by email or by webhook (url): give one")
+        if self.url is not None and not self.secret:
+            raise ValueError("a support organisation's webhook needs its secret, to sign referrals")
+        return self
+
+
 class Directory(_Config):
-    """The whole configuration: people, teams, per-area set-up, policies and partner subscriptions."""
+    """The whole configuration: people, teams, per-area set-up, policies, partner subscriptions and the support
+    organisations reporters are referred to."""
 
     people: dict[str, Person]
     teams: dict[str, list[str]] = {}
     areas: dict[str, AreaSetup]
     policies: dict[str, EscalationPolicy]
     partners: dict[str, Subscription] = {}
+    support: dict[str, SupportOrganisation] = {}
 
     @field_validator("areas")
     @classmethod
@@ -150,6 +171,15 @@ class Directory(_Config):
     def cia_people(self, area: str) -> list[str]:
         setup = self.area(area)
         return list(dict.fromkeys(self.teams[setup.neighbourhood_team] + self.teams[setup.community_liaison]))
+
+    def support_for(self, area: str, district: str | None = None) -> str | None:
+        """The support organisation for a place: the one naming its district, else its force area, else one
+        covering anywhere ('*'); of several equally close, the first by id."""
+        for code in (district, area, "*"):
+            found = sorted(key for key, org in self.support.items() if code and code in org.areas)
+            if found:
+                return found[0]
+        return None
 
 
 @dataclass(frozen=True)

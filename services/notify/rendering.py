@@ -15,6 +15,7 @@ from services.notify.dispatch import Cancel
 from services.notify.ledger import DUTY_INSPECTOR_ALERT
 from services.notify.messages import Templates
 from services.notify.policy import Directory
+from services.notify.staff_directory import NotPageable, StaffDirectory
 from shared.personal import PersonalDataClient, ReportErased, UnknownReport
 
 
@@ -30,8 +31,9 @@ class MessageRenderer:
     """Makes a ledger row into the message to send, in the recipient's language, looking up the address now."""
 
     def __init__(self, directory: Directory, templates: Templates, personal: PersonalDataClient | None,
-                 answers: Answers | None = None) -> None:
+                 answers: Answers | None = None, contacts: StaffDirectory | None = None) -> None:
         self.directory = directory
+        self.contacts = contacts or StaffDirectory(directory)
         self.templates = templates
         self.personal = personal
         self.answers = answers
@@ -68,9 +70,12 @@ class MessageRenderer:
         return {**payload, "context": {**payload["context"], **extra}}
 
     def _to_person(self, key: str, channel: str, person_id: str, payload: dict[str, Any]) -> Message:
-        person = self.directory.people.get(person_id)
-        if person is None:
+        if person_id not in self.directory.people:
             raise Cancel("the person left the directory")
+        try:
+            person = self.contacts.contact(person_id)  # TriageUnavailable: a failure, tried again later
+        except NotPageable as e:
+            raise Cancel(e.reason) from e
         rendered = self.templates.render(payload["template"], person.language, payload["context"])
         if channel == "sms":
             if not person.phone:

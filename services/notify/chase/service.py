@@ -28,10 +28,11 @@ from services.notify.chase.model import (
 )
 from services.notify.chase.rota import RotaService
 from services.notify.chase.store import ChaseStore
-from services.notify.ledger import DUTY_INSPECTOR_ALERT, cancel_pending, queue
+from services.notify.ledger import DUTY_INSPECTOR_ALERT, DeliveryStatus, cancel_pending, identity, queue
 from services.notify.policy import Directory, Page, parse_page
 from services.notify.reporters.service import ReporterMessage, ReporterService
-from services.notify.staff import StaffContacts, uk_time
+from services.notify.staff import LOG, StaffContacts, uk_time
+from services.notify.staff_directory import NotPageable, StaffDirectory, TriageUnavailable
 from services.notify.timers import KindHandler
 from shared.clock import Clock
 from shared.db import Database
@@ -43,7 +44,7 @@ from shared.events.incidents import (
     IncidentEscalated,
     IncidentTriaged,
 )
-from shared.events.notifications import EscalationExhausted
+from shared.events.notifications import EscalationExhausted, NotificationCancelled
 from shared.eventstore import EventStore
 from shared.ids import deterministic_id
 
@@ -76,7 +77,8 @@ def digest(group_id: str, size: int) -> str:
 
 class ChaseService:
     def __init__(self, db: Database, store: ChaseStore, rota: RotaService, events: EventStore, clock: Clock,
-                 directory: Directory, staff: StaffContacts, reporters: ReporterService) -> None:
+                 directory: Directory, staff: StaffContacts, reporters: ReporterService,
+                 contacts: StaffDirectory | None = None) -> None:
         self.db = db
         self.store = store
         self.rota = rota
@@ -85,6 +87,7 @@ class ChaseService:
         self.directory = directory
         self.staff = staff
         self.reporters = reporters
+        self.contacts = contacts or StaffDirectory(directory)
 
     def timers(self) -> dict[str, KindHandler]:
         return {PAGE_DUE: self.on_page_due, GIVE_UP_DUE: self.on_give_up_due}
@@ -171,8 +174,11 @@ class ChaseService:
         self._carry_out(s, chase)
 
     def _carry_out(self, s: Session, chase: Chase) -> None:
-        for effect in chase.take_effects():
-            self._do(s, chase, effect)
+        """Until none is left: a level nobody could be paged at escalates, which has effects of its own."""
+        while effects := chase.take_effects():
+            for effect in effects:
+                self._do(s, chase, effect)
+        self.store.save(s, chase)
 
     def _do(self, s: Session, chase: Chase, effect: Effect) -> None:
         if isinstance(effect, SendAlerts):
@@ -197,13 +203,48 @@ class ChaseService:
                    "matched": self._why(s, chase), "link": self.staff.link(f"incidents/{chase.incident_id}"),
                    "page": {"level": page.level, "loop": page.loop, "repeat": page.repeat}}
         role = "duty_inspector" if page.level == 0 else f"escalation_level_{page.level + 1}"
-        for person_id in people:
-            for channel in self.staff.channels_of(person_id):
+        reachable = [(p, c) for p in people if (c := self._channels(s, chase, page, plan, role, p)) is not None]
+        if people and not reachable:
+            chase.escalate(page.level + 1, self.directory.policy_for(chase.area), at)
+        for person_id, channels in reachable:
+            for channel in channels:
                 queue(s, self.clock, key=deterministic_id(chase.incident_id, plan_label(page, plan),
                                                           f"person:{person_id}", channel, DUTY_INSPECTOR_ALERT),
                       incident_id=chase.incident_id, purpose=DUTY_INSPECTOR_ALERT, channel=channel,
                       recipient_role=role, recipient=f"person:{person_id}", report_id=chase.report_id,
                       payload={"template": DUTY_INSPECTOR_ALERT, "context": context})
+
+    def _channels(self, s: Session, chase: Chase, page: Page, plan: int, role: str,
+                  person_id: str) -> list[str] | None:
+        """The person's channels that are on (the log when none is); None when they cannot be paged, which the
+        ledger records with the reason. When triage cannot say, the directory's channels: the send asks again."""
+        try:
+            contact = self.contacts.contact(person_id)
+        except NotPageable as e:
+            self._not_paged(s, chase, page, plan, role, person_id, e.reason)
+            return None
+        except TriageUnavailable:
+            return self.staff.channels_of(person_id)
+        return [c for c in contact.channels if c in self.staff.channels] or [LOG]
+
+    def _not_paged(self, s: Session, chase: Chase, page: Page, plan: int, role: str, person_id: str,
+                   reason: str) -> None:
+        """A withdrawn delivery saying why, so a page passed to the next person or level is never a silent skip."""
+        key = deterministic_id(chase.incident_id, plan_label(page, plan), f"person:{person_id}", "not paged",
+                               DUTY_INSPECTOR_ALERT)
+        if not queue(s, self.clock, key=key, incident_id=chase.incident_id, purpose=DUTY_INSPECTOR_ALERT,
+                     channel=LOG, recipient_role=role, recipient=f"person:{person_id}", report_id=chase.report_id,
+                     payload={"template": DUTY_INSPECTOR_ALERT, "context": {}}):
+            return
+        d = tables.deliveries
+        now = self.clock.now()
+        s.execute(d.update().where(d.c.idempotency_key == key).values(
+            status=DeliveryStatus.cancelled.value, last_error=reason, updated_at=now))
+        row = s.execute(d.select().where(d.c.idempotency_key == key)).mappings().one()
+        self.events.extend(s, str(row["notification_id"]), [NotificationCancelled(**identity(row), cancelled_at=now,
+                                                                                   reason=reason)])
+        log.warning("a person on the rota was not paged", extra={"incident_id": chase.incident_id,
+                                                                 "person_id": person_id, "reason": reason})
 
     def _why(self, s: Session, chase: Chase) -> list[str]:
         """The matched rules; for a flood group's page, first a digest of the group as it stands at this send."""

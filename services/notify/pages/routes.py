@@ -49,7 +49,7 @@ class Screen:
 
     @property
     def names(self) -> views.Names:
-        return views.Names(self.pages.directory, self.pages.areas)
+        return views.Names(self.pages.directory, self.pages.areas, self.pages.staff)
 
     @property
     def can_manage(self) -> bool:

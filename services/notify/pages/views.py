@@ -13,6 +13,7 @@ from typing import Any
 from services.notify.chase.rota import AreaDuties, Override
 from services.notify.ledger import DeliveryStatus
 from services.notify.policy import DEFAULT_AREA, ON_CALL, Directory, Duty, EscalationPolicy
+from services.notify.staff_directory import StaffDirectory
 from shared.areas import AreaRegistry
 from shared.web.filters import humanise
 
@@ -56,14 +57,21 @@ def _count(n: int, unit: str) -> str:
 
 @dataclass(frozen=True)
 class Names:
-    """People, teams and areas by name rather than by code."""
+    """People, teams and areas by name rather than by code; people by their staff account's display name where
+    triage has the account, marked when it is disabled (they are passed over when paged)."""
 
     directory: Directory
     areas: AreaRegistry
+    staff: StaffDirectory | None = None
 
     def person(self, person_id: str) -> str:
+        account = self.staff.account_named(person_id) if self.staff else None
+        if account is not None:
+            return account.display_name if account.enabled else f"{account.display_name} (account disabled)"
         found = self.directory.people.get(person_id)
-        return found.name if found else f"{person_id} (no longer in the directory)"
+        if found is None:
+            return f"{person_id} (no longer in the directory)"
+        return found.name or f"{person_id} (no staff account)"
 
     def area(self, code: str) -> str:
         if code == DEFAULT_AREA:
