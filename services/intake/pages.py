@@ -26,6 +26,7 @@ LANG_COOKIE = "vigil_lang"
 # Every number the pages quote. Messages hold a placeholder for each (`%(emergency_number)s`), never
 # the digits, so a translation cannot alter a number or leave it out of its isolate.
 FIGURES = {"emergency_number": "999", "non_emergency_number": "101", "victim_support_number": "0808 168 9111",
+           "anti_terrorist_hotline": "0800 789 321",
            "child_age": "18", "example_date": "21/11/2026", "example_phone": "07700 900123",
            "example_email": "name@example.com",
            "withdrawal_grace_days": "30"}  # the default; a deployment's own comes from its settings

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from shared.events.incidents import NATIONAL
+
 
 class AssessmentState(StrEnum):
     open = "open"
@@ -58,6 +60,14 @@ class Assessment:
     level: str | None = None
     state: AssessmentState = AssessmentState.open
     completed_at: datetime | None = None
+
+    @property
+    def triage_path(self) -> str:
+        """Where triage records this assessment: the incident's CIA page, else the tension page for the area
+        (a prompt about the area alone, not one incident)."""
+        if self.incident_id:
+            return f"incidents/{self.incident_id}/record-cia"
+        return "tension" if self.area == NATIONAL else f"tension?area={self.area}"
 
 
 @dataclass(frozen=True)

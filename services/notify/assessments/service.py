@@ -161,7 +161,7 @@ class AssessmentService:
         context = {"stage": stage.value, "area": a.area, "area_name": self.staff.area_name(a.area),
                    "reference": a.reference, "priority": a.priority, "level": a.level, "due": uk_time(a.due_at),
                    "questions": [list(q) for q in CIA_QUESTIONS],
-                   "link": self.staff.link(f"assessments/{a.assessment_id}")}
+                   "link": self.staff.link(a.triage_path)}
         for person_id in people:
             for channel in self.staff.channels_of(person_id):
                 if channel == NOT_BY_SMS:
