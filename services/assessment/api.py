@@ -54,7 +54,8 @@ def list_areas(db: DatabaseDep, registry: RegistryDep, scoring: ScoringDep, cloc
              "level": p.level, "score": p.score, "reasons": list(p.reasons),
              "reports_24h": p.counts["24h"]["total"], "reports_7d": p.counts["7d"]["total"],
              "reports_28d": p.counts["28d"]["total"], "spike": p.spike.spike,
-             "calendar_factor": p.calendar_factor, "open_critical_incidents": len(p.open_critical)}
+             "calendar_factor": p.calendar_factor, "open_critical_incidents": len(p.open_critical),
+             "history": p.history.document()}
             for code, p in found.items()]
     rows.sort(key=lambda r: (-level_rank(r["level"]), -r["score"], r["area"]))
     return {"as_of": now.isoformat(), "areas": rows, "unknown_areas": unknown}

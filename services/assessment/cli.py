@@ -1,4 +1,4 @@
-"""`vigil assessment ...`: the service modes plus `rebuild` and `report`; `vigil sites import` for the register.
+"""`vigil assessment ...`: the service modes plus `rebuild`, `report` and `import-history`; `vigil sites import`.
 
 """
 
@@ -23,6 +23,10 @@ def register(commands: Any, modes: Any) -> None:
     report.add_argument("--to", dest="end", type=_day, help="last day, YYYY-MM-DD (default: today)")
     report.add_argument("--out", required=True, type=Path, help="FILE.pdf or FILE.html")
     report.set_defaults(func=report_command)
+    seeding = modes.add_parser("import-history", help="seed areas' normals with daily counts from a force's records")
+    seeding.add_argument("file", type=Path, help="CSV with columns area,date,count and optionally strand "
+                                                 "(docs/assessment.md)")
+    seeding.set_defaults(func=import_history_command)
     sites = commands.add_parser("sites", help="the register of places of worship and faith sites")
     actions = sites.add_subparsers(dest="action", required=True, metavar="ACTION")
     importing = actions.add_parser("import", help="register the sites in a CSV file (all of them, or none)")
@@ -157,3 +161,35 @@ def _row_of(field: str) -> str:
         number = int(field[6:field.index("]")]) + 1
         return f"row {number} (line {number + 1}), {field.split('.', 1)[1]}: "
     return f"{field}: "
+
+
+def import_history_command(args: argparse.Namespace) -> int:
+    """Every bad row is named and nothing is imported (exit 1); importing the same file again changes nothing."""
+    from services.assessment.history import parse_history, store_history
+    from shared.db import Database
+    from shared.migrate import upgrade
+
+    _vigil, settings = _settings()
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"vigil assessment import-history: cannot read {args.file}: {e}", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    parsed = parse_history(text, settings.registry(), now.date())
+    for error in parsed.errors:
+        print(f"{args.file.name}: {error}", file=sys.stderr)
+    if parsed.errors:
+        print(f"vigil assessment import-history: nothing imported ({len(parsed.errors)} problem(s))",
+              file=sys.stderr)
+        return 1
+    upgrade("assessment", settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as s:
+            n = store_history(s, parsed.rows, now)
+    finally:
+        db.dispose()
+    areas = len({row.area for row in parsed.rows})
+    print(f"imported {n} day(s) of history for {areas} area(s); they count towards those areas' normals")
+    return 0

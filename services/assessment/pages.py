@@ -199,7 +199,7 @@ def _common(viewer: Viewer, chosen: Filters, period: trends.Period, registry: Ar
 
 def _area_rows(found: dict[str, AreaPicture], registry: AreaRegistry, chosen: Filters) -> list[dict[str, Any]]:
     rows = [{"code": code, "name": registry.get(code).name, "level": p.level,  # type: ignore[union-attr]
-             "word": level_word(p.level), "number": LEVEL_STYLES[p.level].number,
+             "word": level_word(p.level), "number": LEVEL_STYLES[p.level].number, "history": p.history.sufficient,
              "reports_7d": p.counts["7d"]["total"], "reports_28d": p.counts["28d"]["total"], "spike": p.spike.spike,
              "href": f"/areas/{code}{chosen.query(area='')}"} for code, p in found.items()]
     return sorted(rows, key=lambda r: (-level_rank(r["level"]), r["name"]))

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import replace
 from datetime import datetime
 
 from services.assessment.projection import IncidentFacts, ReportFacts
 from shared.events.base import Event
-from shared.events.partner import PartnerIncidentErased, PartnerIncidentReported, PartnerIncidentWithdrawn
+from shared.events.partner import (
+    PartnerIncidentErased,
+    PartnerIncidentReported,
+    PartnerIncidentRestricted,
+    PartnerIncidentWithdrawn,
+)
 
 
 class Pseudonymiser:
@@ -38,8 +44,21 @@ def reported(pseudonym: str, r: ReportFacts, incident: IncidentFacts | None) -> 
 
 
 def partner_events(pseudonym: str, before: ReportFacts | None, after: ReportFacts | None,
-                   incident: IncidentFacts | None, erased_at: datetime | None) -> list[Event]:
-    """What partners must hear after one event changed a report (or its incident)."""
+                   incident: IncidentFacts | None, erased_at: datetime | None, shown: str | None = None,
+                   grading: str | None = None) -> list[Event]:
+    """What partners must hear after one event changed a report (or its incident). `shown`: the grading partners
+    hold; `grading`: the grading now, where a regrade changed the report's own (#15)."""
+    if grading:
+        before, after = (replace(r, grading=grading) if r else None for r in (before, after))
+    events = _told(pseudonym, before, after, incident, erased_at)
+    if after and shown and not shown.endswith("C") and after.grading.endswith("C") and events:
+        return [PartnerIncidentRestricted(pseudonymous_id=pseudonym, area=after.area, week=iso_week(after.occurred_at),
+                                          grading=after.grading), *events]
+    return events
+
+
+def _told(pseudonym: str, before: ReportFacts | None, after: ReportFacts | None, incident: IncidentFacts | None,
+          erased_at: datetime | None) -> list[Event]:
     if erased_at is not None:
         if before is None:
             return []

@@ -68,6 +68,9 @@ def explain(p: AreaPicture, config: ScoringConfig) -> list[str]:
 def _by_reports(p: AreaPicture, config: ScoringConfig) -> str:
     if p.score < MIN_SCORE:
         return "Too few reports in the last 28 days to raise the risk above low."
+    if not p.history.sufficient:
+        return (f"Insufficient history: only {p.history.baseline_days} of the {p.history.required_days} days needed "
+                "to know what is usual here are on record, so recent reports are not compared with usual yet.")
     ratio = p.score / p.normal_score
     by_score = LEVELS[level_by_score(p.score, p.normal_score, config)]
     outcome = f"{by_score} on that alone" if by_score != "low" else "not enough above usual to raise the risk"

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from services.assessment import tables
+from services.assessment import history, tables
 from services.assessment.projection import IncidentFacts, ReportFacts, TensionFacts
-from services.assessment.scoring import AreaPicture, ScoringConfig, assess, pictures
+from services.assessment.scoring import AreaPicture, History, ScoringConfig, assess, pictures
 from services.assessment.store import incident_of, report_of, tension_of
 from shared.areas import AreaRegistry
 from shared.events.incidents import NATIONAL, IncidentTriaged
@@ -72,14 +72,42 @@ def area_inputs(s: Session, area: str, as_of: datetime) -> tuple[list[ReportFact
     return reports, incidents, tensions
 
 
+def records_began(s: Session) -> datetime | None:
+    """When Vigil's own records begin: the first report it received, in any area (erased ones leave none)."""
+    first: datetime | None = s.execute(select(func.min(tables.reports.c.submitted_at))).scalar()
+    return first
+
+
+def seeds_since(s: Session, as_of: datetime, area: str | None = None) -> dict[str, dict[date, int]]:
+    """Imported daily counts as far back as a picture reads."""
+    return history.seeded(s, (as_of - LOOKBACK).date(), area)
+
+
 def all_pictures(s: Session, registry: AreaRegistry, as_of: datetime,
                  config: ScoringConfig) -> tuple[dict[str, AreaPicture], dict[str, int]]:
     got = inputs_since(s, as_of - LOOKBACK)
-    return pictures(registry, got.reports, got.incidents, got.tensions, as_of, config)
+    return pictures(registry, got.reports, got.incidents, got.tensions, as_of, config, records_began(s),
+                    seeds_since(s, as_of))
+
+
+def area_history(s: Session, area: str, as_of: datetime) -> History:
+    return History(records_began(s), seeds_since(s, as_of, area).get(area, {}))
 
 
 def area_picture(s: Session, area: str, as_of: datetime, config: ScoringConfig) -> AreaPicture:
-    return assess(area, *area_inputs(s, area, as_of), as_of, config)
+    return assess(area, *area_inputs(s, area, as_of), as_of, config, area_history(s, area, as_of))
+
+
+def references(s: Session, incidents: list[IncidentFacts]) -> dict[str, str]:
+    """The reference of every incident's report, however long ago it happened: an incident stays open for as
+    long as it takes, while the reports read for a picture or a period are only the recent ones."""
+    ids = sorted({i.report_id for i in incidents})
+    r = tables.reports
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        found.update((row.report_id, row.reference) for row in s.execute(
+            select(r.c.report_id, r.c.reference).where(r.c.report_id.in_(ids[start:start + 500]))))
+    return found
 
 
 def area_totals(s: Session, area: str, as_of: datetime) -> dict[str, Any]:
@@ -118,7 +146,8 @@ def grading(code: str) -> dict[str, Any]:
 
 def timeline(s: Session, area: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     got = inputs_since(s, start, area)
-    refs = {r.report_id: r.reference for r in got.reports}
+    incidents = [i for i in got.incidents if start < i.triaged_at <= end]
+    refs = references(s, incidents)
     items = [report_item(r) for r in got.reports if r.occurred_at <= end]
-    items += [incident_item(i, refs.get(i.report_id)) for i in got.incidents if start < i.triaged_at <= end]
+    items += [incident_item(i, refs.get(i.report_id)) for i in incidents]
     return sorted(items, key=lambda x: (x["at"], x["kind"], x.get("reference") or ""))

@@ -6,35 +6,29 @@ every item with its 3x5x2 grading and provenance. Items under handling code C ar
 sharing them is lawful only under conditions. Areas are named, codes are put into words, times
 are UK times with the zone, and counts are read off whole-number axes. The HTML is a staff page in
 Vigil's layout (or, from the command line, a file standing on its own) with its chart drawn as
-inline SVG; the PDF is written with matplotlib's PdfPages, so no browser is needed to produce it.
+inline SVG; the PDF is that file typeset by WeasyPrint, so the two never differ and no browser is needed.
 """
 
 from __future__ import annotations
 
-import io
-import textwrap
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from sqlalchemy.orm import Session
 
 from services.assessment import queries
 from services.assessment.calendar import CalendarEvent, events_between
-from services.assessment.plain import LEVEL_STYLES, explain, level_word, short_date
+from services.assessment.plain import LEVEL_STYLES, explain, short_date
 from services.assessment.scoring import ScoringConfig, between, level_rank, pictures, window_history
 from services.assessment.sites.guidance import Guidance, load_guidance_file
 from services.assessment.sites.strategic import PlacesOfWorship, places_of_worship
 from services.assessment.trends import bars_svg
 from shared.areas import AreaRegistry
-from shared.web.filters import humanise, london_time
 from shared.web.templates import page_environment
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -84,18 +78,20 @@ def build_assessment(s: Session, registry: AreaRegistry, config: ScoringConfig, 
     `guidance` is the places-of-worship guidance the sites' routines follow (default: the packaged one)."""
     as_of = min(now, end)
     got = queries.inputs_since(s, min(start, as_of - queries.LOOKBACK) - timedelta(weeks=4), area)
-    found, unknown = pictures(registry, got.reports, got.incidents, got.tensions, as_of, config)
+    found, unknown = pictures(registry, got.reports, got.incidents, got.tensions, as_of, config,
+                              queries.records_began(s), queries.seeds_since(s, as_of, area))
     shown = {area: found[area]} if area else found
     live = [r for r in got.reports if not r.withdrawn]
     in_period = [r for r in live if start < r.occurred_at <= end]
     days, daily, baseline = _series(sorted(r.occurred_at for r in live), start, end)
-    refs = {r.report_id: r.reference for r in got.reports}
-    open_critical = [queries.incident_item(i, refs.get(i.report_id)) for i in got.incidents
-                     if i.critical and i.status != "closed" and i.triaged_at <= as_of]
+    open_incidents = [i for i in got.incidents if i.critical and i.status != "closed" and i.triaged_at <= as_of]
+    refs = queries.references(s, open_incidents)
+    open_critical = [queries.incident_item(i, refs.get(i.report_id)) for i in open_incidents]
     names = _names(registry, got.reports)
     areas = [{"area": code, "name": names.get(code, code),
               "nation": registry.get(code).nation if registry.get(code) else "",  # type: ignore[union-attr]
-              "level": p.level, "score": p.score, "reasons": list(p.reasons), "plain_reasons": explain(p, config),
+              "level": p.level, "history_sufficient": p.history.sufficient, "score": p.score,
+              "reasons": list(p.reasons), "plain_reasons": explain(p, config),
               "reports_period": sum(1 for r in in_period if r.area == code), "spike": p.spike.spike,
               "calendar_factor": p.calendar_factor, "open_critical": len(p.open_critical)}
              for code, p in shown.items()]
@@ -176,134 +172,9 @@ def _describe_days(doc: StrategicAssessment) -> str:
 
 # PDF ---------------------------------------------------------------------------------------
 
-A4 = (8.27, 11.69)
-LINES_PER_PAGE = 70
-
-
 def render_pdf(doc: StrategicAssessment) -> bytes:
-    buffer = io.BytesIO()
-    with PdfPages(buffer, metadata={"Title": f"Strategic assessment: {doc.title}", "Creator": "Vigil"}) as pdf:
-        pdf.savefig(_cover(doc))
-        pdf.savefig(_charts_page(doc))
-        for page in _text_pages("Calendar ahead, open critical incidents, tension", _context_lines(doc)):
-            pdf.savefig(page)
-        for page in _text_pages("Items, each with its 3x5x2 grading and provenance", _item_lines(doc)):
-            pdf.savefig(page)
-    return buffer.getvalue()
+    """The HTML document, typeset by WeasyPrint: the PDF cannot say anything the page does not (ADR 0043)."""
+    from weasyprint import HTML  # imported when asked for: it loads Pango, which nothing else needs
 
-
-def _cover(doc: StrategicAssessment) -> Figure:
-    fig = Figure(figsize=A4)
-    fig.text(0.06, 0.96, "Strategic assessment", fontsize=20, weight="bold", va="top")
-    fig.text(0.06, 0.925, doc.title, fontsize=14, va="top")
-    fig.text(0.06, 0.90, f"{short_date(doc.first)} to {short_date(doc.last)}; risk as of {london_time(doc.as_of)}; "
-             f"produced {london_time(doc.generated_at)}", fontsize=9, va="top")
-    fig.text(0.06, 0.88, f"{len(doc.items)} reports in the period, {doc.conditional_items} under handling code C "
-             "(sharing only with conditions, marked [C]).", fontsize=9, va="top")
-    rows = doc.areas[:45]
-    ax = fig.add_axes((0.06, 0.05, 0.88, 0.8))
-    ax.axis("off")
-    ax.set_title("Areas by risk", fontsize=11, loc="left")
-    if rows:
-        table = ax.table(cellText=[[a["name"][:34], NATIONS.get(a["nation"], ""), _level(a["level"]),
-                                    f"{a['score']:g}", a["reports_period"], "Yes" if a["spike"] else ""]
-                                   for a in rows],
-                         colLabels=["Area", "Nation", "Risk", "Score", "Reports", "Sudden rise"],
-                         cellColours=[["white", "white", LEVEL_STYLES[a["level"]].fill, "white", "white", "white"]
-                                      for a in rows], loc="upper left", colWidths=[0.36, 0.14, 0.16, 0.1, 0.1, 0.14])
-        table.auto_set_font_size(False)
-        table.set_fontsize(7)
-        table.scale(1, 1.05)
-        for row, a in enumerate(rows, start=1):
-            table[row, 2].get_text().set_color(LEVEL_STYLES[a["level"]].text)
-    return fig
-
-
-def _level(level: str) -> str:
-    return f"{LEVEL_STYLES[level].number} {level_word(level)}"
-
-
-def _dates(doc: StrategicAssessment) -> Any:
-    """matplotlib plots dates natively; its stubs only admit arrays."""
-    return doc.days
-
-
-def _charts_page(doc: StrategicAssessment) -> Figure:
-    fig = Figure(figsize=A4)
-    top = fig.add_axes((0.1, 0.58, 0.85, 0.35))
-    top.plot(_dates(doc), doc.daily, marker="o", markersize=3, color="#1d70b8", label="Reports per day")
-    top.plot(_dates(doc), doc.baseline, linestyle="--", color="#d4351c",
-             label="Usual (the same weekday in the four weeks before)")
-    top.set_title(f"Reports per day: {doc.title}", fontsize=10)
-    top.yaxis.set_major_locator(MaxNLocator(integer=True))
-    top.set_ylim(bottom=0)
-    top.legend(fontsize=8)
-    top.grid(alpha=0.3)
-    top.tick_params(axis="x", labelrotation=45, labelsize=7)
-    for box, data, name in (((0.16, 0.08, 0.29, 0.38), doc.by_strand, "what was targeted"),
-                            ((0.66, 0.08, 0.29, 0.38), doc.by_type, "type of incident")):
-        ax = fig.add_axes(box)
-        labels = [humanise(k) for k in data] or ["None"]
-        ax.barh(labels[::-1], (list(data.values()) or [0])[::-1], color="#1d70b8")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"Reports in the period by {name}", fontsize=10)
-        ax.tick_params(labelsize=7)
-    return fig
-
-
-def _context_lines(doc: StrategicAssessment) -> list[str]:
-    lines = [f"CALENDAR AHEAD ({CALENDAR_AHEAD_DAYS} days from {short_date(doc.as_of.date())})"]
-    lines += [f"  {short_date(e.start)} to {short_date(e.end)}  {e.name} ({humanise(e.faith)}): reports count "
-              f"{e.weight:g} times as much" for e in doc.calendar] or ["  nothing in the calendar"]
-    lines += ["", f"OPEN CRITICAL INCIDENTS ({len(doc.open_critical)})"]
-    lines += [f"  {london_time(i['at'])}  {doc.name_of(i['area'])}  {i['priority']}  {humanise(i['status'])}  "
-              f"reference {i['reference'] or '-'}  criteria: {', '.join(humanise(m) for m in i['matched'])}"
-              for i in doc.open_critical] or ["  none"]
-    lines += ["", "WHY EACH AREA HAS ITS LEVEL"]
-    for a in doc.areas:
-        if a["level"] != "low" or doc.area:
-            lines.append(f"  {a['name']}: {_level(a['level'])}")
-            lines += [f"    - {r}" for r in a["plain_reasons"]]
-            lines += [f"      ({r})" for r in a["reasons"]]
-    lines += _worship_lines(doc)
-    if doc.unknown_areas:
-        lines += ["", "REPORTS UNDER UNKNOWN AREA CODES (not assigned to any force)"]
-        lines += [f"  {code}: {n}" for code, n in doc.unknown_areas.items()]
-    return lines
-
-
-def _worship_lines(doc: StrategicAssessment) -> list[str]:
-    places = doc.places_of_worship
-    lines = ["", f"PLACES OF WORSHIP ({len(places.sites)} registered)"]
-    lines += [f"  {_level(level)}: {n}" for level, n in places.by_level if n]
-    overdue = [f"    {x.name} ({doc.name_of(x.area)}): {', '.join(x.overdue)}" for x in places.with_overdue]
-    hit = [f"    {x.name} ({doc.name_of(x.area)}): {x.incidents}" for x in places.with_incidents]
-    lines += ["  Routines overdue or never done:", *(overdue or ["    none"])]
-    lines += ["  Sites with incidents in the period:", *(hit or ["    none"])]
-    return lines
-
-
-def _item_lines(doc: StrategicAssessment) -> list[str]:
-    lines = []
-    for item in doc.items:
-        g = item["grading"]
-        mark = "[C]" if g["conditions_apply"] else "   "
-        p = item["provenance"]
-        where = doc.name_of(item["area"]) + (f", {doc.name_of(item['district'])}" if item["district"] else "")
-        lines.append(f"{mark} {london_time(item['at'])}  {where}  {g['code']}  "
-                     f"{', '.join(humanise(t) for t in item['types'])} / "
-                     f"{', '.join(humanise(t) for t in item['strands'])} / {humanise(item['place_type'])}")
-        lines.append(f"      reference {item['reference']}  {humanise(p['channel'])}, {humanise(p['reporter_role'])}  "
-                     f"submitted {london_time(p['submitted_at'])}  version {p['version']}"
-                     + ("  WITHDRAWN" if item["withdrawn"] else ""))
-    return lines or ["no reports in the period"]
-
-
-def _text_pages(title: str, lines: list[str]) -> Iterator[Figure]:
-    wrapped = [part for line in lines for part in (textwrap.wrap(line, 118, subsequent_indent="        ") or [""])]
-    chunks = [wrapped[i:i + LINES_PER_PAGE] for i in range(0, len(wrapped), LINES_PER_PAGE)] or [[]]
-    for n, chunk in enumerate(chunks, 1):
-        fig = Figure(figsize=A4)
-        fig.text(0.05, 0.97, f"{title} ({n}/{len(chunks)})", fontsize=11, weight="bold", va="top")
-        fig.text(0.05, 0.94, "\n".join(chunk), fontsize=6.5, family="monospace", va="top")
-        yield fig
+    pdf: bytes = HTML(string=render_html(doc, pdf_href="#"), base_url=str(TEMPLATES)).write_pdf()
+    return pdf

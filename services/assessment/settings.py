@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.assessment.calendar import DEFAULT_ANNIVERSARIES, Anniversary
-from services.assessment.scoring import HALF_LIFE_HOURS, THRESHOLDS, ScoringConfig
+from services.assessment.scoring import HALF_LIFE_HOURS, MIN_HISTORY_DAYS, SEEDED_SEVERITY, THRESHOLDS, ScoringConfig
 from shared.areas import AreaRegistry, default_registry
 
 # Development only: refused in production (`sites_key_bytes`).
@@ -27,6 +27,10 @@ class AssessmentSettings(BaseSettings):
     half_life_hours: float = Field(HALF_LIFE_HOURS, gt=0, description="recency weighting of severity")
     thresholds: tuple[float, float, float, float] = Field(
         THRESHOLDS, description="score-to-normal ratios for moderate, substantial, severe, critical")
+    min_history_days: int = Field(MIN_HISTORY_DAYS, ge=0, le=28, description=(
+        "days of the normal's 28-day window that must be on record before levels are read against it"))
+    seeded_severity: float = Field(SEEDED_SEVERITY, gt=0, description=(
+        "the severity one report imported with `vigil assessment import-history` weighs in an area's normal"))
     anniversaries_file: Path | None = Field(
         None, description="YAML list of {name, month, day, weight, faiths}: replaces the default anniversaries")
     areas_extra_file: Path | None = Field(
@@ -51,7 +55,8 @@ class AssessmentSettings(BaseSettings):
 
     def scoring(self) -> ScoringConfig:
         return ScoringConfig(half_life_hours=self.half_life_hours, thresholds=self.thresholds,
-                             anniversaries=self.anniversaries())
+                             anniversaries=self.anniversaries(), min_history_days=self.min_history_days,
+                             seeded_severity=self.seeded_severity)
 
     def anniversaries(self) -> tuple[Anniversary, ...]:
         if self.anniversaries_file is None:

@@ -3,7 +3,7 @@ the published risk per area, snapshots, and what never travels: sites' data keys
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Float, Index, Integer, LargeBinary, String, Table, Text
 
 from shared.db import BigId, UTCDateTime, new_metadata
 from shared.eventstore import event_tables
@@ -158,6 +158,16 @@ snapshots = Table(
     Column("events", BigId, nullable=False),
     Column("digest", String(64), nullable=False),
     Column("state", LargeBinary, nullable=False),
+)
+
+# daily counts imported from a force's own records (services/assessment/history.py): input, not the fold's
+area_history = Table(
+    "area_history", metadata,
+    Column("area", String(20), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("strand", String(30), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("imported_at", UTCDateTime(), nullable=False),
 )
 
 PROJECTION = (reports, erasures, incidents, tensions, meta, sites, site_outcomes, site_links)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from services.assessment import tables
 from services.assessment.partner import Pseudonymiser, partner_events
 from services.assessment.projection import Fact, Fold, ReportFacts
-from services.assessment.queries import area_inputs
+from services.assessment.queries import area_history, area_inputs
 from services.assessment.scoring import AreaPicture, ScoringConfig, assess, level_rank
 from services.assessment.store import DbStore
 from shared.areas import AreaRegistry
@@ -29,14 +29,14 @@ from shared.db import Database
 from shared.events.areas import AreaRiskChanged, AreaTensionEased, AreaTensionRaised, RiskLevel
 from shared.events.base import Envelope, Event
 from shared.events.handlers import is_event
-from shared.events.incidents import CriteriaOverridden, IncidentTriaged
+from shared.events.incidents import CriteriaOverridden, IncidentRegraded, IncidentTriaged
 from shared.events.reports import ReportAmended, ReportErased, ReportSubmitted, ReportWithdrawn
 from shared.eventstore import ConcurrencyError, EventStore
 
 log = logging.getLogger(__name__)
 REPORT_EVENTS: tuple[type[Event], ...] = (ReportSubmitted, ReportAmended, ReportWithdrawn, ReportErased)
 # triage's decisions set the priority partners see
-PARTNER_VISIBLE: tuple[type[Event], ...] = (*REPORT_EVENTS, IncidentTriaged, CriteriaOverridden)
+PARTNER_VISIBLE: tuple[type[Event], ...] = (*REPORT_EVENTS, IncidentTriaged, CriteriaOverridden, IncidentRegraded)
 
 
 def fact_of(env: Envelope) -> Fact:
@@ -46,6 +46,12 @@ def fact_of(env: Envelope) -> Fact:
 
 def is_any(env: Envelope, classes: Iterable[type[Event]]) -> bool:
     return any(is_event(env, cls) for cls in classes)
+
+
+def shared_with_partners(env: Envelope) -> bool:
+    """Only a submission the reporter agreed to share opens an item on the partner feed."""
+    event = env.event() if is_event(env, ReportSubmitted) else None
+    return isinstance(event, ReportSubmitted) and event.consent.share_with_partners
 
 
 def significant_rise(previous: str | None, picture: AreaPicture) -> bool:
@@ -108,14 +114,21 @@ class LiveProjection:
         incidents = sorted(store.incidents_of(report_id), key=lambda i: i.triaged_at)
         erased_at = env.time if erased else None
         pseudonym = self.pseudonymiser(report_id) if self.pseudonymiser else report_id
-        events = partner_events(pseudonym, before, after, incidents[-1] if incidents else None, erased_at)
+        stream = f"partner-{pseudonym}"
+        told = [e.event() for e in self.store.load(s, stream)]
+        shown = str(getattr(told[-1], "grading", "")) if told else None
+        if shown is None and not shared_with_partners(env):
+            return  # the reporter kept it from partners: nothing of it, ever (#15)
+        regrade = env.event() if is_event(env, IncidentRegraded) else None
+        grading = regrade.grading.code() if isinstance(regrade, IncidentRegraded) else shown
+        events = partner_events(pseudonym, before, after, incidents[-1] if incidents else None, erased_at, shown,
+                                grading)
         if events:
-            stream = f"partner-{pseudonym}"
             self.store.extend(s, stream, events, key=pseudonym)
 
     def reassess(self, s: Session, area: str) -> AreaPicture:
         now = self.clock.now()
-        picture = assess(area, *area_inputs(s, area, now), now, self.config)
+        picture = assess(area, *area_inputs(s, area, now), now, self.config, area_history(s, area, now))
         row = s.execute(select(tables.area_risk).where(tables.area_risk.c.area == area)).mappings().first()
         previous = row["level"] if row else None
         raised = bool(row["tension_raised"]) if row else False
