@@ -9,6 +9,7 @@ from shared.staffaccess import Role
 
 class Action(StrEnum):
     view_queue = "view_queue"
+    view_held = "view_held"  # reports held for the reporting centre: the reporter kept them from the police
     view_personal = "view_personal"
     acknowledge = "acknowledge"
     acknowledge_critical = "acknowledge_critical"
@@ -26,6 +27,7 @@ class Action(StrEnum):
 R = Role
 PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.view_queue: frozenset({R.triage_officer, R.duty_inspector, R.supervisor, R.analyst, R.admin}),
+    Action.view_held: frozenset({R.caseworker}),
     Action.view_personal: frozenset({R.triage_officer, R.duty_inspector, R.supervisor}),
     Action.acknowledge: frozenset({R.triage_officer, R.duty_inspector, R.supervisor}),
     Action.acknowledge_critical: frozenset({R.duty_inspector, R.supervisor}),

@@ -128,6 +128,13 @@ def list_incidents(staff: CurrentStaff, queries: QueriesDep, area: str | None = 
     return queries.queue(staff, area, priority.value if priority else None, state)
 
 
+@router.get("/v1/held", tags=["incidents"], summary="Reports held for the reporting centre (caseworkers)",
+            description="Reports whose reporter did not consent to sharing with the police: never in the queue; "
+                        "`GET /v1/incidents/{id}` shows one to a caseworker and answers 404 to the police.")
+def held(staff: CurrentStaff, queries: QueriesDep) -> list[dict[str, Any]]:
+    return queries.held(staff)
+
+
 @router.get("/v1/incidents/{incident_id}", tags=["incidents"], summary="An incident, its criteria and timeline")
 def get_incident(incident_id: str, staff: CurrentStaff, queries: QueriesDep) -> dict[str, Any]:
     return queries.incident(staff, incident_id)

@@ -14,9 +14,10 @@ from functools import cache
 from opentelemetry.metrics import Counter
 from sqlalchemy.orm import Session
 
+from services.triage.erasure import Erasure
 from services.triage.group_store import GroupRepository
 from services.triage.grouping import FloodGrouping
-from services.triage.incident import Incident, Policy, Report
+from services.triage.incident import Incident, Policy, Report, Sharing
 from services.triage.incident_store import IncidentRepository
 from services.triage.memory import Remembered, ReportMemory
 from services.triage.publishing import RulesetStore
@@ -26,7 +27,7 @@ from shared.clock import Clock
 from shared.db import Database
 from shared.events.base import Envelope
 from shared.events.handlers import HandlerTable
-from shared.events.reports import Channel, ReportAmended, ReportErased, ReportSubmitted
+from shared.events.reports import Channel, ReportAmended, ReportErased, ReportSubmitted, ReportWithdrawn
 from shared.metrics import meter
 
 __all__ = ["Decisions", "Remembered", "ReportMemory"]
@@ -50,8 +51,10 @@ class Decisions:
         self.policy = policy
         self.memory = ReportMemory()
         self.grouping = FloodGrouping(self.memory, incidents, GroupRepository(incidents.store), policy)
+        self.erasure = Erasure(self.memory, incidents, clock)
         self.on_report_event = HandlerTable({ReportSubmitted: self.triage, ReportAmended: self.retriage,
-                                             ReportErased: self.memory.forget_reporter})
+                                             ReportErased: self.erasure.erase,
+                                             ReportWithdrawn: self.erasure.withdraw})
 
     def triage(self, s: Session, report: ReportSubmitted, _env: Envelope | None = None) -> None:
         if self.incidents.get(s, report.report_id) is not None:
@@ -60,8 +63,11 @@ class Decisions:
         self.memory.remember(s, remembered)
         ruleset = self.rulesets.current(s, self.clock.now())
         decision = self._decide(s, remembered, report.submitted_at, ruleset)
-        group = self.grouping.place(s, remembered, decision, ruleset, _trusted_centre(report), self.clock.now())
-        incident = Incident.open(Report(report.report_id, report.reference, remembered.area, report.grading), decision,
+        held = Sharing.of(not report.consent.share_with_police, decision).held_for_centre
+        group = None if held else self.grouping.place(s, remembered, decision, ruleset, _trusted_centre(report),
+                                                      self.clock.now())
+        incident = Incident.open(Report(report.report_id, report.reference, remembered.area, report.grading,
+                                        report.consent.share_with_police), decision,
                                  self.clock.now(), self.policy.ack_minutes, group)
         self.incidents.save(s, incident)
         _decisions().add(1, {"priority": decision.priority.value, "critical": str(decision.critical).lower(),

@@ -29,6 +29,8 @@ from shared.events.incidents import (
 from shared.events.reports import Grading
 
 MAX_REASON = 500
+SAFEGUARDING_OVERRIDES = ("threat_to_life",)  # rules that share a report with the police whatever its consent
+REPORTER = "reporter"  # who closes an incident the reporter withdrew
 
 
 class State(StrEnum):
@@ -109,6 +111,23 @@ class Report:
     reference: str
     area: str
     grading: Grading | None = None
+    share_with_police: bool = True
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """Whether a report is held for the reporting centre, and the rule that shared it with the police anyway."""
+
+    held_for_centre: bool = False
+    safeguarding_override: str | None = None
+
+    @classmethod
+    def of(cls, held: bool, decision: Decision) -> Sharing:
+        """A report the reporter kept from the police stays held, unless a safeguarding rule matched."""
+        if not held:
+            return cls()
+        override = next((m.code for m in decision.matched if m.code in SAFEGUARDING_OVERRIDES), None)
+        return cls(held_for_centre=override is None, safeguarding_override=override)
 
 
 @dataclass
@@ -139,6 +158,8 @@ class Incident:
     updated_at: datetime | None = None
     group_id: str | None = None
     paged_with_group: bool = False
+    held_for_centre: bool = False
+    safeguarding_override: str | None = None
     version: int = 0
     pending: list[Event] = field(default_factory=list)
 
@@ -191,6 +212,8 @@ class Incident:
         self.ruleset_version, self.ack_deadline, self.updated_at = e.ruleset_version, e.ack_deadline, e.triaged_at
         self.hate_crime = True if e.hate_crime is None else e.hate_crime
         self.group_id, self.paged_with_group = e.group_id, e.paged_with_group
+        self.held_for_centre = e.held_for_centre
+        self.safeguarding_override = e.safeguarding_override or self.safeguarding_override
         if self.triaged_at is None:
             self.triaged_at, self.grading = e.triaged_at, e.grading
         if rose:
@@ -201,31 +224,37 @@ class Incident:
     @classmethod
     def open(cls, report: Report, decision: Decision, now: datetime, ack_minutes: Mapping[Priority, int],
              group: Membership | None = None) -> Incident:
-        """A member of a flood group that does not carry its page has no deadline of its own: the group's has."""
+        """A member of a flood group that does not carry its page has no deadline of its own: the group's has.
+        A report held for the reporting centre is critical to no one in the police: it pages no one."""
         incident = cls(report.report_id)
-        covered = group is not None and decision.critical and not group.pages
+        sharing = Sharing.of(not report.share_with_police, decision)
+        critical = decision.critical and not sharing.held_for_centre
+        covered = group is not None and critical and not group.pages
         incident.record(IncidentTriaged(
             incident_id=report.report_id, report_id=report.report_id, reference=report.reference,
-            area=report.area, triaged_at=now, matched=decision.matched, critical=decision.critical,
-            needs_duty_inspector=decision.critical, priority=decision.priority,
-            ack_deadline=ack_deadline(decision.priority, now, ack_minutes) if decision.critical and not covered
+            area=report.area, triaged_at=now, matched=decision.matched, critical=critical,
+            needs_duty_inspector=critical, priority=decision.priority,
+            ack_deadline=ack_deadline(decision.priority, now, ack_minutes) if critical and not covered
             else None, ruleset_version=decision.ruleset_version,
             computed_priority=decision.priority, hate_crime=decision.hate_crime, grading=report.grading,
             group_id=group.group_id if group else None, paged_with_group=covered,
-            group_size=group.size if group else None))
+            group_size=group.size if group else None, held_for_centre=sharing.held_for_centre,
+            safeguarding_override=sharing.safeguarding_override))
         return incident
 
     def retriage(self, decision: Decision, area: str, now: datetime, ack_minutes: Mapping[Priority, int],
                  group_pages: bool | None = None) -> Event | None:
         """New facts: the priority may rise; only a person (an override) can lower it. A P1 leaves its flood
-        group and pages on its own. `group_pages`: whether another member carries this one's group's page."""
+        group and pages on its own. `group_pages`: whether another member carries this one's group's page. A
+        held report stays held unless the new facts match a safeguarding rule; once shared it stays shared."""
         priority = decision.priority if rank(decision.priority) < rank(self.priority) else self.priority
-        needs = self.needs_duty_inspector or decision.critical
+        sharing = Sharing.of(self.held_for_centre, decision)
+        needs = (self.needs_duty_inspector or decision.critical) and not sharing.held_for_centre
         leaves = self.group_id is not None and priority == Priority.P1
         covered = (self.paged_with_group if group_pages is None else group_pages) and needs and not leaves
         unchanged = (priority == self.priority and needs == self.needs_duty_inspector and area == self.area
                      and [m.code for m in decision.matched] == [m.code for m in self.matched]
-                     and covered == self.paged_with_group)
+                     and covered == self.paged_with_group and sharing.held_for_centre == self.held_for_centre)
         if unchanged:
             return None
         rose = rank(priority) < rank(self.priority) or (needs and not self.needs_duty_inspector)
@@ -236,7 +265,9 @@ class Incident:
             triaged_at=now, matched=decision.matched, critical=needs, needs_duty_inspector=needs,
             priority=priority, ack_deadline=None if covered else deadline, ruleset_version=decision.ruleset_version,
             retriage=True, computed_priority=decision.priority, hate_crime=decision.hate_crime,
-            group_id=None if leaves else self.group_id, paged_with_group=covered))
+            group_id=None if leaves else self.group_id, paged_with_group=covered,
+            held_for_centre=sharing.held_for_centre,
+            safeguarding_override=sharing.safeguarding_override or self.safeguarding_override))
 
     def regroup(self, group: Membership | None, now: datetime, ack_minutes: Mapping[Priority, int]) -> Event | None:
         """The same decision, in a flood group or out of it. Out of it (or carrying the group's page) it needs its
@@ -253,7 +284,8 @@ class Incident:
             ack_deadline=deadline if self.needs_duty_inspector else None, ruleset_version=self.ruleset_version,
             retriage=True, computed_priority=self.computed_priority, hate_crime=self.hate_crime,
             group_id=group.group_id if group else None, paged_with_group=covered,
-            group_size=group.size if group else None))
+            group_size=group.size if group else None, held_for_centre=self.held_for_centre,
+            safeguarding_override=self.safeguarding_override))
 
     def acknowledge(self, by: str, may_acknowledge_critical: bool, now: datetime, via: str | None = None) -> Event:
         self._not_acknowledged()
@@ -336,6 +368,12 @@ class Incident:
         self._not_closed()
         return self.record(IncidentClosed(incident_id=self.incident_id, area=self.area, outcome=outcome.value,
                                           closed_by=by, closed_at=now))
+
+    def withdraw(self, now: datetime) -> Event | None:
+        """The reporter withdrew the report: closed as a person's close would be, once; notify's chase stops."""
+        if self.state == State.closed:
+            return None
+        return self.close(Outcome.withdrawn_by_reporter, REPORTER, now)
 
     def _not_closed(self) -> None:
         if self.state == State.closed:

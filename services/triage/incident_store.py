@@ -71,6 +71,12 @@ class IncidentRepository:
             q = q.where(t.c.area == area)
         return list(s.execute(q).scalars().all())
 
+    def mark_erased(self, s: Session, report_id: str, at: datetime) -> None:
+        s.execute(update(_incidents).where(_incidents.c.report_id == report_id).values(erased_at=at))
+
+    def erased_at(self, s: Session, incident_id: str) -> datetime | None:
+        return s.execute(select(_incidents.c.erased_at).where(_incidents.c.incident_id == incident_id)).scalar()
+
     def queue(self, s: Session, area: str | None, priority: str | None, state: str | None) -> list[dict[str, Any]]:
         """Open work first by priority, then by the deadline that is nearest."""
         t = _incidents
@@ -81,6 +87,7 @@ class IncidentRepository:
             q = q.where(t.c.state == state)
         else:
             q = q.where(t.c.state != "closed")
+        q = q.where(t.c.held_for_centre.is_(False))
         if area:
             q = q.where(t.c.area == area)
         if priority:
@@ -99,4 +106,5 @@ def _queue_row(i: Incident) -> dict[str, Any]:
         "acknowledged_at": i.acknowledged_at, "escalation_level": i.escalation_level,
         "escalated_deadline": i.escalated_deadline, "cia": i.cia,
         "cia_due_at": i.cia_due_at, "outcome": i.outcome, "closed_at": i.closed_at, "updated_at": i.updated_at,
+        "held_for_centre": i.held_for_centre,
     }

@@ -117,9 +117,8 @@ class ReportMemory:
         self.amend(s, amended)
 
     def forget_reporter(self, s: Session, erased: ReportErased, _env: Envelope | None = None) -> None:
-        """Erasure: what was derived from the person's details goes; the bare count in the area stays."""
-        s.execute(update(self.t).where(self.t.c.report_id == erased.report_id).values(
-            contact_fp=None, place_fp=None, district=None, source_fp=None, content_fp=None))
+        """Erasure: the report's facts and every key it could be matched by go with it."""
+        s.execute(delete(self.t).where(self.t.c.report_id == erased.report_id))
 
     def forget_everything(self, s: Session) -> None:
         s.execute(delete(self.t))

@@ -22,7 +22,7 @@ from services.triage.incident import UnknownIncident
 from services.triage.incident_store import History, IncidentRepository
 from services.triage.publishing import RulesetStore
 from services.triage.tension import TensionStore
-from services.triage.views import incident_view, queue_item
+from services.triage.views import incident_view, queue_item, redacted
 from services.triage.workflow import WorkflowStore
 from shared.clock import Clock
 from shared.db import Database
@@ -136,19 +136,37 @@ class Queries:
         return self.incident_record(staff, incident_id).detail
 
     def incident_record(self, staff: Staff, incident_id: str) -> IncidentRecord:
-        staff.require(Action.view_queue)
+        """A report held for the reporting centre is the caseworkers' alone; to anyone else, as to caseworkers
+        a police incident, it is unknown. An erased report's staff free text reads "[erased]"."""
+        if not staff.can(Action.view_held):
+            staff.require(Action.view_queue)
         now = self.clock.now()
         with self.db.snapshot() as s:
             found = self.incidents.with_history(s, incident_id)
-            if found is None:
+            if found is None or not staff.can(Action.view_held if found[0].held_for_centre else Action.view_queue):
                 raise UnknownIncident("no such incident")
             incident, history = found
+            erased_at = self.incidents.erased_at(s, incident_id)
             facts = self.memory.facts(s, incident.report_id)
             names = staff_store.display_names(s)
             watching = staff_store.viewers(s, now, [incident_id]).get(incident_id, [])
             assessments = _assessments(s, incident_id)
-        detail = incident_view(incident, facts, history, names, watching, staff, now)
+        if erased_at is not None:
+            history = redacted(history)
+        detail = incident_view(incident, facts, history, names, watching, staff, now) | {"erased_at": erased_at}
         return IncidentRecord(detail, history, assessments, names)
+
+    def held(self, staff: Staff) -> list[dict[str, Any]]:
+        """Reports held for the reporting centre, newest first."""
+        staff.require(Action.view_held)
+        t = _incidents
+        with self.db.snapshot() as s:
+            rows = s.execute(select(t, _memory.c.submitted_at, _memory.c.facts)
+                             .select_from(t.outerjoin(_memory, _memory.c.report_id == t.c.report_id))
+                             .where(t.c.held_for_centre.is_(True)).order_by(t.c.triaged_at.desc()).limit(500)
+                             ).mappings()
+            now = self.clock.now()
+            return [queue_item(dict(r), now, [], {}) | _received(dict(r)) for r in rows]
 
     def last_personal_view(self, staff: Staff, incident_id: str) -> dict[str, Any] | None:
         """This person's latest recorded view of the incident's personal details, if any."""
@@ -207,6 +225,7 @@ def _conditions(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = {
         "": [t.c.state != "closed"], "all": [], "overdue": [t.c.state == "open", t.c.ack_deadline <= now],
     }.get(status, [t.c.state == status])
+    found.append(t.c.held_for_centre.is_(False))
     if f.search:
         found.append(func.upper(t.c.reference).startswith(f.search.upper().replace(" ", ""), autoescape=True))
     if f.area:
@@ -232,9 +251,11 @@ def _sorted(query: Select[Any], f: QueueFilter) -> Select[Any]:
 
 def _counts(s: Session, now: datetime) -> QueueCounts:
     t = _incidents
-    by_state_priority = s.execute(select(t.c.state, t.c.priority, func.count()).where(t.c.state != "closed")
+    police = t.c.held_for_centre.is_(False)
+    by_state_priority = s.execute(select(t.c.state, t.c.priority, func.count()).where(t.c.state != "closed", police)
                                   .group_by(t.c.state, t.c.priority)).all()
-    overdue = s.execute(select(func.count()).select_from(t).where(t.c.state == "open", t.c.ack_deadline <= now))
+    overdue = s.execute(select(func.count()).select_from(t).where(t.c.state == "open", t.c.ack_deadline <= now,
+                                                                  police))
     by_priority: dict[str, int] = {p.value: 0 for p in Priority}
     for _state, priority, n in by_state_priority:
         by_priority[priority] = by_priority.get(priority, 0) + n

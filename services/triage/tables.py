@@ -35,6 +35,8 @@ incidents = Table(
     Column("outcome", String(40), nullable=True),
     Column("closed_at", UTCDateTime(), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=True),
+    Column("held_for_centre", Boolean, nullable=False, server_default="0"),  # the police never see it (#15)
+    Column("erased_at", UTCDateTime(), nullable=True),  # when the reporter's data was erased
     Index("ix_incidents_queue", "state", "priority", "ack_deadline"),
 )
 

@@ -65,6 +65,7 @@ router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 EXPIRED = "This form has expired. Go back, reload the page and try again."
 NO_INCIDENT = "There is no such incident."
+HELD_TITLE = "Held for the reporting centre"
 RECENT_VIEW = timedelta(minutes=15)  # how long a recorded view of personal details may be shown again
 DONE = {
     "acknowledged": "Acknowledged.",
@@ -112,6 +113,8 @@ def viewer_of(staff: Staff) -> Viewer:
 def navigation_for(viewer: Viewer | None, current: str | None, staff: Staff | None) -> list[dict[str, object]]:
     """The staff site's navigation, with heightened tension (triage's own page) after the incidents."""
     items = site().navigation(viewer, current)
+    if staff is not None and staff.can(Action.view_held):
+        items = [*items, {"text": HELD_TITLE, "href": "/held", "current": current == "held"}]
     if staff is None or not staff.can(Action.view_queue) or any(str(i["href"]).endswith("/tension") for i in items):
         return items
     after = next((n + 1 for n, i in enumerate(items) if i["text"] == "Incidents"), min(1, len(items)))
@@ -159,7 +162,10 @@ def _origin(url: str) -> str:
 
 
 def home_of(staff: Staff) -> str:
-    """Where someone lands when they did not ask for a page: analysts on analysis, the rest on the queue."""
+    """Where someone lands when they did not ask for a page: analysts on analysis, caseworkers on the reports
+    held for their centre, the rest on the queue."""
+    if staff.can(Action.view_held) and not staff.roles & OPERATIONAL:
+        return "/held"
     if staff.roles & OPERATIONAL or not staff.roles & {"analyst", "admin"}:
         return "/queue"
     return f"{site().assessment_url}/" if "analyst" in staff.roles else "/admin"
@@ -396,8 +402,12 @@ class IncidentScreen:
             record = self.queries.incident_record(self.staff, incident_id)
         except UnknownIncident:
             return refuse(self.request, self.staff, NO_INCIDENT, 404)
-        self.workflow.viewing(incident_id, self.staff)
+        if self.staff.can(Action.view_queue):
+            self.workflow.viewing(incident_id, self.staff)
         i = record.detail
+        if i["held_for_centre"]:
+            context.setdefault("back_text", f"Back to {HELD_TITLE.lower()}")
+            context.setdefault("back_href", "/held")
         primary = ui_views.primary_step(self.staff, i)
         return render(self.request, template, self.staff, status=status, page_title=f"Incident {i['reference']}",
                       nav_current="incidents", i=i, record=record, timeline=ui_views.timeline(record),
@@ -406,7 +416,8 @@ class IncidentScreen:
 
     def choices(self) -> dict[str, Any]:
         return {"outcomes": list(Outcome), "levels": list(Level), "priorities": [p.value for p in Priority],
-                "duty_inspectors": self.queries.duty_inspectors(self.staff)}
+                "duty_inspectors": self.queries.duty_inspectors(self.staff) if self.staff.can(Action.view_queue)
+                else []}
 
 
 @router.get("/incidents/{incident_id}")
@@ -415,6 +426,16 @@ def incident_page(request: Request, incident_id: str, staff: PageStaff, queries:
     if staff is None:
         return to_login(request)
     return IncidentScreen(request, staff, queries, workflow).overview(incident_id, notice=DONE.get(done, ""))
+
+
+@router.get("/held")
+def held_page(request: Request, staff: PageStaff, queries: QueriesDep) -> Response:
+    """Reports whose reporter kept them from the police: the reporting centre's caseworkers see them here."""
+    if staff is None:
+        return to_login(request)
+    if not staff.can(Action.view_held):
+        return refuse(request, staff, "Your role does not allow you to see reports held for the reporting centre.")
+    return render(request, "held.html", staff, page_title=HELD_TITLE, nav_current="held", rows=queries.held(staff))
 
 
 @router.get("/incidents/{incident_id}/personal")

@@ -37,6 +37,14 @@ TITLES: dict[type[Event], str] = {
     IncidentClosed: "Closed",
 }
 _as_json = TypeAdapter(datetime)
+ERASED = "[erased]"
+
+
+def redacted(history: Sequence[tuple[Envelope, Event]]) -> list[tuple[Envelope, Event]]:
+    """The reporter's data was erased: what staff wrote about the report is not shown again. The stored events
+    keep it (the event table is append-only, ADR 0003), so it is replaced here, for pages and API alike."""
+    return [(env, event.model_copy(update={"reason": ERASED})
+             if isinstance(event, CriteriaOverridden | IncidentRegraded) else event) for env, event in history]
 
 
 def queue_item(r: dict[str, Any], now: datetime, watching: list[dict[str, str]],
@@ -117,7 +125,8 @@ def incident_view(i: Incident, facts: dict[str, Any] | None, history: Sequence[t
         "priority": i.priority.value, "computed_priority": i.computed_priority.value,
         "needs_duty_inspector": i.needs_duty_inspector, "state": i.state.value,
         "matched": [m.model_dump() for m in i.matched], "ruleset_version": i.ruleset_version,
-        "hate_crime": i.hate_crime, "ack_deadline": i.ack_deadline,
+        "hate_crime": i.hate_crime, "ack_deadline": i.ack_deadline, "held_for_centre": i.held_for_centre,
+        "safeguarding_override": i.safeguarding_override,
         "grading": i.grading.model_dump() if i.grading else None,
         "time_left_seconds": int(left.total_seconds()) if left is not None else None,
         "duty_inspector": names.get(i.duty_inspector or ""), "acknowledged_by": names.get(i.acknowledged_by or ""),

@@ -93,9 +93,7 @@ class Workflow:
         for attempt in (1, 2):
             try:
                 with self.db.transaction() as s:
-                    incident = self.incidents.get(s, incident_id)
-                    if incident is None:
-                        raise UnknownIncident("no such incident")
+                    incident = _for_police(self.incidents.get(s, incident_id))
                     if expected_version is not None and expected_version != incident.version:
                         command(s, incident)  # the domain's own refusal ("already acknowledged by ...") is clearer
                         raise StaleVersion(f"this incident changed since you opened it (now version "
@@ -220,7 +218,11 @@ class Workflow:
 
     def get(self, incident_id: str) -> Incident:
         with self.db.sessions() as s:
-            incident = self.incidents.get(s, incident_id)
-        if incident is None:
-            raise UnknownIncident("no such incident")
-        return incident
+            return _for_police(self.incidents.get(s, incident_id))
+
+
+def _for_police(incident: Incident | None) -> Incident:
+    """Every workflow step is the police's: a report held for the reporting centre is, to them, unknown."""
+    if incident is None or incident.held_for_centre:
+        raise UnknownIncident("no such incident")
+    return incident

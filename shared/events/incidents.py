@@ -40,6 +40,10 @@ class IncidentTriaged(Event):
     had with it. `paged_with_group`: it still needs the Duty Inspector, but the group's page covers it, so
     it starts no chase of its own (and has no acknowledgement deadline). A later decision without the group
     (split by a supervisor, or risen to P1) pages as any other.
+
+    `held_for_centre`: the reporter did not consent to sharing with the police, so the report is held for the
+    reporting centre: not critical, no Duty Inspector, no page. `safeguarding_override` names the rule (of
+    `ruleset_version`) that shared such a report with the police all the same (`threat_to_life`).
     """
 
     incident_id: str
@@ -60,6 +64,8 @@ class IncidentTriaged(Event):
     group_id: str | None = None
     paged_with_group: bool = False
     group_size: int | None = None
+    held_for_centre: bool = False
+    safeguarding_override: str | None = None
 
 
 @event_type("vigil.incident.duty_inspector_assigned.v1", TOPIC)
