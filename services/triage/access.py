@@ -26,7 +26,9 @@ class Action(StrEnum):
 
 R = Role
 PERMISSIONS: dict[Action, frozenset[Role]] = {
-    Action.view_queue: frozenset({R.triage_officer, R.duty_inspector, R.supervisor, R.analyst, R.admin}),
+    # Neighbourhood officers are the police team a CIA prompt asks: they open the incident and record it.
+    Action.view_queue: frozenset({R.triage_officer, R.duty_inspector, R.supervisor, R.analyst, R.admin,
+                                  R.neighbourhood_officer}),
     Action.view_held: frozenset({R.caseworker}),
     Action.view_personal: frozenset({R.triage_officer, R.duty_inspector, R.supervisor}),
     Action.acknowledge: frozenset({R.triage_officer, R.duty_inspector, R.supervisor}),
@@ -35,7 +37,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.regrade: frozenset({R.triage_officer, R.duty_inspector, R.supervisor}),
     Action.override: frozenset({R.duty_inspector, R.supervisor}),
     Action.request_cia: frozenset({R.duty_inspector, R.supervisor}),
-    Action.record_cia: frozenset({R.duty_inspector, R.supervisor}),
+    Action.record_cia: frozenset({R.duty_inspector, R.supervisor, R.neighbourhood_officer}),
     Action.close: frozenset({R.duty_inspector, R.supervisor}),
     Action.declare_tension: frozenset({R.supervisor}),
     Action.view_audit: frozenset({R.supervisor, R.admin}),

@@ -16,7 +16,7 @@ from shared.web.filters import humanise
 
 # The staff roles (shared.staffaccess.Role), named here as strings: shared.staffaccess answers problems,
 # whose HTML pages are rendered through this package.
-OPERATIONAL = frozenset({"triage_officer", "duty_inspector", "supervisor"})
+OPERATIONAL = frozenset({"triage_officer", "duty_inspector", "supervisor", "neighbourhood_officer"})
 ROLE_LABELS = {"admin": "Administrator"}
 
 
