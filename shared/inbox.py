@@ -2,11 +2,14 @@
 
 A redelivered event finds its id in the inbox and does nothing. An event that keeps
 failing is retried a bounded number of times, then sent to `<topic>.dlq` with the
-reason and its source position in headers, and the consumer moves on.
+reason and its source position in headers, and the consumer moves on. A database that
+cannot be reached is not the event's fault: the consumer waits for it, however long,
+and never dead-letters an event for it nor commits an offset past an event not applied.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -17,7 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 from opentelemetry.trace import SpanKind
 from sqlalchemy import MetaData, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from shared.clock import Clock, SystemClock
@@ -31,6 +34,11 @@ from shared.topics import TopicNames, dlq
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, Envelope], None]
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+class Stopping(Exception):
+    """The service is stopping while the database is away: the event stays unapplied and its offset uncommitted."""
 
 
 class EventConsumer:
@@ -53,12 +61,19 @@ class EventConsumer:
         self.processed = 0
         self.dead_lettered = 0
         self.lag: dict[tuple[str, str, int], int] = {}
+        self.assigned = 0  # partitions held since the last poll (read by /readyz)
+        self._stop = threading.Event()
         register_lag_source(lambda: dict(self.lag))
 
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
         consumer = self._connect(stop)
         if consumer is None:
             return
+        with contextlib.suppress(Stopping):
+            self._consume(consumer, stop)
+
+    def _consume(self, consumer: KafkaConsumer, stop: threading.Event) -> None:
         try:
             physical = [self.names(t) for t in self.topics]
             for topic in physical:  # metadata first: a group joined without it assigns nothing for minutes
@@ -66,6 +81,7 @@ class EventConsumer:
             consumer.subscribe(physical)
             while not stop.is_set():
                 batch = consumer.poll(timeout_ms=1000)  # returns as soon as records come; bounds shutdown to ~1 s
+                self.assigned = len(consumer.assignment())
                 for records in batch.values():
                     for record in records:
                         self.process(record)
@@ -73,6 +89,7 @@ class EventConsumer:
                     consumer.commit()
                 self._measure_lag(consumer)
         finally:
+            self.assigned = 0
             consumer.close(autocommit=False)
             if self._dlq_producer is not None:
                 self._dlq_producer.close(timeout=5)
@@ -111,11 +128,17 @@ class EventConsumer:
                         "messaging.kafka.offset": record.offset, "messaging.message.id": env.id,
                         "messaging.consumer.group.name": self.names.group(self.name)},
         ):
-            for attempt in range(1, self.max_attempts + 1):
+            attempt = waits = 0
+            while True:
                 try:
                     self.handle(env)
                     return
                 except Exception as e:
+                    if self._database_away(e):
+                        waits += 1
+                        self._wait_for_database(env, e, waits)
+                        continue
+                    attempt += 1
                     log.warning("event processing failed", extra={
                         "consumer": self.name, "event_id": env.id, "event_type": env.type,
                         "attempt": attempt, "error": repr(e)})
@@ -123,6 +146,17 @@ class EventConsumer:
                         self.dead_letter(record, f"{type(e).__name__}: {e}")
                         return
                     time.sleep(self.retry_backoff * 2 ** (attempt - 1))
+
+    def _database_away(self, error: Exception) -> bool:
+        """PostgreSQL down, restarting or unreachable. (SQLite is in the process: it cannot be away, and its
+        OperationalError is as often a bug, such as a missing table, which retrying for ever would hide.)"""
+        return self.db.is_postgres and isinstance(error, DATABASE_UNAVAILABLE)
+
+    def _wait_for_database(self, env: Envelope, error: Exception, waits: int) -> None:
+        log.warning("database unavailable; the event waits for it", extra={
+            "consumer": self.name, "event_id": env.id, "waits": waits, "error": repr(error)})
+        if self._stop.wait(min(0.25 * 2 ** waits, 5.0)):
+            raise Stopping from error
 
     def handle(self, env: Envelope) -> bool:
         """Apply one event exactly once; False when it had been applied before."""

@@ -2,24 +2,30 @@
 
 Record value = the event's JSON data; attributes are `ce_*` headers (through the
 cloudevents SDK's Kafka binding), plus `ce_sequence` and W3C `traceparent`/`tracestate`.
-The record key is the aggregate id.
+The record key is the aggregate id. A record published by an outbox relay also carries its
+row's place in the outbox, `vigil_position`, so a relay can tell what it already published (ADR 0051).
 """
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.v1.event import CloudEvent
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaTimeoutError
 
 from shared.events.base import Envelope, canonical_json
 
 CONTENT_TYPE = "application/json"
 TRACE_HEADERS = ("traceparent", "tracestate")
+POSITION_HEADER = "vigil_position"
 
 
 class UndecodableRecord(ValueError):
@@ -35,8 +41,9 @@ def encode(env: Envelope, topic_name: str | None = None) -> dict[str, Any]:
 
 def encode_record(topic: str, *, event_id: str, source: str, type: str, time: datetime, subject: str,
                   sequence: int, key: str, data: bytes, traceparent: str | None = None,
-                  tracestate: str | None = None) -> dict[str, Any]:
-    """The same, from stored fields and data already in canonical JSON (the relay's path: no re-parsing)."""
+                  tracestate: str | None = None, position: int | None = None) -> dict[str, Any]:
+    """The same, from stored fields and data already in canonical JSON (the relay's path: no re-parsing);
+    `position` is the event's place in its outbox."""
     event = CloudEvent(
         attributes={"id": event_id, "source": source, "type": type, "specversion": "1.0", "time": time,
                     "subject": subject, "datacontenttype": CONTENT_TYPE, "sequence": str(sequence)},
@@ -45,6 +52,8 @@ def encode_record(topic: str, *, event_id: str, source: str, type: str, time: da
     message = ce_kafka.to_binary_event(event, key_mapper=lambda _e: key)
     headers = [(name, value) for name, value in message.headers.items()]
     headers.extend((h, v.encode()) for h, v in (("traceparent", traceparent), ("tracestate", tracestate)) if v)
+    if position is not None:
+        headers.append((POSITION_HEADER, str(position).encode()))
     return {"topic": topic, "key": key.encode(), "value": message.value, "headers": headers}
 
 
@@ -104,3 +113,74 @@ def make_consumer(bootstrap: str, group: str, client_id: str, **overrides: Any) 
     }
     config.update(overrides)
     return KafkaConsumer(**config)
+
+
+@dataclass(frozen=True)
+class TailRecord:
+    """What a relay needs to know of a record it may have published: whose it is, which event, which row."""
+
+    event_id: str | None
+    source: str | None
+    position: int | None
+
+
+def tail_record(headers: list[tuple[str, bytes]] | None) -> TailRecord:
+    found = dict(headers or [])
+    position = found.get(POSITION_HEADER)
+    return TailRecord(_text(found.get("ce_id")), _text(found.get("ce_source")),
+                      int(position) if position and position.isdigit() else None)
+
+
+class KafkaTopicTail:
+    """A partition's records newest first, read back from its end a chunk at a time (ADR 0051).
+
+    One consumer outside any group, assigned one partition at a time; a relay reads the few records it
+    may have sent before a crash, so the first chunk is small and later ones grow.
+    """
+
+    FIRST_CHUNK = 256
+
+    def __init__(self, consumer: KafkaConsumer, timeout: float = 15.0) -> None:
+        self.consumer = consumer
+        self.timeout = timeout
+
+    @classmethod
+    def beside(cls, producer: object) -> KafkaTopicTail | None:
+        """A reader of the cluster `producer` writes to, connected as it is; None for a stand-in producer."""
+        if not isinstance(producer, KafkaProducer):
+            return None
+        connection = {name: value for name, value in producer.config.items()
+                      if name in KafkaConsumer.DEFAULT_CONFIG
+                      and (name in ("bootstrap_servers", "security_protocol") or name.startswith(("ssl_", "sasl_")))}
+        return cls(KafkaConsumer(group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100,
+                                 client_id=f"{producer.config['client_id']}-tail", **NO_CLIENT_METRICS,
+                                 **connection))
+
+    def partitions(self, topic: str) -> list[int]:
+        return sorted(self.consumer.partitions_for_topic(topic))
+
+    def newest_first(self, topic: str, partition: int) -> Iterator[TailRecord]:
+        tp = TopicPartition(topic, partition)
+        self.consumer.assign([tp])
+        begin = self.consumer.beginning_offsets([tp])[tp]
+        upper = self.consumer.end_offsets([tp])[tp]
+        chunk = self.FIRST_CHUNK
+        while upper > begin:
+            lower = max(begin, upper - chunk)
+            for record in reversed(self._between(tp, lower, upper)):
+                yield tail_record(record.headers)
+            upper, chunk = lower, chunk * 4
+
+    def _between(self, tp: TopicPartition, lower: int, upper: int) -> list[ConsumerRecord]:
+        self.consumer.seek(tp, lower)
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + self.timeout
+        while self.consumer.position(tp) < upper:
+            if time.monotonic() > deadline:
+                raise KafkaTimeoutError(f"could not read {tp.topic}[{tp.partition}] from {lower} to {upper}")
+            for batch in self.consumer.poll(timeout_ms=200).values():
+                records.extend(r for r in batch if r.offset < upper)
+        return records
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)

@@ -9,6 +9,9 @@ seconds, so that one read and one produce request carry many commits (ADR 0026).
 It records how far it got in the same database, survives broker downtime (it simply does not
 advance) and catches up. Only one relay per database publishes at a time: a PostgreSQL advisory
 lock or, on SQLite, a lock file.
+
+Whenever it starts from its recorded position (at start, and after any failure) it first looks at what
+the topics already hold beyond it, and does not send those events again (ADR 0051).
 """
 
 from __future__ import annotations
@@ -21,19 +24,19 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from kafka import KafkaProducer
 from opentelemetry.trace import SpanKind
 from psycopg.rows import dict_row
-from sqlalchemy import Connection, MetaData, Table, select, text
+from sqlalchemy import Connection, MetaData, Table, func, select, text
 
 from shared.clock import Clock, SystemClock
 from shared.db import Database
 from shared.eventstore import OUTBOX_CHANNEL
-from shared.kafka import encode_record
+from shared.kafka import KafkaTopicTail, TailRecord, encode_record
 from shared.metrics import counters
 from shared.telemetry import context_from, current_traceparent, tracer, tracing_recorded
 from shared.topics import TopicNames
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 RELAY_LOCK = 0x56_52_4C_59  # "VRLY"
 RECORD_EVERY = 0.2  # seconds between position writes while sends are in flight
 GATHER = 0.02  # seconds: while busy, the least time between two reads (ADR 0026)
+TAIL_LIMIT = 100_000  # records read back per partition at most when resuming (ADR 0051)
 
 
 class RelayLock:
@@ -135,11 +139,120 @@ class RelayLock:
             self._file = None
 
 
+class TopicTail(Protocol):
+    """Reads what a topic already holds, newest first: Kafka's (`shared.kafka.KafkaTopicTail`) or a twin."""
+
+    def partitions(self, topic: str) -> list[int]: ...
+
+    def newest_first(self, topic: str, partition: int) -> Iterator[TailRecord]: ...
+
+    def close(self) -> None: ...
+
+
+class AlreadyPublished:
+    """Stands in for a send's future when the event is on its topic already: done, and acknowledged."""
+
+    is_done = True
+    exception = None
+
+    @staticmethod
+    def succeeded() -> bool:
+        return True
+
+    @staticmethod
+    def failed() -> bool:
+        return False
+
+    @staticmethod
+    def get(timeout: float | None = None) -> None:
+        return None
+
+
+ON_THE_TOPIC = AlreadyPublished()
+
+
+def published_above(records: Iterable[TailRecord], source: str, recorded: int,
+                    limit: int = TAIL_LIMIT) -> tuple[set[str], int | None]:
+    """The ids of `source`'s records in a partition, newest first, down to its first at or below `recorded`;
+    and the highest outbox position among them.
+
+    A record of another source (a topic two services write) is passed over. One without a position was
+    published before positions were carried: it ends the look, as a record at or below `recorded` does.
+    """
+    ids: set[str] = set()
+    highest: int | None = None
+    for n, record in enumerate(records):
+        if n == limit:
+            log.warning("outbox relay stopped reading back a partition", extra={"records": limit})
+            break
+        if record.source != source:
+            continue
+        if record.event_id:
+            ids.add(record.event_id)
+        if record.position is None or record.position <= recorded:
+            break
+        highest = max(highest or 0, record.position)
+    return ids, highest
+
+
+class Resume:
+    """The events after the recorded position that an earlier run of the relay already put on their topics.
+
+    A relay records how far it got at most every RECORD_EVERY, so after a crash, or a failed send, some
+    rows after its recorded position may be on their topics. Before the first of a topic's rows is sent,
+    every partition of that topic is read back from its end down to the recorded position, and the rows
+    whose event ids were found there are skipped (ADR 0051). Rows after `horizon`, the last row when the
+    resume began, had not been committed then, so cannot have been published: they are never looked up.
+    """
+
+    def __init__(self, tail: TopicTail, names: TopicNames, recorded: int, horizon: int,
+                 limit: int = TAIL_LIMIT) -> None:
+        self.tail = tail
+        self.names = names
+        self.recorded = recorded
+        self.horizon = horizon
+        self.limit = limit
+        self.skipped = 0
+        self._found: dict[tuple[str, str], set[str]] = {}
+
+    def already_published(self, row: Any) -> bool:
+        if int(row["seq"]) > self.horizon:
+            return False
+        where = (row["topic"], row["source"])
+        found = self._found.get(where)
+        if found is None:
+            found = self._found[where] = self._read_back(*where)
+        if row["event_id"] in found:
+            self.skipped += 1
+            return True
+        return False
+
+    def _read_back(self, topic: str, source: str) -> set[str]:
+        physical = self.names(topic)
+        found: set[str] = set()
+        highest: dict[int, int | None] = {}
+        for partition in self.tail.partitions(physical):
+            ids, highest[partition] = published_above(self.tail.newest_first(physical, partition), source,
+                                                      self.recorded, self.limit)
+            found |= ids
+        log.info("outbox relay read back what a topic holds beyond its recorded position", extra={
+            "topic": physical, "recorded": self.recorded, "highest_published": highest})
+        return found
+
+    def close(self) -> None:
+        if self.skipped:
+            log.info("outbox relay did not resend events already on their topics",
+                     extra={"skipped": self.skipped, "recorded": self.recorded, "horizon": self.horizon})
+        with contextlib.suppress(Exception):  # a reader of a broker that went away may fail to close cleanly
+            self.tail.close()
+
+
 class OutboxRelay:
     def __init__(self, db: Database, metadata: MetaData, names: TopicNames,
                  producer_factory: Callable[[], KafkaProducer], name: str = "outbox",
                  batch_size: int = 500, poll_interval: float = 0.5, clock: Clock | None = None,
-                 gather: float = GATHER) -> None:
+                 gather: float = GATHER,
+                 tail: Callable[[KafkaProducer], TopicTail | None] = KafkaTopicTail.beside) -> None:
         self.db = db
         self.log_table = metadata.tables["event_log"]
         self.position_table = metadata.tables["relay_position"]
@@ -153,7 +266,10 @@ class OutboxRelay:
         self._wake = threading.Event()
         self._producer: KafkaProducer | None = None
         self._position: int | None = None  # held by the relay that holds the lock; re-read after trouble
+        self.tail = tail
+        self._resume: Resume | None = None  # from a recorded position until past what may be on the topics
         self.published = 0
+        self.skipped = 0  # events found on their topics already when resuming, so not sent again
         db.on_commit(self.wake)
 
     def wake(self) -> None:
@@ -198,7 +314,7 @@ class OutboxRelay:
         Sends stay in flight while the next rows are read; the acknowledged prefix is recorded at most
         every RECORD_EVERY seconds, and at once when nothing is in flight, so a quiet relay's position is
         current. A failed send raises after the prefix before it is recorded: from there the caller starts
-        again, and anything after it that did arrive is sent again, which consumers' inboxes absorb.
+        again, and first reads back what after it did arrive, so as not to send it twice (ADR 0051).
 
         A busy relay (one that read at least once per `gather` seconds, on average, over the last second)
         waits out the rest of the interval after its previous read before reading again, so one read and
@@ -207,7 +323,7 @@ class OutboxRelay:
         reads at once, so the few commits of one report's flow at low rates are not held up (ADR 0026).
         """
         producer = self._producer_now()
-        acked = recorded = self._position if self._position is not None else self.position()
+        acked = recorded = self._start()
         sent = acked
         in_flight: deque[tuple[int, Any]] = deque()
         last_record = time.monotonic()
@@ -223,7 +339,7 @@ class OutboxRelay:
                         else self._rows_after(sent)) if news else []
                 full = len(rows) == self.batch_size
                 for row in rows:
-                    in_flight.append((int(row["seq"]), self._send(producer, row)))
+                    in_flight.append((int(row["seq"]), self._publish(producer, row)))
                     sent = int(row["seq"])
                 while in_flight and in_flight[0][1].is_done:
                     seq, future = in_flight.popleft()
@@ -242,6 +358,9 @@ class OutboxRelay:
                 acked = in_flight.popleft()[0]
             if acked > recorded:
                 self._acknowledged(acked, recorded)
+            if self._resume is not None:  # stopped part-way: a later start resumes from the record again
+                self._end_resume()
+                self._position = None
 
     def _gathering(self, reads: deque[float], now: float) -> float:
         """How long to wait before the next read: the rest of the interval if busy, else 0.
@@ -277,6 +396,36 @@ class OutboxRelay:
             return list(s.execute(select(self.log_table).where(self.log_table.c.seq > seq)
                                   .order_by(self.log_table.c.seq).limit(self.batch_size)).mappings())
 
+    def _start(self) -> int:
+        """The position to publish after: the one held, or the recorded one with a resume if rows follow it."""
+        if self._position is not None:
+            return self._position
+        self._end_resume()
+        recorded, horizon = self.position(), self._last_seq()
+        tail = self.tail(self._producer_now()) if horizon > recorded else None
+        if tail is not None:
+            self._resume = Resume(tail, self.names, recorded, horizon)
+        return recorded
+
+    def _publish(self, producer: KafkaProducer, row: Any) -> Any:
+        """Send a row, unless an earlier run of the relay already put it on its topic."""
+        if self._resume is None:
+            return self._send(producer, row)
+        published = self._resume.already_published(row)
+        if int(row["seq"]) >= self._resume.horizon:
+            self._end_resume()
+        return ON_THE_TOPIC if published else self._send(producer, row)
+
+    def _end_resume(self) -> None:
+        if self._resume is not None:
+            self.skipped += self._resume.skipped
+            self._resume.close()
+            self._resume = None
+
+    def _last_seq(self) -> int:
+        with self.db.sessions() as s:
+            return int(s.execute(select(func.max(self.log_table.c.seq))).scalar() or 0)
+
     def _send(self, producer: KafkaProducer, row: Any) -> Any:
         """One stored row to Kafka, as stored: its data is already canonical JSON, nothing is re-parsed."""
         topic = self.names(row["topic"])
@@ -294,7 +443,8 @@ class OutboxRelay:
     def _record_of(topic: str, row: Any, traceparent: str | None, tracestate: str | None) -> dict[str, Any]:
         return encode_record(topic, event_id=row["event_id"], source=row["source"], type=row["type"],
                              time=row["time"], subject=row["stream_id"], sequence=row["version"], key=row["key"],
-                             data=row["data"].encode(), traceparent=traceparent, tracestate=tracestate)
+                             data=row["data"].encode(), traceparent=traceparent, tracestate=tracestate,
+                             position=row["seq"])
 
     def _producer_now(self) -> KafkaProducer:
         if self._producer is None:
@@ -317,13 +467,13 @@ class OutboxRelay:
 
     def publish_pending(self) -> int:
         """Publish the next batch after the recorded position and wait for it; returns how many went out."""
-        start = self._position if self._position is not None else self.position()
+        start = self._start()
         rows = self._rows_after(start)
         if not rows:
             self._position = start
             return 0
         producer = self._producer_now()
-        futures = [self._send(producer, row) for row in rows]
+        futures = [self._publish(producer, row) for row in rows]
         producer.flush(timeout=30)
         done = 0
         try:
