@@ -5,6 +5,9 @@ A channel either returns (sent) or raises. `PermanentFailure` means retrying can
 (the address or request is refused); anything else is transient and the dispatcher retries
 with backoff. Every send carries the delivery's idempotency key where the protocol has a
 place for it (Message-ID, Idempotency-Key, webhook-id), so a retried send is recognisable.
+
+What notify records of a failure is `error_summary`: the error's class and protocol code, never
+its message, since a mail server's message quotes the recipient's address.
 """
 
 from __future__ import annotations
@@ -27,11 +30,42 @@ from typing import Any, Protocol
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from shared.events.base import Event
+
 log = logging.getLogger(__name__)
 
 
 class PermanentFailure(Exception):
-    """The receiver refused this message for good; retrying would not help."""
+    """The receiver refused this message for good; retrying would not help. Its message is written by notify and
+    names no one (`error_summary` of the cause, or a sentence of our own)."""
+
+
+class TransientHTTPError(RuntimeError):
+    """A webhook receiver or the SMS gateway answered with a status worth trying again (5xx, 408, 429, ...)."""
+
+    def __init__(self, what: str, status_code: int) -> None:
+        super().__init__(f"{what} answered HTTP {status_code}")
+        self.status_code = status_code
+
+
+def error_summary(e: BaseException) -> str:
+    """The error as notify records and logs it: its class and protocol code only ("SMTPRecipientsRefused: 550",
+    "TransientHTTPError: 503", "ConnectError"). The message is left out: an SMTP server's quotes the recipient's
+    address, and the record reaches the logs, the ledger and a topic kept forever."""
+    code = _protocol_code(e)
+    return f"{type(e).__name__}: {code}" if code is not None else type(e).__name__
+
+
+def _protocol_code(e: BaseException) -> int | None:
+    if isinstance(e, smtplib.SMTPRecipientsRefused):
+        codes = sorted(code for code, _ in e.recipients.values())
+        return codes[-1] if codes else None
+    if isinstance(e, smtplib.SMTPResponseException):
+        return e.smtp_code
+    if isinstance(e, httpx.HTTPStatusError):
+        return e.response.status_code
+    code = getattr(e, "status_code", None)
+    return code if isinstance(code, int) else None
 
 
 @dataclass(frozen=True)
@@ -45,6 +79,7 @@ class Message:
     language: str = "en"
     payload: dict[str, Any] = field(default_factory=dict)
     secret: str | None = None
+    records: tuple[Event, ...] = ()  # events the dispatcher appends once the message is sent (a referral's)
 
 
 class Channel(Protocol):
@@ -113,11 +148,13 @@ class SmtpChannel:
                 # The server closed an idle connection before our MAIL command: open a fresh one once.
                 self._drop()
                 self._connection().send_message(email)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as e:
-            raise PermanentFailure(f"SMTP refused the message: {type(e).__name__}") from e
+        except smtplib.SMTPRecipientsRefused as e:
+            if _protocol_code(e) in range(400, 500):
+                raise  # greylisting, a full mailbox: try again later
+            raise PermanentFailure(error_summary(e)) from None  # the cause quotes the address
         except smtplib.SMTPResponseException as e:
             if 500 <= e.smtp_code < 600 and e.smtp_code != 535:
-                raise PermanentFailure(f"SMTP {e.smtp_code}") from e
+                raise PermanentFailure(error_summary(e)) from None
             self._drop()
             raise
         except OSError:
@@ -156,7 +193,7 @@ def _raise_for_status(response: httpx.Response, what: str) -> None:
         return
     if 400 <= response.status_code < 500 and response.status_code not in (408, 409, 425, 429):
         raise PermanentFailure(f"{what} refused with HTTP {response.status_code}")
-    raise RuntimeError(f"{what} answered HTTP {response.status_code}")
+    raise TransientHTTPError(what, response.status_code)
 
 
 class WebhookChannel:

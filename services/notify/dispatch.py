@@ -6,7 +6,8 @@ their attempt counts and leases them (`next_attempt_at` moves past the lease; on
 rows another dispatcher holds are skipped); if the process dies mid-send, the lease runs out
 and the delivery is sent again under the same idempotency key. Failures back off exponentially
 with jitter; after `max_attempts` the delivery gives up, an event says so and staff see it in
-the list.
+the list. A failure is recorded and logged as its class and protocol code only (`error_summary`):
+the message of an SMTP error quotes the recipient's address.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from services.notify import tables
-from services.notify.channels import Channel, Message, PermanentFailure
+from services.notify.channels import Channel, Message, PermanentFailure, error_summary
 from services.notify.ledger import DUTY_INSPECTOR_ALERT, DeliveryStatus, identity
 from shared.clock import Clock
 from shared.db import Database
@@ -64,6 +65,7 @@ class Outcome:
     attempt: int
     result: Result
     error: str | None
+    records: tuple[Event, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,14 +154,15 @@ class Dispatcher:
     def _send(self, claim: tuple[dict[str, Any], int]) -> Outcome:
         row, attempt = claim
         try:
-            self.channel.send(self.render(row))
+            message = self.render(row)
+            self.channel.send(message)
         except Cancel as e:
             return Outcome(row, attempt, Result.cancelled, str(e))
         except PermanentFailure as e:
             return Outcome(row, attempt, Result.refused, str(e))
         except Exception as e:
-            return Outcome(row, attempt, Result.failed, f"{type(e).__name__}: {e}")
-        return Outcome(row, attempt, Result.sent, None)
+            return Outcome(row, attempt, Result.failed, error_summary(e))
+        return Outcome(row, attempt, Result.sent, None, message.records)
 
     def _record(self, outcomes: list[Outcome]) -> None:
         if not outcomes:
@@ -167,19 +170,21 @@ class Dispatcher:
         with self.db.transaction() as s:
             for o in outcomes:
                 if o.result == Result.sent:
-                    self._sent(s, o.row, o.attempt)
+                    self._sent(s, o.row, o.attempt, o.records)
                 elif o.result == Result.cancelled:
                     self._cancel(s, o.row, o.error or "")
                 else:
                     self._failed(s, o.row, o.attempt, o.error or "", permanent=o.result == Result.refused)
 
-    def _sent(self, s: Session, row: dict[str, Any], attempt: int) -> None:
+    def _sent(self, s: Session, row: dict[str, Any], attempt: int, records: tuple[Event, ...] = ()) -> None:
         d = tables.deliveries
         now = self.clock.now()
         s.execute(d.update().where(d.c.idempotency_key == row["idempotency_key"])
                   .values(status=DeliveryStatus.sent.value, sent_at=now, updated_at=now, last_error=None))
         self._append(s, row, NotificationDispatched(**identity(row), recipient_role=row["recipient_role"],
                                                     dispatched_at=now, attempt=attempt))
+        for record in records:
+            self._append(s, row, record)
         self.sent += 1
 
     def _cancel(self, s: Session, row: dict[str, Any], reason: str, attempts: int | None = None) -> None:

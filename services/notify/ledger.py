@@ -2,7 +2,8 @@
 
 A delivery is queued `pending`; a dispatcher moves it to `sent`, back to `pending` with a backoff, or to
 `gave_up`; a feature withdraws it (`cancelled`) while no attempt has been made. Staff deal with give-ups
-through `LedgerService`, which records who did what and why as events.
+through `LedgerService`, which records who did what and why as events. A row holds a recipient reference and
+a template's context, never an address or a rendered body; erasure (`forget`) empties even that.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from shared.ids import new_id
 # Claimed before anything else due: a Duty Inspector waiting is the reason notify exists.
 DUTY_INSPECTOR_ALERT = "duty_inspector_alert"
 MAX_REASON = 500
+ERASED = "the report was erased"
+FORGOTTEN = '{"erased": true}'  # all an erased report's deliveries keep of their payload
 
 
 class DeliveryStatus(StrEnum):
@@ -57,6 +60,11 @@ class NotGivenUp(DeliveryError):
 class AlreadyResolved(DeliveryError):
     def __init__(self) -> None:
         super().__init__("this give-up was marked as dealt with already")
+
+
+class Forgotten(DeliveryError):
+    def __init__(self) -> None:
+        super().__init__("the report was erased: there is nothing left to send")
 
 
 def identity(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +97,22 @@ def cancel_pending(s: Session, clock: Clock, store: EventStore, *conditions: Any
                   .values(status=DeliveryStatus.cancelled.value, updated_at=now))
         store.extend(s, str(row["notification_id"]), [NotificationCancelled(**identity(row), cancelled_at=now)])
     return len(rows)
+
+
+def forget(s: Session, clock: Clock, store: EventStore, *conditions: Any) -> int:
+    """Erasure: withdraw what is still to be sent (whatever its attempts), and keep of every matching delivery
+    only what proves a send happened or did not (ids, times, status, channel, attempts): the payload and the
+    recorded error go. Answers how many deliveries were withdrawn."""
+    d = tables.deliveries
+    now = clock.now()
+    withdrawn = list(s.execute(select(d).where(d.c.status == DeliveryStatus.pending.value, *conditions)).mappings())
+    for row in withdrawn:
+        store.extend(s, str(row["notification_id"]), [NotificationCancelled(**identity(row), cancelled_at=now,
+                                                                            reason=ERASED)])
+    s.execute(d.update().where(d.c.status == DeliveryStatus.pending.value, *conditions)
+              .values(status=DeliveryStatus.cancelled.value, updated_at=now))
+    s.execute(d.update().where(*conditions).values(payload=FORGOTTEN, last_error=None))
+    return len(withdrawn)
 
 
 @dataclass(frozen=True)
@@ -158,6 +182,8 @@ class LedgerService:
         d = tables.deliveries
         with self.db.transaction() as s:
             row = self._given_up(s, notification_id, "retried")
+            if row["payload"] == FORGOTTEN:
+                raise Forgotten()
             now = self.clock.now()
             s.execute(d.update().where(d.c.notification_id == notification_id).values(
                 status=DeliveryStatus.pending.value, attempts=0, next_attempt_at=now, updated_at=now, resolved_at=now))

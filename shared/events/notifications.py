@@ -127,3 +127,34 @@ class RotaOverrideRemoved(Event):
     removed_by: str
     removed_at: datetime
     reason: str | None = None
+
+
+@event_type("vigil.notification.referral_sent.v1", TOPIC)
+class ReferralSent(Event):
+    """A reporter who asked for support was referred to the support organisation the directory names for the
+    area; the referral itself (contact details included) went only to that organisation.
+
+    `organisation` is the directory's id for it; nothing here names or reaches the reporter.
+    """
+
+    notification_id: str
+    idempotency_key: str
+    report_id: str
+    organisation: str
+    area: str
+    channel: str
+    referred_at: datetime
+
+
+@event_type("vigil.notification.referral_not_made.v1", TOPIC)
+class ReferralNotMade(Event):
+    """A reporter asked for support and no referral could be made. Keyed by report id.
+
+    `reason`: `no_contact_consent` (they did not agree to be contacted), `no_contact` (they left no email or
+    phone number) or `no_organisation` (the directory names no support organisation for the area).
+    """
+
+    report_id: str
+    area: str
+    reason: str
+    decided_at: datetime

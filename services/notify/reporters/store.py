@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from services.notify import tables
 from shared.db import insert_new
 
+UNDETERMINED = "und"  # BCP 47: no language recorded
+
 
 @dataclass(frozen=True)
 class Reporter:
@@ -43,5 +45,6 @@ class ReporterStore:
                         bool(row["contact_consent"]), bool(row["has_contact"]), bool(row["erased"]))
 
     def erase(self, s: Session, report_id: str) -> None:
+        """The row stays, so nothing is queued for the report again; the language chosen goes with the rest."""
         r = tables.reporters
-        s.execute(r.update().where(r.c.report_id == report_id).values(erased=True))
+        s.execute(r.update().where(r.c.report_id == report_id).values(erased=True, language=UNDETERMINED))
