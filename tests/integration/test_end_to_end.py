@@ -59,7 +59,9 @@ def test_a_report_flows_from_intake_through_triage_and_notify_to_assessment(
         assert data["reference"] == reference
         assert data["incident"]["location"]["area"] == "E23000001"
         assert data["grading"] == {"source": "2", "intelligence": "A", "handling": "P"}
-        assert data["fingerprints"]["contact"] and data["fingerprints"]["place"]
+        # Intake matches contacts itself and publishes only results (issue 15): no contact hash travels.
+        assert not data["fingerprints"].get("contact") and data["fingerprints"]["place"]
+        assert data["earlier_reports_same_contact"] == []
         for value in PERSONAL:
             assert value.encode() not in report.value, f"{value!r} travelled in plain text"
 
