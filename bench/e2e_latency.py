@@ -10,7 +10,8 @@ sent open-loop at 70% of the pipeline's peak (or `--rate`), and each report's la
 just before its POST to the moment the SMTP server accepted the alert naming its reference. The latency
 is split into stages by the Kafka record timestamps of `report.submitted` and `incident.triaged`, so a
 slow stage shows itself. Resident memory of every service is sampled throughout.
-Targets (docs/design.md, "Performance targets"): p50 <= 50 ms, p99 <= 250 ms at 70% of peak load; under 200 MB per service.
+Targets (docs/design.md, "Performance targets"): p50 <= 50 ms, p99 <= 250 ms at 70% of peak load;
+under 200 MB per service.
 """
 
 from __future__ import annotations
