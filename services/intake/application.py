@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -295,6 +295,11 @@ class IntakeApp:
         commit then fails leaves a row naming a report nobody will see, which no consumer can find."""
         rep, inc = checked.report.reporter, checked.report.incident
         with self.db.transaction() as s:
+            if self.db.is_postgres:
+                # Matches are advisory and the report itself is committed durably by the group commit: this
+                # commit need not wait for the disk. Waiting made every report from one source queue behind
+                # the fsync of the one before on the source's burst row (1,000/s became a few hundred).
+                s.execute(text("SET LOCAL synchronous_commit TO OFF"))
             return self.matcher.match(s, receipt.report_id, self.clock.now(), contact_identity(rep.email, rep.phone),
                                       source_bucket(cmd.submitter.centre_id, cmd.submitter.address),
                                       inc.description)

@@ -28,6 +28,10 @@ DUPLICATE_WINDOW = timedelta(hours=24)
 BURST_GAP = timedelta(minutes=20)  # a source quiet this long starts a new burst (floods look 10 minutes either side)
 BURST_SPAN = timedelta(hours=2)  # and no token lives longer, so none links a source's reports for long
 NORMAL_WINDOW = timedelta(days=28)  # the source's own normal, counted before its burst began
+# Bounds, so a flood of identical reports costs each report the same: the earliest matches (the chain's first,
+# which triage keys on, stays among them) and a normal counted no further than it can matter.
+MAX_MATCHES = 20
+NORMAL_CAP = 1_000
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class Matcher:
     def _earlier(self, s: Session, same: ColumnElement[bool], since: datetime, until: datetime) -> list[str]:
         rows = s.execute(select(self.m.c.report_id).where(same, self.m.c.submitted_at >= since,
                                                           self.m.c.submitted_at <= until)
-                         .order_by(self.m.c.submitted_at, self.m.c.report_id))
+                         .order_by(self.m.c.submitted_at, self.m.c.report_id).limit(MAX_MATCHES))
         return list(rows.scalars())
 
     def _burst(self, s: Session, source_hash: str, at: datetime) -> tuple[str, int]:
@@ -85,9 +89,10 @@ class Matcher:
             else func.max(b.c.last_at, new.last_at),
         }).returning(b.c.token, b.c.opened_at)
         token, opened_at = s.execute(statement).one()
-        normal = s.execute(select(func.count()).select_from(self.m).where(
+        window = select(self.m.c.report_id).where(
             self.m.c.source_hash == source_hash, self.m.c.submitted_at >= opened_at - NORMAL_WINDOW,
-            self.m.c.submitted_at < opened_at)).scalar_one()
+            self.m.c.submitted_at < opened_at).limit(NORMAL_CAP).subquery()
+        normal = s.execute(select(func.count()).select_from(window)).scalar_one()
         return token, int(normal)
 
     def forget(self, s: Session, report_id: str) -> None:

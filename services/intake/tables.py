@@ -94,11 +94,13 @@ report_matches = Table(
     "report_matches", metadata,
     Column("report_id", String(36), primary_key=True),
     Column("submitted_at", UTCDateTime(), nullable=False, index=True),
-    Column("contact_hash", String(64), nullable=True, index=True),
-    Column("content_hash", String(64), nullable=True, index=True),
-    Column("source_hash", String(64), nullable=True, index=True),
+    Column("contact_hash", String(64), nullable=True),
+    Column("content_hash", String(64), nullable=True),
+    Column("source_hash", String(64), nullable=True),
     Column("source_burst", String(64), nullable=True),
 )
+for _column in ("contact_hash", "content_hash", "source_hash"):  # each matched within a time window
+    Index(f"ix_report_matches_{_column}", report_matches.c[_column], report_matches.c.submitted_at)
 
 # Each source's current burst: the opaque token its reports carry while it keeps sending.
 source_bursts = Table(

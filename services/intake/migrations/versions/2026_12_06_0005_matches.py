@@ -29,8 +29,9 @@ def upgrade() -> None:
         sa.Column("source_hash", sa.String(64), nullable=True),
         sa.Column("source_burst", sa.String(64), nullable=True),
     )
-    for column in ("submitted_at", "contact_hash", "content_hash", "source_hash"):
-        op.create_index(f"ix_report_matches_{column}", "report_matches", [column])
+    op.create_index("ix_report_matches_submitted_at", "report_matches", ["submitted_at"])
+    for column in ("contact_hash", "content_hash", "source_hash"):  # each matched within a time window
+        op.create_index(f"ix_report_matches_{column}", "report_matches", [column, "submitted_at"])
     op.create_table(
         "source_bursts",
         sa.Column("source_hash", sa.String(64), primary_key=True),
