@@ -71,7 +71,6 @@ class StaffSite(BaseSettings):
         return [
             NavLink("queue", "Queue", f"{self.triage_url}/queue"),
             NavLink("incidents", "Incidents", f"{self.triage_url}/incidents", OPERATIONAL),
-            NavLink("tension", "Heightened tension", f"{self.triage_url}/tension", OPERATIONAL | {"analyst", "admin"}),
             NavLink("administration", "Administration", f"{self.triage_url}/admin",
                     frozenset({"admin", "supervisor"})),
             NavLink("notify", "Notifications", f"{self.notify_url}/",
