@@ -133,6 +133,11 @@ def stop_on_signals() -> None:
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
+    """Once: later signals are ignored while the launcher stops its children. `make run` stopped by SIGTERM
+    passes the signal on to its child, so `vigil up` gets it twice, and the second interrupt, raised inside
+    the `finally`, left every service running without its launcher."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 

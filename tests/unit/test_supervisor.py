@@ -92,3 +92,26 @@ def test_the_backoff_starts_again_once_a_child_has_stayed_up_a_minute(tmp_path: 
 def test_exit_statuses_name_the_signal() -> None:
     assert exit_status(-15) == "code -15 (SIGTERM)"
     assert exit_status(3) == "code 3"
+
+
+def test_a_launcher_stopping_ignores_a_second_stop_signal() -> None:
+    """`make run` stopped by SIGTERM passes the signal on, so `vigil up` gets it twice; the second must not
+    interrupt the `finally` that stops the services."""
+    import os
+    import signal
+
+    from services.cli import stop_on_signals
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        stop_on_signals()
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            raise AssertionError("SIGTERM did not interrupt")
+        except KeyboardInterrupt:
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGTERM)  # ignored: the stop goes on
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
