@@ -1,8 +1,8 @@
 """Rendering a ledger row into a message at send time.
 
-The ledger holds a recipient reference (person:<id>, reporter:<report id>, partner:<id>) and
-a template with non-personal context. Contact details are looked up only now: staff from the
-directory, reporters from intake's internal API (used and dropped, never stored).
+The ledger holds a recipient reference (person:<id>, staff:<username>, reporter:<report id>, partner:<id>) and
+a template with non-personal context. Contact details are looked up only now: staff from their accounts at triage or
+the directory, reporters from intake's internal API (used and dropped, never stored).
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from services.notify.ledger import DUTY_INSPECTOR_ALERT
 from services.notify.messages import Templates
 from services.notify.policy import Directory
 from services.notify.staff_directory import NotPageable, StaffDirectory
+from shared.events.reports import ReadPurpose
 from shared.personal import PersonalDataClient, ReportErased, UnknownReport
+
+STAFF = "staff"  # recipient "staff:<username>": a staff account at triage, in the directory or not
 
 
 class Answers(Protocol):
@@ -48,6 +51,8 @@ class MessageRenderer:
             return self._to_person(key, str(row["channel"]), ref, self._answerable(row, ref, payload))
         if kind == "reporter":
             return self._to_reporter(key, ref, payload)
+        if kind == STAFF:
+            return self._to_account(key, str(row["channel"]), ref, payload)
         raise PermanentFailure(f"unknown recipient kind {kind!r}")
 
     def _webhook(self, key: str, partner_id: str, payload: dict[str, Any]) -> Message:
@@ -86,11 +91,28 @@ class MessageRenderer:
             raise PermanentFailure("no email address in the directory")
         return Message(key, channel, address, rendered.subject, rendered.text, rendered.html, rendered.language)
 
+    def _to_account(self, key: str, channel: str, username: str, payload: dict[str, Any]) -> Message:
+        """A staff account by username (a site lead, a neighbourhood officer), whether or not the directory lists
+        it: reached at the account's email or phone, looked up now; a channel it has no address for is skipped."""
+        try:
+            person = self.contacts.contact(username)  # TriageUnavailable: a failure, tried again later
+        except NotPageable as e:
+            raise Cancel(e.reason.replace("not paged", "not sent")) from e
+        rendered = self.templates.render(payload["template"], person.language, payload["context"])
+        if channel == "sms":
+            if not person.phone:
+                raise Cancel("the staff account has no phone number")
+            return Message(key, "sms", person.phone, rendered.subject, rendered.sms, language=rendered.language)
+        if channel == "email" and not person.email:
+            raise Cancel("the staff account has no email address")
+        return Message(key, channel, person.email or username, rendered.subject, rendered.text, rendered.html,
+                       rendered.language)
+
     def _to_reporter(self, key: str, report_id: str, payload: dict[str, Any]) -> Message:
         if self.personal is None:
             raise RuntimeError("no personal-data client configured")
         try:
-            contact = self.personal.get(report_id)
+            contact = self.personal.get(report_id, ReadPurpose.reporter_message)
         except ReportErased as e:
             raise Cancel("the report was erased") from e
         except UnknownReport as e:

@@ -25,6 +25,8 @@ PURPOSES = {
     "reporter_receipt": "Receipt",
     "reporter_update": "Progress update",
     "partner_webhook": "Partner update",
+    "site_routine_due": "Place of worship: routine reminder",
+    "site_routine_overdue": "Place of worship: routine overdue",
 }
 CHANNELS = {"email": "Email", "sms": "Text message", "webhook": "Webhook", "reporter": "Reporter's email or text",
             "log": "Log only"}
@@ -92,6 +94,9 @@ class Names:
         kind, _, ref = reference.partition(":")
         if kind == "person":
             return self.person(ref)
+        if kind == "staff":  # a staff account by username, in the directory or not
+            account = self.staff.account_named(ref) if self.staff else None
+            return account.display_name if account else ref
         if kind == "partner":
             return f"partner agency {ref}"
         return "the reporter" if kind == "reporter" else reference
