@@ -237,3 +237,75 @@ class SiteRoutineDue(_RoutineNotice):
 class SiteRoutineOverdue(_RoutineNotice):
     """A routine is overdue (a main service passed without its walk, a check or drill past its rhythm):
     notify tells the area's neighbourhood officers."""
+
+
+# ---- patrol and visit tasking (services/assessment/sites/tasking.py) ----------------------------------------
+
+class _TaskChange(Event):
+    """A supervisor's decision on one site's place on an area's tasking list for a day, with the reason."""
+
+    site_id: str
+    area: str
+    day: date
+    task_id: str
+    reason: str = Field(min_length=1, max_length=500)
+    changed_by: str
+    changed_at: datetime
+
+
+@event_type("vigil.site.task_added.v1", TOPIC)
+class SiteTaskAdded(_TaskChange):
+    """The site is to be visited that day though the ranking did not task it."""
+
+
+@event_type("vigil.site.task_dropped.v1", TOPIC)
+class SiteTaskDropped(_TaskChange):
+    """The site is not to be visited that day though the ranking tasked it."""
+
+
+@event_type("vigil.site.visit_recorded.v1", TOPIC)
+class SiteVisitRecorded(Event):
+    """Officers visited the site (a patrol or a visit). `visited_by` names the officers (staff, in clear);
+    `notes`, the recorder's own words, are sealed with the site's key. `task_id` is the day's task it answers,
+    when the site was on the list."""
+
+    site_id: str
+    visit_id: str
+    area: str
+    task_id: str | None = None
+    visited_at: datetime
+    visited_by: str = Field(max_length=200)
+    recorded_at: datetime
+    recorded_by: str
+    via: RecordedVia = RecordedVia.api
+    notes: Sealed | None = None
+
+
+class TaskWindow(_Part):
+    start: str = Field(alias="from", description="HH:MM, UK time")
+    end: str = Field(alias="to", description="HH:MM, UK time")
+    label: str
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class AnnouncedTask(_Part):
+    task_id: str
+    site_id: str
+    site_name: str
+    postcode_district: str
+    rank: int
+    level: str
+    windows: list[TaskWindow] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+
+
+@event_type("vigil.site.tasking_announced.v1", TOPIC)
+class SiteTaskingAnnounced(Event):
+    """The day's tasking list of an area, announced once each morning for notify to send to the area's
+    neighbourhood officers. Keyed by area (not by site, as the topic's other events). No personal data."""
+
+    area: str
+    day: date
+    tasks: list[AnnouncedTask]
+    announced_at: datetime

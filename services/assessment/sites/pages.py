@@ -35,6 +35,7 @@ from services.assessment.sites.outcomes import RecordIn, ResolveIn
 from services.assessment.sites.planning import site_plan
 from services.assessment.sites.register import FieldProblem, SiteInvalid
 from services.assessment.sites.service import SiteService
+from services.assessment.sites.taskboard import VISITORS, VISITS_SHOWN, visits
 from services.assessment.sites.views import (
     category_word,
     entry_rows,
@@ -51,7 +52,8 @@ from shared.web.site import Viewer
 router = APIRouter(include_in_schema=False)
 NAV = "sites"
 DONE = {"recorded": "Recorded. Thank you.", "resolved": "Marked as resolved.", "linked": "Report linked to this site.",
-        "dismissed": "Report dismissed: it will not be offered for this site again."}
+        "dismissed": "Report dismissed: it will not be offered for this site again.",
+        "visited": "Visit recorded. Thank you."}
 EXPIRED = "This form has expired. Go back, reload the page and try again."
 PLAN_AHEAD = timedelta(days=27)
 
@@ -139,6 +141,8 @@ def site_page(request: Request, site_id: str, caller: PageCaller, db: DatabaseDe
         offered = queries.candidates(s, facts, now) if scope.may(LINKERS, facts) else []
         words = scope.may(CONTACT_READERS, facts)
         issues = [(o, sites.keys.open(s, site_id, o.notes) if words else None) for o in checks.open_issues]
+        seen = [(v, sites.keys.open(s, site_id, v.notes) if words else None)
+                for v in visits(s, site_id, now - VISITS_SHOWN)]
     may_record = scope.may(RECORDERS, facts)
     return found.render(
         "sites/site.html", page_title=facts.name, place=facts, entry=entry_rows(facts.register(), registry),
@@ -146,7 +150,9 @@ def site_page(request: Request, site_id: str, caller: PageCaller, db: DatabaseDe
         routines=[routine_row(r, site_id, may_record) for r in checks.routines], readiness=checks.readiness,
         readiness_rows=readiness_rows(checks.readiness), linked=linked, offered=offered,
         issues=[{"record": o, "category": category_word(o.category), "notes": (n or {}).get("notes")}
-                for o, n in issues], flash=DONE.get(done or "", ""), guidance=guidance)
+                for o, n in issues], flash=DONE.get(done or "", ""), guidance=guidance,
+        visits=[{"visit": v, "notes": (n or {}).get("notes")} for v, n in seen],
+        may_visit=scope.may(VISITORS, facts))
 
 
 @router.get("/sites/{site_id}/record", name="record_form")

@@ -115,6 +115,15 @@ class AssessmentService:
         self.store.complete(s, aid, e.completed_at, self.clock.now())
         self._schedule_review(s, aid, e.completed_at, 1, first=e.next_review_at)
 
+    def on_area_assessed(self, s: Session, area: str, at: datetime, next_review_at: datetime | None) -> None:
+        """An area's own assessment was recorded at triage (area_cia/): the open prompt about the area alone is
+        answered, and its reviews are planned as an incident's are."""
+        aid = self.store.open_for(s, None, area)
+        if aid is None:
+            return
+        self.store.complete(s, aid, at, self.clock.now())
+        self._schedule_review(s, aid, at, 1, first=next_review_at)
+
     # ---- timers ---------------------------------------------------------------------------------------
 
     def on_reminder_due(self, s: Session, payload: dict[str, Any], _due_at: datetime) -> None:
