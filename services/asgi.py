@@ -21,8 +21,13 @@ def build_app(name: str, mode: str) -> Any:
     configure_logging(name, vigil.log_level)
     setup_telemetry(f"vigil-{name}", vigil.otel_exporter)
     module = service_module(name)
-    app = module.create_app(module.build(vigil=vigil, settings=service_settings(name)), with_worker=(mode == "all"))
+    settings = service_settings(name)
+    app = module.create_app(module.build(vigil=vigil, settings=settings), with_worker=(mode == "all"))
     tune_gc(vigil.gc_gen0_threshold)
+    if settings.internal_port is not None:  # the internal routes on their own port (shared/listeners.py)
+        from shared.listeners import InternalListener
+
+        return InternalListener(app, settings.internal_port)
     return app
 
 

@@ -95,9 +95,28 @@ def run_service(name: str, mode: str, workers: int = 1) -> None:
 def serve_http(name: str, mode: str, workers: int, settings: Any) -> None:
     import uvicorn
 
-    uvicorn.run(f"services.asgi:{name}_{mode}", factory=True, workers=workers, host=settings.host,
-                port=settings.port, log_config=None, access_log=False, timeout_graceful_shutdown=5,
-                **proxy_options(settings))
+    options: dict[str, Any] = {"factory": True, "workers": workers, "host": settings.host, "port": settings.port,
+                               "log_config": None, "access_log": False, "timeout_graceful_shutdown": 5,
+                               **proxy_options(settings)}
+    app = f"services.asgi:{name}_{mode}"
+    if settings.internal_port is None:
+        uvicorn.run(app, **options)
+        return
+    # Both ports, every worker serving both; the app sends each request to its port's routes (shared/listeners.py).
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(app, **options)
+    internal = uvicorn.Config(app, **{**options, "port": settings.internal_port})
+    sockets = [config.bind_socket(), internal.bind_socket()]
+    try:
+        if workers > 1:
+            Multiprocess(config, sockets=sockets).run()
+        else:
+            config.load_app()
+            uvicorn.Server(config).run(sockets=sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def proxy_options(settings: Any) -> dict[str, Any]:
@@ -115,12 +134,13 @@ def proxy_options(settings: Any) -> dict[str, Any]:
 
 
 def internal_urls(env: dict[str, str]) -> dict[str, str]:
-    """Where the services reach intake's and triage's internal APIs: the ports this machine runs them on,
-    unless set (VIGIL_INTAKE_INTERNAL_URL, VIGIL_TRIAGE_INTERNAL_URL)."""
-    for name in ("intake", "triage"):
+    """Where the services reach intake's, triage's and assessment's internal APIs: the ports this machine runs
+    them on, unless set (VIGIL_INTAKE_INTERNAL_URL, VIGIL_TRIAGE_INTERNAL_URL, VIGIL_ASSESSMENT_INTERNAL_URL)."""
+    for name in ("intake", "triage", "assessment"):
         settings = service_settings(name)
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104  (a comparison)
-        env.setdefault(f"VIGIL_{name.upper()}_INTERNAL_URL", f"http://{host}:{settings.port}")
+        port = settings.internal_port or settings.port
+        env.setdefault(f"VIGIL_{name.upper()}_INTERNAL_URL", f"http://{host}:{port}")
     return env
 
 
@@ -245,6 +265,17 @@ def watchdog_command(_args: argparse.Namespace) -> int:
     return run_watchdog()
 
 
+def service_token_command(args: argparse.Namespace) -> int:
+    """A fresh credential: the token goes to that service alone, its digest to every service it calls."""
+    from shared.settings import new_service_token
+
+    token, digest = new_service_token()
+    name = args.service.upper()
+    print(f"# give to {args.service} only:\nVIGIL_{name}_SERVICE_TOKEN={token}\n"
+          f"# give to the services {args.service} calls (not a secret):\nVIGIL_{name}_SERVICE_TOKEN_SHA256={digest}")
+    return 0
+
+
 def schemas(args: argparse.Namespace) -> int:
     from shared.contracts import check_contracts, write_contracts
 
@@ -286,6 +317,9 @@ def parser() -> argparse.ArgumentParser:
     kf.set_defaults(func=kafka_foreground)
     wd = sub.add_parser("watchdog", help="check every service; page the on-call administrator directly")
     wd.set_defaults(func=watchdog_command)
+    tok = sub.add_parser("service-token", help="make a new credential for a service, and the digest the others know")
+    tok.add_argument("service", choices=SERVICES)
+    tok.set_defaults(func=service_token_command)
     for name, modes in services.items():
         _register_service_commands(name, sub, modes)
     return p

@@ -1,15 +1,19 @@
 """A small client for intake's internal personal-data API.
 
 A service that must contact a reporter asks at the moment it needs the details, uses them
-and keeps nothing: no cache, no copy in its own tables (docs/design.md, "Privacy and access").
+and keeps nothing: no cache, no copy in its own tables (docs/design.md, "Privacy and access"). It calls with
+its own credential and says why (`ReadPurpose`, and for which member of staff): intake records every read.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
+from shared.events.reports import ReadPurpose
+from shared.servicecalls import service_headers
 from shared.settings import VigilSettings
 
 
@@ -26,19 +30,22 @@ class ReportErased(LookupError):
 
 
 class PersonalDataClient:
-    def __init__(self, base_url: str, token: str, timeout: float = 5.0, client: httpx.Client | None = None) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str], timeout: float = 5.0,
+                 client: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.token = token
+        self.headers = headers
         self.client = client or httpx.Client(timeout=timeout)
 
     @classmethod
-    def from_settings(cls, settings: VigilSettings, timeout: float = 5.0) -> PersonalDataClient:
-        return cls(settings.intake_internal_url, settings.service_token.get_secret_value(), timeout)
+    def from_settings(cls, settings: VigilSettings, caller: str, timeout: float = 5.0) -> PersonalDataClient:
+        """`caller`: the service asking (triage or notify; intake refuses the others)."""
+        return cls(settings.intake_internal_url, service_headers(settings, caller), timeout)
 
-    def get(self, report_id: str) -> dict[str, Any]:
-        url = f"{self.base_url}/internal/v1/reports/{report_id}/personal"
+    def get(self, report_id: str, purpose: ReadPurpose, on_behalf_of: str | None = None) -> dict[str, Any]:
+        url = f"{self.base_url}/internal/v1/reports/{quote(report_id, safe='')}/personal"
+        params = {"purpose": purpose.value} | ({"on_behalf_of": on_behalf_of} if on_behalf_of else {})
         try:
-            response = self.client.get(url, headers={"Authorization": f"Bearer {self.token}"})
+            response = self.client.get(url, params=params, headers=self.headers)
         except httpx.HTTPError as e:
             raise PersonalDataUnavailable(f"intake unreachable: {type(e).__name__}") from e
         if response.status_code == 404:

@@ -7,12 +7,14 @@ service the quick exit. API clients, which accept JSON or anything, keep problem
 
 from __future__ import annotations
 
+import logging
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -178,6 +180,19 @@ def install_problem_handlers(app: FastAPI, pages: ErrorPages | None = None) -> N
         errors = field_errors(exc)
         fields = ", ".join(e["field"] for e in errors[:10])
         return answer(request, 422, "Invalid request", f"Please correct: {fields}", errors=errors)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> Response:
+        """A value PostgreSQL cannot hold or compare (a NUL character in text, a number beyond its range) is the
+        request's fault: 422, as a validation error. Any other data error is the server's."""
+        reason = str(exc.orig)
+        if "NUL" in reason or "out of range" in reason:
+            return answer(request, 422, "Invalid request", "a value in this request cannot be stored or looked "
+                          "up: text with a NUL character, or a number out of range", errors=[
+                              {"field": "(request)", "message": "no NUL characters; numbers within range",
+                               "code": "unstorable"}])
+        logging.getLogger(__name__).error("unexpected data error", exc_info=exc)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

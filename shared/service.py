@@ -16,8 +16,10 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from opentelemetry.sdk.metrics import MetricsTimeoutError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -213,6 +215,41 @@ def http_app(name: str, title: str, description: str, vigil: VigilSettings,
                   telemetry={"logs": False, "operation_spans": False, "metrics": False,
                              "tracing": tracing_recorded()})
     common_http(app, name, edge_extra, inner, error_pages, https_only=vigil.https_only)
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     if vigil.environment == "development":
         mount_api_docs(app, title)
     return app
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object", "title": "Problem", "required": ["title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "pointer": {"type": "string"},
+            "message": {"type": "string"}, "code": {"type": "string"}}}}},
+}
+
+
+def problem_openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document with every error answer documented as problem+json, which is what every service's
+    handlers send (`shared/problems.py`), 422 included; and 404 on every path that names something (an unknown
+    id, or one the caller may not know of, answers as an unknown one)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            if any(p.get("in") == "path" for p in op.get("parameters", [])):
+                op.setdefault("responses", {}).setdefault("404", {"description": (
+                    "no such thing at this path, or one outside the caller's areas (told apart from nothing)")})
+            for code, response in op.get("responses", {}).items():
+                if code.isdigit() and int(code) >= 400:
+                    response["content"] = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    app.openapi_schema = schema
+    return schema

@@ -75,9 +75,9 @@ def page_viewer(request: Request, session: Annotated[str | None, Security(sessio
             return None
         raise Unauthorized("sign in at triage first (POST /v1/session), then send its session cookie",
                            headers={"WWW-Authenticate": "Bearer"})
-    viewer = Viewer(caller.name, caller.roles, caller.csrf_token)
+    viewer = Viewer(caller.name, caller.roles, caller.csrf_token, caller.areas)
     request.state.viewer = viewer  # so an error page still shows who is signed in
-    if not caller.service and not caller.roles & set(AREA_READERS):
+    if not caller.roles & set(AREA_READERS):
         raise Forbidden(f"this needs one of the roles: {', '.join(sorted(AREA_READERS))}")
     return viewer
 

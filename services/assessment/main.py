@@ -14,10 +14,13 @@ from services.assessment.projection import Fold
 from services.assessment.settings import AssessmentSettings
 from services.assessment.sites import api as sites_api
 from services.assessment.sites import pages as sites_pages
+from services.assessment.sites import tasking_api, tasking_pages
 from services.assessment.sites.guidance import load_guidance_file
+from services.assessment.sites.mornings import TaskingMornings
 from services.assessment.sites.reminders import RoutineReminders
 from services.assessment.sites.sealing import SiteKeys
 from services.assessment.sites.service import SiteService, SiteWriter
+from services.assessment.sites.taskboard import Taskboard
 from services.assessment.worker import LiveProjection
 from shared.clock import Clock, SystemClock
 from shared.crypto import Fingerprinter
@@ -35,7 +38,7 @@ class Assessment(ServiceCore):
     def __init__(self, vigil: VigilSettings, settings: AssessmentSettings, clock: Clock) -> None:
         super().__init__(SERVICE, vigil, settings.database_url, tables.metadata, clock)
         self.settings = settings
-        self.staff_access = StaffAccess(vigil)  # staff sign in at triage (ADR 0046)
+        self.staff_access = StaffAccess(vigil, "assessment")  # staff sign in at triage (ADR 0046)
         self.closers.append(self.staff_access.aclose)
         self.registry = settings.registry()
         self.scoring = settings.scoring()
@@ -47,10 +50,14 @@ class Assessment(ServiceCore):
                                  Fingerprinter(vigil.fingerprint_key.get_secret_value()), self.registry, self.guidance,
                                  clock)
         self.reminders = RoutineReminders(self.db, self.store, self.guidance, self.scoring, clock)
+        self.taskboard = Taskboard(self.db, self.store, self.sites.keys, self.guidance, self.scoring, clock)
+        self.mornings = TaskingMornings(self.db, self.store, self.guidance, self.scoring, clock,
+                                        settings.tasking_morning_at)
         self.consume("projection", [REPORTS, INCIDENTS, SITES], self.projection.handle)
         self.add_task("reassess", functools.partial(self.projection.run_timer, settings.reassess_interval_seconds))
         self.add_task("reassess-moved", self.projection.run_reassessor)
         self.add_task("site-reminders", functools.partial(self.reminders.run, settings.reminder_interval_seconds))
+        self.add_task("tasking-mornings", functools.partial(self.mornings.run, settings.tasking_interval_seconds))
 
 
 def build(vigil: VigilSettings | None = None, settings: AssessmentSettings | None = None,
@@ -65,7 +72,8 @@ def create_app(assessment: Assessment | None = None, with_worker: bool = True,
     site = site or StaffSite()
     app = service_app(assessment, "Vigil assessment", "Per-area risk and tension pictures and the "
                       "strategic assessment; the register of places of worship, each site's risk, plan and routines.",
-                      [router, sites_api.router, sites_api.internal, sites_pages.router, pages.exports,
+                      [router, sites_api.router, sites_api.internal, tasking_api.router, tasking_api.internal,
+                       tasking_pages.router, sites_pages.router, pages.exports,
                        pages.router, pages.home_router], with_worker, error_pages=ErrorPages(site=site))
     app.mount(pages.static_prefix(), StaticFiles(directory=pages.STATIC), name="analysis-static")
     # what services.assessment.deps hands to routes
@@ -76,6 +84,7 @@ def create_app(assessment: Assessment | None = None, with_worker: bool = True,
     app.state.staff_access = assessment.staff_access
     app.state.sites = assessment.sites
     app.state.guidance = assessment.guidance
+    app.state.taskboard = assessment.taskboard
     app.state.vigil = assessment.vigil
     app.state.site = site
     app.state.templates = pages.templates_for(site)

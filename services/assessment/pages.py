@@ -116,14 +116,16 @@ def home(request: Request, viewer: PageViewer, chosen: FiltersDep, db: DatabaseD
          scoring: ScoringDep, clock: ClockDep, site: SiteDep, templates: TemplatesDep) -> Response:
     if viewer is None:
         return sign_in_first(request, site)
+    _chosen_is_theirs(viewer, chosen)
     now = clock.now()
     period = trends.Period(chosen.weeks, now.astimezone(LONDON).date())
     with db.snapshot() as s:
         found, _ = queries.all_pictures(s, registry, now, scoring)
-        weekly = _weekly(s, registry, period, chosen)
-    rows = _area_rows(found, registry, chosen)
+        weekly = _weekly(s, registry, period, chosen, viewer)
+    rows = _area_rows({code: p for code, p in found.items() if viewer.covers(code)}, registry, chosen)
     weeks, counts = weekly.weeks, (weekly.of(chosen.area) if chosen.area else weekly.totals())
-    where = registry.get(chosen.area).name if chosen.area else "all force areas"  # type: ignore[union-attr]
+    where = (registry.get(chosen.area).name if chosen.area  # type: ignore[union-attr]
+             else "your force areas" if viewer.areas else "all force areas")
     return templates.TemplateResponse(request, "pages/home.html", {
         **_common(viewer, chosen, period, registry, now), "page_title": "Risk by police force area",
         "rows": rows, "raised": [r for r in rows if r["level"] != "low"],
@@ -142,7 +144,7 @@ def area_page(request: Request, area: str, viewer: PageViewer, chosen: FiltersDe
     if viewer is None:
         return sign_in_first(request, site)
     known = registry.get(area)
-    if known is None:
+    if known is None or not viewer.covers(area):  # another's area answers as an unknown one (need to know)
         raise NotFound(f"There is no police force area with the code {area}.")
     chosen = replace(chosen, area=area)
     now = clock.now()
@@ -150,7 +152,7 @@ def area_page(request: Request, area: str, viewer: PageViewer, chosen: FiltersDe
     with db.snapshot() as s:
         picture = queries.area_picture(s, area, now, scoring)
         totals = queries.area_totals(s, area, now)
-        weekly = _weekly(s, registry, period, chosen)
+        weekly = _weekly(s, registry, period, chosen, viewer)
     return templates.TemplateResponse(request, "pages/area.html", {
         **_common(viewer, chosen, period, registry, now), "page_title": known.name, "name": known.name,
         "code": area, "picture": picture, "style": LEVEL_STYLES[picture.level],
@@ -167,9 +169,10 @@ def counts_export(request: Request, viewer: PageViewer, chosen: FiltersDep, db: 
                   registry: RegistryDep, clock: ClockDep, site: SiteDep) -> Response:
     if viewer is None:
         return sign_in_first(request, site)
+    _chosen_is_theirs(viewer, chosen)
     period = trends.Period(chosen.weeks, clock.now().astimezone(LONDON).date())
     with db.snapshot() as s:
-        weekly = _weekly(s, registry, period, chosen)
+        weekly = _weekly(s, registry, period, chosen, viewer)
     names = {a.code: a.name for a in registry.all()}
     strand = humanise(chosen.strand) if chosen.strand else "All strands"
     filename = (f"vigil-reports-per-week-{chosen.area or 'all-areas'}-{chosen.strand or 'all-strands'}-"
@@ -178,8 +181,17 @@ def counts_export(request: Request, viewer: PageViewer, chosen: FiltersDep, db: 
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _weekly(s: Session, registry: AreaRegistry, period: trends.Period, chosen: Filters) -> trends.WeeklyCounts:
-    areas = [chosen.area] if chosen.area else [a.code for a in registry.all()]
+def _chosen_is_theirs(viewer: Viewer, chosen: Filters) -> None:
+    """An area outside the person's is refused as an unknown code is (`filters`): its existence not confirmed."""
+    if chosen.area and not viewer.covers(chosen.area):
+        raise Unprocessable("Choose the period, area and strand from the lists.",
+                            errors=[{"field": "area", "message": "choose a police force area from the list"}])
+
+
+def _weekly(s: Session, registry: AreaRegistry, period: trends.Period, chosen: Filters,
+            viewer: Viewer) -> trends.WeeklyCounts:
+    """Counts for the chosen area, or for every area the person's account covers."""
+    areas = [chosen.area] if chosen.area else [a.code for a in registry.all() if viewer.covers(a.code)]
     return trends.weekly_counts(s, period, areas, chosen.strand or None)
 
 
@@ -189,9 +201,9 @@ def _common(viewer: Viewer, chosen: Filters, period: trends.Period, registry: Ar
     return {"viewer": viewer, "nav_current": NAV, "as_of": now, "chosen": chosen, "period": period,
             "period_options": [{"value": str(w), "text": t, "selected": w == chosen.weeks}
                                for w, t in trends.PERIODS.items()],
-            "area_options": [{"value": "", "text": "All force areas"}] + [
+            "area_options": [{"value": "", "text": "All your force areas" if viewer.areas else "All force areas"}] + [
                 {"value": a.code, "text": a.name, "selected": a.code == chosen.area}
-                for a in sorted(registry.all(), key=lambda a: a.name)],
+                for a in sorted(registry.all(), key=lambda a: a.name) if viewer.covers(a.code)],
             "strand_options": [{"value": "", "text": "All strands"}] + [
                 {"value": s.value, "text": humanise(s), "selected": s.value == chosen.strand} for s in Strand],
             "csv_href": f"/counts.csv{chosen.query()}"}
@@ -213,8 +225,8 @@ def _trend(weeks: tuple[date, ...], counts: list[int], title: str) -> dict[str, 
 
 
 def _strategic_href(viewer: Viewer, area: str, period: trends.Period) -> str | None:
-    if not may_read_strategic(viewer):
-        return None
+    if not may_read_strategic(viewer) or (not area and len(viewer.areas) > 1):
+        return None  # the assessment of every area is for national accounts
     query = {"area": area or None, "from": period.first.isoformat(), "to": period.today.isoformat()}
     return "/v1/strategic-assessment?" + urlencode({k: v for k, v in query.items() if v})
 

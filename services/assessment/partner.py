@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import replace
 from datetime import datetime
 
 from services.assessment.projection import IncidentFacts, ReportFacts
@@ -44,12 +43,10 @@ def reported(pseudonym: str, r: ReportFacts, incident: IncidentFacts | None) -> 
 
 
 def partner_events(pseudonym: str, before: ReportFacts | None, after: ReportFacts | None,
-                   incident: IncidentFacts | None, erased_at: datetime | None, shown: str | None = None,
-                   grading: str | None = None) -> list[Event]:
+                   incident: IncidentFacts | None, erased_at: datetime | None, shown: str | None = None
+                   ) -> list[Event]:
     """What partners must hear after one event changed a report (or its incident). `shown`: the grading partners
-    hold; `grading`: the grading now, where a regrade changed the report's own (#15)."""
-    if grading:
-        before, after = (replace(r, grading=grading) if r else None for r in (before, after))
+    hold; `after.grading` is the grading now, a regrade included (the fold keeps it, #15)."""
     events = _told(pseudonym, before, after, incident, erased_at)
     if after and shown and not shown.endswith("C") and after.grading.endswith("C") and events:
         return [PartnerIncidentRestricted(pseudonymous_id=pseudonym, area=after.area, week=iso_week(after.occurred_at),

@@ -11,6 +11,8 @@ may come first, so the fold is written to commute across keys:
 
 - an erasure is sticky and wins in either order against the report's incidents;
 - a report's facts come from its highest-sequence event;
+- a regrade is kept on the incident (the latest `regraded_at` wins) and laid over the report's own grading
+  whichever of the two arrives first, so `ReportFacts.grading` is always the grading now;
 - the watermark (latest event time seen) is a maximum.
 
 The same fold runs over two stores: ``MemoryState`` (the rebuild and the tests) and the live
@@ -38,6 +40,7 @@ from shared.events.incidents import (
     IncidentAcknowledged,
     IncidentClosed,
     IncidentEscalated,
+    IncidentRegraded,
     IncidentTriaged,
 )
 from shared.events.reports import PlaceType, ReportAmended, ReportErased, ReportSubmitted, ReportWithdrawn
@@ -81,6 +84,8 @@ class IncidentFacts:
     updated_at: datetime
     matched: tuple[str, ...]
     escalation_level: int = 0
+    regraded: str | None = None          # the 3x5x2 code triage staff last regraded the report to (#15)
+    regraded_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +138,8 @@ class Fold:
             ReportSubmitted: self._submitted, ReportAmended: self._amended, ReportWithdrawn: self._withdrawn,
             ReportErased: self._erased, IncidentTriaged: self._triaged, IncidentAcknowledged: self._acknowledged,
             IncidentEscalated: self._escalated, CriteriaOverridden: self._overridden, IncidentClosed: self._closed,
-            HeightenedTensionDeclared: self._declared, HeightenedTensionLifted: self._lifted}
+            IncidentRegraded: _regraded, HeightenedTensionDeclared: self._declared,
+            HeightenedTensionLifted: self._lifted}
         handlers.update(site_handlers())
         self._by_class = {cls.TYPE: handler for cls, handler in handlers.items()}
         self._by_stored_type: dict[str, tuple[FoldHandler, bool] | None] = {}
@@ -178,7 +184,7 @@ class Fold:
         current = store.report(report_id)
         if current is not None and current.sequence >= fact.sequence:
             return set()  # a redelivery of something older than what we hold
-        return self._put_report(store, current, self.report_facts(d, fact))
+        return self._put_report(store, current, regraded(self.report_facts(d, fact), store.incidents_of(report_id)))
 
     def _amended(self, store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
         current = self._followed_up(store, str(d.get("report_id") or fact.key), fact)
@@ -287,6 +293,7 @@ class Fold:
             triaged_at=current.triaged_at if current else at, updated_at=max(at, current.updated_at) if current else at,
             matched=tuple(sorted(str(m.get("code")) for m in d.get("matched") or [] if isinstance(m, Mapping))),
             escalation_level=current.escalation_level if current else 0,
+            regraded=current.regraded if current else None, regraded_at=current.regraded_at if current else None,
         )
         store.put_incident(facts)
         return {area} | ({current.area} if current else set())
@@ -351,6 +358,37 @@ class Fold:
         base = store.tension(tension_id) or TensionFacts(tension_id, area, lifted, None, lifted)
         store.put_tension(replace(base, lifted_at=lifted))
         return {area}
+
+
+def _regraded(store: Store, d: Mapping[str, Any], fact: Fact) -> set[str]:
+    """The grading now: kept on the incident (a maximum of `regraded_at`, so re-applying or a late older regrade
+    changes nothing) and laid over the report's facts, which the partner feed and the analysts read."""
+    incident_id, report_id = str(d.get("incident_id") or fact.key), str(d.get("report_id") or fact.key)
+    if store.erased(report_id):
+        return set()
+    g = d.get("grading") or {}
+    code = f"{g.get('source', '2')}{g.get('intelligence', 'C')}{g.get('handling', 'C')}"
+    at = when(d.get("regraded_at") or fact.time)
+    areas: set[str] = set()
+    current = store.incident(incident_id)
+    if current is not None:
+        if current.regraded_at is not None and current.regraded_at > at:
+            return set()
+        store.put_incident(replace(current, regraded=code, regraded_at=at))
+        areas.add(current.area)
+        report_id = current.report_id
+    report = store.report(report_id)
+    if report is not None and report.grading != code:
+        store.put_report(replace(report, grading=code))
+        areas.add(report.area)
+    return areas
+
+
+def regraded(report: ReportFacts, incidents: Iterable[IncidentFacts]) -> ReportFacts:
+    """The report with the grading its latest regrade gave it, if staff regraded it."""
+    latest = max((i for i in incidents if i.regraded and i.regraded_at), default=None,
+                 key=lambda i: (i.regraded_at, i.incident_id))
+    return replace(report, grading=latest.regraded) if latest is not None and latest.regraded else report
 
 
 class MemoryState:
@@ -476,7 +514,8 @@ def snapshot_document(snap: Snapshot) -> dict[str, Any]:
 
 def _times(row: dict[str, Any], names: tuple[str, ...], lists: tuple[str, ...]) -> dict[str, Any]:
     for n in names:
-        row[n] = maybe_when(row[n])
+        if n in row:  # a snapshot written before a field was added lacks it: the field's default stands
+            row[n] = maybe_when(row[n])
     for n in lists:
         row[n] = tuple(row[n])
     return row
@@ -486,7 +525,8 @@ def snapshot_from_bytes(body: bytes) -> Snapshot:
     doc = orjson.loads(body)
     reports = [ReportFacts(**_times(r, ("occurred_at", "submitted_at", "updated_at"), ("types", "strands")))
                for r in doc["reports"]]
-    incidents = [IncidentFacts(**_times(i, ("triaged_at", "updated_at"), ("matched",))) for i in doc["incidents"]]
+    incidents = [IncidentFacts(**_times(i, ("triaged_at", "updated_at", "regraded_at"), ("matched",)))
+                 for i in doc["incidents"]]
     tensions = [TensionFacts(**_times(t, ("starts_at", "ends_at", "declared_at", "lifted_at"), ()))
                 for t in doc["tensions"]]
     sites = [SiteFacts(**_times(x, ("registered_at", "updated_at"), ())) for x in doc.get("sites", [])]
@@ -499,7 +539,8 @@ def snapshot_from_bytes(body: bytes) -> Snapshot:
 
 def merge(states: Iterable[MemoryState]) -> MemoryState:
     """Union of states folded from disjoint partitions. One key never spans two partitions of a topic, so
-    the only cross-share effect is an erasure in one share of an incident triaged in another: applied here."""
+    the cross-share effects are an erasure in one share of an incident triaged in another, and a regrade in one
+    share of a report submitted in another: both applied here."""
     merged = MemoryState()
     for state in states:
         for r in state.reports.values():
@@ -520,6 +561,8 @@ def merge(states: Iterable[MemoryState]) -> MemoryState:
         merged.drop_report(report_id)
         for incident in merged.incidents_of(report_id):
             merged.drop_incident(incident.incident_id)
+    for report_id, r in list(merged.reports.items()):
+        merged.reports[report_id] = regraded(r, merged.incidents_of(report_id))
     return merged
 
 

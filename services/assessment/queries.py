@@ -28,10 +28,16 @@ LOOKBACK = timedelta(days=28 * 2 + 1)  # the 28-day window plus four weeks of ba
 HANDLING = {"P": "lawful sharing permitted", "C": "lawful sharing permitted with conditions"}
 
 
+EARLIEST, LATEST = date(1925, 1, 1), date(2077, 11, 1)
+
+
 def period(start: date | None, end: date | None, today: date) -> tuple[datetime, datetime]:
     """A period of whole UK days, named by its first and last day; answers (start, end] instants in UTC."""
     last = end or today
     first = start or last - timedelta(days=27)
+    if first < EARLIEST or last > LATEST:  # the faith calendars (services/assessment/calendar.py) end there
+        raise Unprocessable(f"choose days between {EARLIEST.isoformat()} and {LATEST.isoformat()}", errors=[
+            {"field": "from" if first < EARLIEST else "to", "message": "outside the dates Vigil can assess"}])
     if first > last:
         raise Unprocessable("the period ends before it starts", errors=[
             {"field": "from", "message": "must be on or before 'to'"}])

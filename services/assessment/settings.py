@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import time
 from pathlib import Path
 
 import yaml
@@ -23,6 +24,9 @@ class AssessmentSettings(BaseSettings):
     database_url: str = "sqlite:///var/assessment.db"
     host: str = "127.0.0.1"
     port: int = 8004
+    internal_port: int | None = Field(None, ge=1, le=65535, description=(
+        "a second port for the internal routes (/internal/...), which the public port then refuses; unset: "
+        "both on `port` (development, tests)"))
     reassess_interval_seconds: float = Field(60.0, gt=0, description="how often every area is re-assessed")
     half_life_hours: float = Field(HALF_LIFE_HOURS, gt=0, description="recency weighting of severity")
     thresholds: tuple[float, float, float, float] = Field(
@@ -41,6 +45,10 @@ class AssessmentSettings(BaseSettings):
         "base64 of 32 bytes: wraps each site's data key (its contacts, routines' notes); assessment's own key"))
     reminder_interval_seconds: float = Field(300.0, gt=0, description=(
         "how often sites' routines are looked at, to announce those falling due or overdue"))
+    tasking_morning_at: time = Field(time(7, 0), description=(
+        "when each morning (UK time, HH:MM) the day's tasking of each area is announced for its neighbourhood "
+        "officers"))
+    tasking_interval_seconds: float = Field(60.0, gt=0, description="how often the morning announcement is looked at")
     guidance_file: Path | None = Field(
         None, description="the places-of-worship guidance (YAML); default: the newest packaged version")
 

@@ -56,6 +56,8 @@ incidents = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("matched", String(400), nullable=False),
     Column("escalation_level", Integer, nullable=False),
+    Column("regraded", String(3), nullable=True),
+    Column("regraded_at", UTCDateTime(), nullable=True),
 )
 
 tensions = Table(
@@ -148,6 +150,43 @@ site_reminders = Table(
     Column("due_at", UTCDateTime(), primary_key=True),
     Column("kind", String(10), primary_key=True),        # due | overdue
     Column("announced_at", UTCDateTime(), nullable=False),
+)
+
+# Patrol and visit tasking (services/assessment/sites/taskboard.py): written with the event each row is, in one
+# transaction; not part of the projection either, as a site's keys and leads.
+site_task_changes = Table(
+    "site_task_changes", metadata,
+    Column("change_id", String(40), primary_key=True),
+    Column("area", String(20), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("site_id", String(40), nullable=False),
+    Column("added", Boolean, nullable=False),            # added to the day's list, or dropped from it
+    Column("reason", Text, nullable=False),
+    Column("changed_by", String(120), nullable=False),
+    Column("changed_at", UTCDateTime(), nullable=False),
+    Index("ix_site_task_changes_area_day", "area", "day"),
+)
+
+site_visits = Table(
+    "site_visits", metadata,
+    Column("visit_id", String(40), primary_key=True),     # from a signed link: the link's, so it records once
+    Column("site_id", String(40), nullable=False, index=True),
+    Column("area", String(20), nullable=False),
+    Column("task_id", String(40), nullable=True),
+    Column("visited_at", UTCDateTime(), nullable=False),
+    Column("visited_by", String(200), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    Column("via", String(10), nullable=False),
+    Column("notes", Text, nullable=True),                  # sealed with the site's key
+)
+
+tasking_announcements = Table(
+    "tasking_announcements", metadata,
+    Column("area", String(20), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("announced_at", UTCDateTime(), nullable=False),
+    Column("tasks", Integer, nullable=False),
 )
 
 snapshots = Table(

@@ -119,10 +119,8 @@ class LiveProjection:
         shown = str(getattr(told[-1], "grading", "")) if told else None
         if shown is None and not shared_with_partners(env):
             return  # the reporter kept it from partners: nothing of it, ever (#15)
-        regrade = env.event() if is_event(env, IncidentRegraded) else None
-        grading = regrade.grading.code() if isinstance(regrade, IncidentRegraded) else shown
-        events = partner_events(pseudonym, before, after, incidents[-1] if incidents else None, erased_at, shown,
-                                grading)
+        # the fold keeps the grading now (a regrade included), so `after` carries it
+        events = partner_events(pseudonym, before, after, incidents[-1] if incidents else None, erased_at, shown)
         if events:
             self.store.extend(s, stream, events, key=pseudonym)
 

@@ -6,9 +6,9 @@ Routes are thin: authenticate, rate-limit, call the application, map its excepti
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -24,10 +24,20 @@ from services.intake.application import (
     UnknownReport,
     Withdrawn,
 )
-from services.intake.deps import IntakeDep, SubmitterDep, TokenDep, parts_of, public_limit, require_service, submitter
+from services.intake.deps import (
+    IntakeDep,
+    PersonalDataReader,
+    SubmitterDep,
+    TokenDep,
+    parts_of,
+    public_limit,
+    submitter,
+)
 from services.intake.domain import ReportIn, ReportRejected, Status, UpdateIn
+from services.intake.pages import FIGURES
 from services.intake.writer import StoreUnavailable
 from shared.crypto import KeyDestroyed
+from shared.events.reports import ReadPurpose
 from shared.problems import (
     Conflict,
     Gone,
@@ -53,12 +63,24 @@ class Accepted(BaseModel):
     external_reference: str | None = Field(None, description="the reporting centre's own reference, echoed")
 
 
+class SharedWithPolice(BaseModel):
+    """The reporter asked that the police not be given the report; a risk to someone's life overrode that."""
+
+    reason: Literal["risk_to_life"] = "risk_to_life"
+    rule: str = Field(description="the triage rule that shared it (`threat_to_life`)")
+    police_force: str = Field(description="the police force that has the report")
+    contact: str = Field(description="where the reporter can reach that force, quoting their reference")
+    emergency: str = Field(description="the number to call in an emergency")
+
+
 class ReportStatus(BaseModel):
     reference: str
     status: Status = Field(description="received, triaged, with_the_police or closed")
     received_at: str
     updated_at: str
     updates: int = Field(description="how many follow-ups the reporter has added")
+    shared_with_police: SharedWithPolice | None = Field(
+        None, description="set when a report kept from the police was shared with them to protect someone's life")
 
 
 class BatchIn(BaseModel):
@@ -223,8 +245,11 @@ def _problem(status: int, errors: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def view(s: StatusView) -> ReportStatus:
+    shared = SharedWithPolice(rule=s.safeguarding_override, police_force=s.police_force or "",
+                              contact=FIGURES["non_emergency_number"], emergency=FIGURES["emergency_number"]
+                              ) if s.safeguarding_override else None
     return ReportStatus(reference=s.reference, status=s.status, received_at=s.received_at,
-                        updated_at=s.updated_at, updates=s.updates)
+                        updated_at=s.updated_at, updates=s.updates, shared_with_police=shared)
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -265,12 +290,18 @@ def add_update(reference: REFERENCE, update: Annotated[UpdateIn, Body()], app: I
 
 
 @router.get("/internal/v1/reports/{report_id}/personal", tags=["internal"],
-            dependencies=[Depends(require_service)], summary="Personal data of a report, for services only",
-            responses={401: {"description": "no service credential"}, 404: {"description": "no such report"},
-                       410: {"description": "the report was erased"}})
-def personal_data(report_id: Annotated[str, Path(max_length=64)], app: IntakeDep) -> JSONResponse:
+            summary="Personal data of a report, for triage and notify only; every read is recorded",
+            description="Each read is recorded, before the data leaves intake, as `vigil.report.personal_data_read.v1`"
+                        ": the calling service (as its credential says), `purpose` and `on_behalf_of`.",
+            responses={401: {"description": "no Vigil service's credential"},
+                       403: {"description": "a service that may not read personal data (assessment)"},
+                       404: {"description": "no such report"}, 410: {"description": "the report was erased"}})
+def personal_data(report_id: Annotated[str, Path(max_length=64)], app: IntakeDep, service: PersonalDataReader,
+                  purpose: Annotated[ReadPurpose, Query(description="why the service reads it")],
+                  on_behalf_of: Annotated[str | None, Query(min_length=1, max_length=120, description=(
+                      "the staff account that asked (a staff view)"))] = None) -> JSONResponse:
     try:
-        data: dict[str, Any] = app.personal_data(report_id)
+        data: dict[str, Any] = app.personal_data(report_id, service, purpose, on_behalf_of)
     except UnknownReport as e:
         raise NotFound("no such report") from e
     except KeyDestroyed as e:

@@ -12,9 +12,10 @@ import hmac
 import json
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ from services.intake.domain import (
     personal_fields,
     source_bucket,
 )
-from services.intake.matching import Matched, Matcher
+from services.intake.matching import Match, Matched, Matcher
 from services.intake.randomness import new_reference, new_report_id, new_token
 from services.intake.writer import LoopWriter, PendingReport, ReportWriter
 from shared.areas import AreaRegistry, outward_code
@@ -54,8 +55,10 @@ from shared.events.reports import (
     IncidentFacts,
     LocationFacts,
     PlaceType,
+    ReadPurpose,
     ReportAmended,
     ReporterFacts,
+    ReportPersonalDataRead,
     ReportSubmitted,
 )
 from shared.eventstore import ConcurrencyError, EventStore, lock_appends
@@ -120,6 +123,10 @@ class StatusView:
     updated_at: str
     updates: int
     erase_after: str | None = None  # a withdrawn report's erasure date, as the reporter was told
+    # kept from the police by the reporter, shared with them all the same to protect a life: the rule, and the
+    # police force that has it (the reporter is told where to reach them, #15)
+    safeguarding_override: str | None = None
+    police_force: str | None = None
 
 
 WRITE_TIMEOUT = 60.0
@@ -193,7 +200,7 @@ class IntakeApp:
         self.master_key = master_key
         self.fingerprints = fingerprints
         self.matcher = Matcher(master_key)
-        self.writer = ReportWriter(db, store)
+        self.writer = ReportWriter(db, store, self.matcher)
         self.loop_writer = LoopWriter(db, store) if db.is_postgres else None
 
     def submit(self, cmd: SubmitReport) -> Receipt:
@@ -257,8 +264,7 @@ class IntakeApp:
             return await asyncio.get_running_loop().run_in_executor(None, self.submit, cmd)
         checked = check_report(cmd.report, self.clock.now(), self.areas, cmd.submitter.centre_id is not None)
         receipt = self._new_receipt(checked, cmd)
-        matched = await asyncio.get_running_loop().run_in_executor(None, self._match, cmd, checked, receipt)
-        pending = self._pending(cmd, checked, receipt, new_data_key(), "", matched)
+        pending = self._pending(cmd, checked, receipt, new_data_key(), "")
         if self.loop_writer is not None:
             await self.loop_writer.write(pending)
         else:
@@ -290,19 +296,11 @@ class IntakeApp:
             s.execute(tables.reports.update().where(tables.reports.c.report_id == report_id)
                       .values(token_hash=token_hash(token)))
 
-    def _match(self, cmd: SubmitReport, checked: Checked, receipt: Receipt) -> Matched:
-        """Intake's own matches (services/intake/matching.py), committed before the report: a report whose
-        commit then fails leaves a row naming a report nobody will see, which no consumer can find."""
+    def _match(self, cmd: SubmitReport, checked: Checked, receipt: Receipt) -> Match:
+        """What intake's own matching needs (services/intake/matching.py); the writer matches each group commit."""
         rep, inc = checked.report.reporter, checked.report.incident
-        with self.db.transaction() as s:
-            if self.db.is_postgres:
-                # Matches are advisory and the report itself is committed durably by the group commit: this
-                # commit need not wait for the disk. Waiting made every report from one source queue behind
-                # the fsync of the one before on the source's burst row (1,000/s became a few hundred).
-                s.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            return self.matcher.match(s, receipt.report_id, self.clock.now(), contact_identity(rep.email, rep.phone),
-                                      source_bucket(cmd.submitter.centre_id, cmd.submitter.address),
-                                      inc.description)
+        return self.matcher.request(receipt.report_id, self.clock.now(), contact_identity(rep.email, rep.phone),
+                                    source_bucket(cmd.submitter.centre_id, cmd.submitter.address), inc.description)
 
     def _submitted_event(self, checked: Checked, receipt: Receipt, data_key: bytes, submitter: Submitter,
                          matched: Matched) -> ReportSubmitted:
@@ -333,9 +331,9 @@ class IntakeApp:
         )
 
     def _pending(self, cmd: SubmitReport, checked: Checked, receipt: Receipt, data_key: bytes,
-                 digest: str, matched: Matched | None = None) -> PendingReport:
-        """The rows and event of one report, built here so the writer's transaction only inserts."""
-        matched = matched or self._match(cmd, checked, receipt)
+                 digest: str) -> PendingReport:
+        """The rows of one report and how to build its event, prepared here so the writer's transaction only
+        matches and inserts."""
         now = self.clock.now()
         traceparent, tracestate = current_traceparent()
         key_row = {"report_id": receipt.report_id, "created_at": now, "destroyed_at": None,
@@ -345,13 +343,13 @@ class IntakeApp:
                       "area": checked.area, "centre_id": cmd.submitter.centre_id,
                       "external_reference": receipt.external_reference, "created_at": now, "updated_at": now,
                       "idempotency_key": cmd.idempotency_key, "hate_crime": None, "withdrawn_at": None,
-                      "erase_due_at": None, "erased_at": None}
+                      "erase_due_at": None, "erased_at": None, "safeguarding_override": None}
         idempotency_row = None
         if cmd.idempotency_key:
             idempotency_row = {"scope": cmd.submitter.scope, "key": cmd.idempotency_key, "request_hash": digest,
                                "response": kept_answer(receipt), "created_at": now}
-        return PendingReport(receipt.report_id, key_row, report_row,
-                             self._submitted_event(checked, receipt, data_key, cmd.submitter, matched),
+        build = partial(self._submitted_event, checked, receipt, data_key, cmd.submitter)
+        return PendingReport(receipt.report_id, key_row, report_row, self._match(cmd, checked, receipt), build,
                              idempotency_row, traceparent, tracestate)
 
     # -- the reporter's follow-up ---------------------------------------------------------
@@ -366,9 +364,12 @@ class IntakeApp:
             updates = s.execute(select(func.count()).where(log.c.stream_id == row["report_id"],
                                                            log.c.type == ReportAmended.TYPE)).scalar_one()
         erase_after = row["erase_due_at"].isoformat() if row["erase_due_at"] else None
+        override = row["safeguarding_override"]
+        force = self.areas.get(self.areas.area_of(row["area"]) or row["area"]) if override else None
         return StatusView(reference=row["reference"], status=Status(row["status"]),
                           received_at=row["created_at"].isoformat(), updated_at=row["updated_at"].isoformat(),
-                          updates=int(updates), erase_after=erase_after)
+                          updates=int(updates), erase_after=erase_after, safeguarding_override=override,
+                          police_force=(force.name if force else row["area"]) if override else None)
 
     def add_update(self, reference: str, token: str | None, update: UpdateIn) -> StatusView:
         """Follow-up information becomes `vigil.report.amended.v1`; new text is sealed with the report's key."""
@@ -394,10 +395,17 @@ class IntakeApp:
 
     # -- services ---------------------------------------------------------------------------
 
-    def personal_data(self, report_id: str) -> dict[str, Any]:
-        """Open every sealed part of a report's history, latest value winning; follow-ups as a list."""
-        with self.db.snapshot() as s:
+    def personal_data(self, report_id: str, service: str, purpose: ReadPurpose,
+                      on_behalf_of: str | None = None) -> dict[str, Any]:
+        """Open every sealed part of a report's history, latest value winning; follow-ups as a list. The read is
+        recorded first (`vigil.report.personal_data_read.v1`, in its own stream keyed by the report), in the
+        transaction that checks the report's key still exists: no data leaves without its record."""
+        with self.db.transaction() as s:
             data_key = self._data_key(s, report_id)
+            read = ReportPersonalDataRead(report_id=report_id, service=service, purpose=purpose,
+                                          on_behalf_of=on_behalf_of, read_at=self.clock.now())
+            self.store.extend(s, f"{report_id}/reads", [read], key=report_id)
+        with self.db.snapshot() as s:
             envelopes = self.store.load(s, report_id)
         merged: dict[str, Any] = {}
         updates: list[dict[str, str]] = []

@@ -28,8 +28,9 @@ from shared.clock import Clock
 from shared.edge import client_address as behind_proxies
 from shared.events.reports import Channel
 from shared.problems import TooManyRequests, Unauthorized
+from shared.servicecalls import require_caller
 from shared.settings import VigilSettings
-from shared.staffaccess import Caller, Role, require_service_credential, requires
+from shared.staffaccess import Caller, Role, requires
 
 
 @dataclass(frozen=True)
@@ -151,5 +152,21 @@ def public_wait(request: Request) -> float:
     return parts.limiter.take(client_address(request))
 
 
-def require_service(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    require_service_credential(parts_of(request).vigil, authorization)
+PERSONAL_DATA_READERS = frozenset({"triage", "notify"})
+
+
+def personal_data_reader(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The service reading a report's personal data: triage (a member of staff's view) or notify (messages to the
+    reporter, referrals). Assessment and the rest are refused (403)."""
+    return require_caller(parts_of(request).vigil, authorization, PERSONAL_DATA_READERS)
+
+
+PersonalDataReader = Annotated[str, Depends(personal_data_reader)]
+
+
+def staff_text_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The service sealing or opening what staff wrote about a report: triage alone (ADR 0055)."""
+    return require_caller(parts_of(request).vigil, authorization, {"triage"})
+
+
+StaffTextCaller = Annotated[str, Depends(staff_text_caller)]

@@ -24,6 +24,7 @@ from services.intake.privacy import privacy_router
 from services.intake.ratelimit import RateLimiter
 from services.intake.retention import RetentionJob, RetentionSchedule
 from services.intake.settings import IntakeSettings
+from services.intake.staff_text import staff_text_router
 from services.intake.status import StatusFollower
 from services.intake.web import web_router
 from services.intake.withdrawal import Withdrawals
@@ -58,7 +59,7 @@ class Intake(ServiceCore):
     def _add_data_protection(self) -> None:
         """Erasure, holds, withdrawal and retention (docs/retention.md); staff sign in at triage (ADR 0046)."""
         master_key, schedule = self.vigil.master_key_bytes(), RetentionSchedule.of(self.settings)
-        self.staff_access = StaffAccess(self.vigil)
+        self.staff_access = StaffAccess(self.vigil, "intake")
         self.closers.append(self.staff_access.aclose)
         self.protection = DataProtection(self.db, self.store, self.clock, master_key)
         self.withdrawals = Withdrawals(self.db, self.store, self.clock, master_key, schedule.withdrawn)
@@ -85,7 +86,8 @@ def create_app(intake: Intake | None = None, with_worker: bool = True) -> FastAP
     intake = intake or build()
     body_limit = Middleware(BodyLimit, limit=intake.settings.max_body_bytes,
                             limits_by_path={"/v1/reports:batch": intake.settings.max_batch_body_bytes})
-    app = service_app(intake, "Vigil intake", DESCRIPTION, [router, privacy_router, web_router, follow_up_router],
+    routers = [router, privacy_router, staff_text_router, web_router, follow_up_router]
+    app = service_app(intake, "Vigil intake", DESCRIPTION, routers,
                       with_worker, edge_extra=page_headers, inner=[body_limit], error_pages=intake.pages.error_pages())
     app.state.intake = intake.parts()
     app.state.staff_access = intake.staff_access

@@ -10,6 +10,9 @@ class IntakeSettings(BaseSettings):
     database_url: str = "sqlite:///var/intake.db"
     host: str = "127.0.0.1"
     port: int = 8001
+    internal_port: int | None = Field(None, ge=1, le=65535, description=(
+        "a second port for the internal routes (/internal/...), which the public port then refuses; unset: "
+        "both on `port` (development, tests)"))
     public_base_url: str = "http://127.0.0.1:8001"
     max_body_bytes: int = Field(64 * 1024, description="request bodies above this get 413")
     max_batch_body_bytes: int = Field(4 * 1024 * 1024, description="the limit for POST /v1/reports:batch")

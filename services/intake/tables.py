@@ -31,6 +31,8 @@ reports = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("idempotency_key", String(200), nullable=True),  # finds the report's idempotency entry at erasure
     Column("hate_crime", Boolean, nullable=True),  # triage's latest decision; NULL until it decides
+    # the rule that shared a report kept from the police with them all the same (threat to life); NULL: none
+    Column("safeguarding_override", String(40), nullable=True),
     Column("withdrawn_at", UTCDateTime(), nullable=True),
     Column("erase_due_at", UTCDateTime(), nullable=True),  # set at withdrawal: the date the reporter was told
     Column("erased_at", UTCDateTime(), nullable=True),
@@ -99,8 +101,11 @@ report_matches = Table(
     Column("source_hash", String(64), nullable=True),
     Column("source_burst", String(64), nullable=True),
 )
-for _column in ("contact_hash", "content_hash", "source_hash"):  # each matched within a time window
-    Index(f"ix_report_matches_{_column}", report_matches.c[_column], report_matches.c.submitted_at)
+# Each matched within a time window, earliest first: with report_id last, the index gives the queries' whole order,
+# so they stop at their limit instead of sorting every match (a flood from one contact is many; ADR 0058).
+for _column in ("contact_hash", "content_hash", "source_hash"):
+    Index(f"ix_report_matches_{_column}", report_matches.c[_column], report_matches.c.submitted_at,
+          report_matches.c.report_id)
 
 # Each source's current burst: the opaque token its reports carry while it keeps sending.
 source_bursts = Table(

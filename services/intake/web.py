@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from services.intake import forms
 from services.intake.application import IdempotencyConflict, IntakeApp, Receipt, SubmitReport, Submitter
 from services.intake.deps import AreasDep, ClockDep, IntakeDep, PagesDep, client_address
-from services.intake.domain import ReportRejected
+from services.intake.domain import ReportRejected, resolve_area
 from services.intake.page_guards import chosen_language, csrf_ok, csrf_value, issue_csrf, rate_limited
 from services.intake.pages import Pages
 from shared.areas import AreaRegistry
@@ -64,9 +64,12 @@ async def submit_form(lang: str, request: Request, pages: PagesDep, app: IntakeD
     errors, values, receipt = await submitted(app, areas, clock, lang, values, address)
     if receipt is None:
         return show_form(pages, areas, request, lang, values, errors, status=422)
+    kept_from_police = not values.consent_share_with_police
+    force = areas.get(resolve_area(values.area or None, values.postcode or None, areas)[0] or "")
     return pages.render("confirmation.html", lang, reference=receipt.reference, token=receipt.follow_up_token,
                         warnings=receipt.warnings,
-                        contact=bool(values.email or values.phone) and values.consent_contact)
+                        contact=bool(values.email or values.phone) and values.consent_contact,
+                        kept_from_police=kept_from_police, police_force=force.name if force else None)
 
 
 async def submitted(app: IntakeApp, areas: AreaRegistry, clock: Clock, lang: str, values: forms.FormValues,

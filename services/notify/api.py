@@ -14,11 +14,11 @@ from fastapi import APIRouter, Query
 
 from services.notify.assessments.model import AssessmentState
 from services.notify.chase.rota import Override, UnknownOverride, UnknownPerson
-from services.notify.deps import VIEW, AssessmentsDep, ChasesDep, LedgerDep, Manager, RotaDep
-from services.notify.ledger import DeliveryError, DeliveryStatus, UnknownDelivery
+from services.notify.deps import AssessmentsDep, ChasesDep, LedgerDep, Manager, Reader, RotaDep
+from services.notify.ledger import DeliveryError, DeliveryStatus, LedgerService, UnknownDelivery
 from services.notify.schemas import OverrideIn, StaffNote
 from shared.problems import Conflict, NotFound, Problem, Unprocessable
-from shared.staffaccess import STAFF_ONLY
+from shared.staffaccess import STAFF_ONLY, Caller
 
 router = APIRouter(responses=STAFF_ONLY)
 
@@ -35,27 +35,39 @@ def _listed(row: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+DELIVERY_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such notification (or not in the caller's areas)"},
+    409: {"description": "not in a state that allows this"}}
+
+
 def _problem(e: DeliveryError) -> Problem:
     return NotFound(str(e)) if isinstance(e, UnknownDelivery) else Conflict(str(e))
 
 
-@router.get("/v1/notifications", dependencies=[VIEW],
-            tags=["notifications"], summary="Dispatches, failures and give-ups")
-def list_notifications(ledger: LedgerDep, status: DeliveryStatus | None = None, purpose: str | None = None,
-                       incident_id: str | None = None,
+@router.get("/v1/notifications", tags=["notifications"], summary="Dispatches, failures and give-ups",
+            description="To an account limited to some areas: only deliveries about incidents in them.")
+def list_notifications(caller: Reader, ledger: LedgerDep, status: DeliveryStatus | None = None,
+                       purpose: str | None = None, incident_id: str | None = None,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> list[dict[str, Any]]:
-    return [_listed(r) for r in ledger.listed(status, purpose, incident_id, limit)]
+    return [_listed(r) for r in ledger.listed(status, purpose, incident_id, limit, caller.areas)]
 
 
-@router.get("/v1/notifications/give-ups", dependencies=[VIEW], tags=["notifications"],
+@router.get("/v1/notifications/give-ups", tags=["notifications"],
             summary="Deliveries that gave up and no one has dealt with yet")
-def give_ups(ledger: LedgerDep) -> list[dict[str, Any]]:
-    return [_listed(r) for r in ledger.give_ups()]
+def give_ups(caller: Reader, ledger: LedgerDep) -> list[dict[str, Any]]:
+    return [_listed(r) for r in ledger.give_ups(caller.areas)]
+
+
+def _theirs(ledger: LedgerService, notification_id: str, caller: Caller) -> None:
+    """A delivery outside the caller's areas answers as an unknown one does."""
+    if caller.areas and ledger.find(notification_id, caller.areas) is None:
+        raise NotFound(str(UnknownDelivery("no such notification")))
 
 
 @router.post("/v1/notifications/{notification_id}/retry", tags=["notifications"],
-             summary="Send a delivery that gave up once more (after the cause was fixed)")
+             summary="Send a delivery that gave up once more (after the cause was fixed)", responses=DELIVERY_PROBLEMS)
 def retry(notification_id: str, caller: Manager, ledger: LedgerDep, body: StaffNote | None = None) -> dict[str, Any]:
+    _theirs(ledger, notification_id, caller)
     try:
         ledger.retry(notification_id, caller.name, body.reason if body else None)
     except DeliveryError as e:
@@ -64,8 +76,9 @@ def retry(notification_id: str, caller: Manager, ledger: LedgerDep, body: StaffN
 
 
 @router.post("/v1/notifications/{notification_id}/resolve", tags=["notifications"],
-             summary="Mark a give-up as dealt with (e.g. the person was phoned)")
+             summary="Mark a give-up as dealt with (e.g. the person was phoned)", responses=DELIVERY_PROBLEMS)
 def resolve(notification_id: str, caller: Manager, ledger: LedgerDep, body: StaffNote | None = None) -> dict[str, Any]:
+    _theirs(ledger, notification_id, caller)
     try:
         ledger.resolve(notification_id, caller.name, body.reason if body else None)
     except DeliveryError as e:
@@ -73,25 +86,35 @@ def resolve(notification_id: str, caller: Manager, ledger: LedgerDep, body: Staf
     return {"notification_id": notification_id, "resolved": True}
 
 
-@router.get("/v1/chases/{incident_id}", dependencies=[VIEW],
-            tags=["chases"], summary="Where the Duty Inspector chase of an incident is")
-def chase(incident_id: str, chases: ChasesDep) -> dict[str, Any]:
+@router.get("/v1/chases/{incident_id}",
+            tags=["chases"], summary="Where the Duty Inspector chase of an incident is",
+            responses={404: {"description": "no chase for this incident (or not in the caller's areas)"}})
+def chase(incident_id: str, caller: Reader, chases: ChasesDep) -> dict[str, Any]:
     found = chases.find(incident_id)
-    if found is None:
+    if found is None or not caller.covers(found.area):
         raise NotFound("no chase for this incident")
     return {**{k: getattr(found, k) for k in CHASE_FIELDS}, "state": found.state.value,
             "page": found.page.label if found.page else "-"}
 
 
-@router.get("/v1/assessments", dependencies=[VIEW], tags=["assessments"], summary="Community impact assessment prompts")
-def assessments(prompts: AssessmentsDep, state: AssessmentState | None = None,
+@router.get("/v1/assessments", tags=["assessments"], summary="Community impact assessment prompts")
+def assessments(caller: Reader, prompts: AssessmentsDep, state: AssessmentState | None = None,
                 area: str | None = None) -> list[dict[str, Any]]:
-    return prompts.listed(state, area)
+    return [a for a in prompts.listed(state, area) if caller.covers(a["area"])]
 
 
-@router.get("/v1/rota/{area}", dependencies=[VIEW],
-            tags=["rota"], summary="Who is on call for an area, and its escalation policy")
-def on_call(area: str, rota: RotaDep, at: datetime | None = None) -> dict[str, Any]:
+AREA_PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "an area not in the caller's areas"}}
+
+
+def _their_area(caller: Caller, area: str) -> None:
+    if not caller.covers(area):
+        raise NotFound(f"there is no area {area} in your areas")
+
+
+@router.get("/v1/rota/{area}",
+            tags=["rota"], summary="Who is on call for an area, and its escalation policy", responses=AREA_PROBLEMS)
+def on_call(area: str, caller: Reader, rota: RotaDep, at: datetime | None = None) -> dict[str, Any]:
+    _their_area(caller, area)
     now = rota.on_call(area, at)
     return {"area": now.area, "at": now.at, "on_call": now.person_id, "override": now.by_override,
             "policy": now.policy.model_dump(), "overrides": [_override(o) for o in rota.overrides(area)]}
@@ -103,8 +126,9 @@ def _override(o: Override) -> dict[str, Any]:
 
 
 @router.put("/v1/rota/{area}/overrides", tags=["rota"], status_code=201,
-            summary="Put someone else on call for an area for a while (swap, sickness)")
+            summary="Put someone else on call for an area for a while (swap, sickness)", responses=AREA_PROBLEMS)
 def add_override(area: str, body: OverrideIn, caller: Manager, rota: RotaDep) -> dict[str, Any]:
+    _their_area(caller, area)
     try:
         event = rota.set_override(area, body.person_id, body.starts_at, body.ends_at, caller.name, body.reason)
     except UnknownPerson as e:
@@ -115,9 +139,11 @@ def add_override(area: str, body: OverrideIn, caller: Manager, rota: RotaDep) ->
 
 
 @router.delete("/v1/rota/{area}/overrides/{override_id}", tags=["rota"],
-               summary="Take an override off before it ends: the area's rota applies again at once")
+               summary="Take an override off before it ends: the area's rota applies again at once",
+               responses={404: {"description": "no such override for this area, or an area not in the caller's"}})
 def remove_override(area: str, override_id: str, caller: Manager, rota: RotaDep,
                     body: StaffNote | None = None) -> dict[str, Any]:
+    _their_area(caller, area)
     try:
         rota.remove_override(override_id, caller.name, body.reason if body else None, area=area)
     except UnknownOverride as e:

@@ -91,3 +91,4 @@ MANAGERS = frozenset({Role.supervisor.value, Role.admin.value})  # retries, reso
 VIEW = requires(*VIEWERS)
 MANAGE = requires(*MANAGERS)
 Manager = Annotated[Caller, MANAGE]
+Reader = Annotated[Caller, VIEW]  # `caller.areas`: what they may see (empty: national)

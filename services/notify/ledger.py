@@ -143,9 +143,12 @@ class LedgerService:
         self.clock = clock
 
     def listed(self, status: DeliveryStatus | None = None, purpose: str | None = None,
-               incident_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+               incident_id: str | None = None, limit: int = 500,
+               within: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        """`within`: for a member of staff limited to these areas, only deliveries about incidents in them."""
         d = tables.deliveries
-        query = select(d).order_by(d.c.created_at.desc(), d.c.idempotency_key).limit(limit)
+        query = (_with_reference().where(*_in_areas(within))
+                 .order_by(d.c.created_at.desc(), d.c.idempotency_key).limit(limit))
         if status:
             query = query.where(status_is(status))
         if purpose:
@@ -155,26 +158,29 @@ class LedgerService:
         return self._rows(query)
 
     def recent(self, status: DeliveryStatus | None = None, channel: str | None = None, offset: int = 0,
-               limit: int = 25) -> LedgerPage:
+               limit: int = 25, within: frozenset[str] = frozenset()) -> LedgerPage:
         """Newest first, with the incident's reference where notify knows it, and how many match in all."""
         d = tables.deliveries
         conditions = [c for c in (status_is(status) if status else None,
                                   d.c.channel == channel if channel else None) if c is not None]
+        conditions += _in_areas(within)
         query = _with_reference().where(*conditions).order_by(d.c.created_at.desc(), d.c.idempotency_key)
         with self.db.sessions() as s:
-            total = s.execute(select(func.count()).select_from(d).where(*conditions)).scalar_one()
+            total = s.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
             rows = [dict(r) for r in s.execute(query.offset(offset).limit(limit)).mappings()]
         return LedgerPage(rows, total)
 
-    def give_ups(self) -> list[dict[str, Any]]:
+    def give_ups(self, within: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
         """Deliveries that gave up and nobody has dealt with yet."""
         d = tables.deliveries
         return self._rows(_with_reference().where(d.c.status == DeliveryStatus.gave_up.value,
-                                                  d.c.resolved_at.is_(None)).order_by(d.c.updated_at.desc()))
+                                                  d.c.resolved_at.is_(None), *_in_areas(within))
+                          .order_by(d.c.updated_at.desc()))
 
-    def find(self, notification_id: str) -> dict[str, Any] | None:
+    def find(self, notification_id: str, within: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+        """The delivery; for someone limited to `within`, None unless it is about an incident in those areas."""
         d = tables.deliveries
-        rows = self._rows(_with_reference().where(d.c.notification_id == notification_id))
+        rows = self._rows(_with_reference().where(d.c.notification_id == notification_id, *_in_areas(within)))
         return rows[0] if rows else None
 
     def retry(self, notification_id: str, by: str, reason: str | None = None) -> NotificationDeliveryRetried:
@@ -219,6 +225,12 @@ class LedgerService:
     def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
         with self.db.sessions() as s:
             return [dict(r) for r in s.execute(query).mappings()]
+
+
+def _in_areas(within: frozenset[str]) -> list[ColumnElement[bool]]:
+    """Deliveries about incidents in these areas (by the incident's chase); none given: every delivery. A
+    delivery notify cannot place in an area (a reporter's message) is for national accounts only."""
+    return [tables.chases.c.area.in_(sorted(within))] if within else []
 
 
 def _with_reference() -> Select[Any]:

@@ -48,6 +48,7 @@ from shared.clock import Clock, utc
 from shared.db import Database, insert_new
 from shared.ids import deterministic_id
 from shared.problems import Unauthorized, Unavailable, Unprocessable
+from shared.servicecalls import service_headers
 from shared.settings import VigilSettings
 from shared.signedlinks import LinkClaims, LinkRefused, Refusal, SignedLinks, UsedLinks
 from shared.web.site import StaffSite
@@ -150,11 +151,11 @@ class Triage(Protocol):
 
 
 class TriageClient:
-    """Triage's internal API, called with the service credential."""
+    """Triage's internal API, called with notify's credential."""
 
     def __init__(self, vigil: VigilSettings, timeout: float = 5.0, client: httpx.Client | None = None) -> None:
         self.base = vigil.triage_internal_url.rstrip("/")
-        self.token = vigil.service_token.get_secret_value()
+        self.headers = service_headers(vigil, "notify")
         self.client = client or httpx.Client(timeout=timeout)
 
     def answer(self, action: str, incident_id: str, username: str, link_id: str, via: str, level: int) -> Recorded:
@@ -162,7 +163,7 @@ class TriageClient:
         try:
             answer = self.client.post(f"{self.base}/internal/v1/incidents/{quote(incident_id, safe='')}/{path}",
                                       json={"username": username, "link_id": link_id, "via": via, "level": level},
-                                      headers={"Authorization": f"Bearer {self.token}"})
+                                      headers=self.headers)
         except httpx.HTTPError as e:
             raise TriageUnavailable(type(e).__name__) from e
         if answer.status_code == 201:

@@ -4,6 +4,7 @@ and the timer task. The features are wired here and nowhere else; the HTTP face 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import FastAPI
 from kafka import KafkaConsumer
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.notify import tables
 from services.notify.api import router
+from services.notify.area_cia.chase import AreaCiaActions
 from services.notify.assessments.model import AssessmentSchedule
 from services.notify.assessments.service import AssessmentService
 from services.notify.assessments.store import AssessmentStore
@@ -33,6 +35,7 @@ from services.notify.dispatch import Dispatcher, Retry
 from services.notify.ledger import LedgerService
 from services.notify.links import PagerAnswers, install_pager_links
 from services.notify.messages import Templates
+from services.notify.neighbourhood import NeighbourhoodOfficers
 from services.notify.pages.routes import TEMPLATES as PAGE_TEMPLATES
 from services.notify.pages.routes import router as pages_router
 from services.notify.partners.service import PartnerService
@@ -42,8 +45,16 @@ from services.notify.reporters.referrals import Referrals
 from services.notify.reporters.service import ReporterService
 from services.notify.reporters.store import ReporterStore
 from services.notify.settings import NotifySettings
+from services.notify.sites.pages import install_site_pages
+from services.notify.sites.record import NAMESPACE as SITE_LINKS
+from services.notify.sites.record import AssessmentClient, SiteRecordLinks
+from services.notify.sites.reminders import SiteRoutines
 from services.notify.staff import StaffContacts
 from services.notify.staff_directory import StaffDirectory, TriageAccounts
+from services.notify.tasking.morning import TaskingMessages
+from services.notify.tasking.pages import install_visit_pages
+from services.notify.tasking.visits import NAMESPACE as VISIT_LINKS
+from services.notify.tasking.visits import VisitLinks
 from services.notify.tension_alerts import TensionAlerts
 from services.notify.timers import TimerRunner, by_kind, oldest_due
 from services.notify.wakeups import TIMERS, woken
@@ -66,8 +77,9 @@ from shared.kafka import make_consumer
 from shared.personal import PersonalDataClient
 from shared.service import ServiceCore, service_app
 from shared.settings import VigilSettings
+from shared.signedlinks import SignedLinks, UsedLinks
 from shared.staffaccess import StaffAccess
-from shared.topics import AREAS, INCIDENTS, PARTNER, REPORTS
+from shared.topics import AREAS, INCIDENTS, PARTNER, REPORTS, SITES
 from shared.web.errors import ErrorPages
 from shared.web.site import StaffSite
 from shared.web.templates import page_templates
@@ -98,16 +110,16 @@ class Notify(ServiceCore):
                  channels: dict[str, Channel] | None = None, directory: Directory | None = None) -> None:
         super().__init__(SERVICE, vigil, settings.database_url, tables.metadata, clock)
         self.settings = settings
-        self.staff_access = StaffAccess(vigil)  # staff sign in at triage (ADR 0046)
+        self.staff_access = StaffAccess(vigil, "notify")  # staff sign in at triage (ADR 0046)
         self.closers.append(self.staff_access.aclose)
         self.directory = directory or load_directory(settings.directory_file)
         self.channels: dict[str, Channel] = channels if channels is not None else real_channels(settings)
         if "email" not in self.channels and vigil.environment == "production":
             log.warning("email is not enabled (NOTIFY_CHANNELS): alerts will only be logged")
-        self.personal = PersonalDataClient.from_settings(vigil)
+        self.personal = PersonalDataClient.from_settings(vigil, "notify")
         self._add_features()
-        self.timers = TimerRunner(self.db, clock, by_kind({**self.chase.timers(), **self.assessments.timers()}),
-                                  settings.timer_poll_seconds)
+        kinds = {**self.chase.timers(), **self.assessments.timers(), **self.area_cia.timers()}
+        self.timers = TimerRunner(self.db, clock, by_kind(kinds), settings.timer_poll_seconds)
         self.add_task("timers", self.timers.run)
         self.watch_timers("timers", oldest_due)
         self._add_dispatchers()
@@ -130,6 +142,34 @@ class Notify(ServiceCore):
         self.assessments = AssessmentService(self.db, AssessmentStore(), self.chases, clock, self.directory, staff,
                                              schedule)
         self.partners = PartnerService(self.directory, clock)
+        self.area_cia = AreaCiaActions(clock, staff, timedelta(hours=s.area_cia_chase_every_hours), self.assessments)
+        self._add_sites(staff)
+        self._add_tasking(staff)
+
+    def _add_sites(self, staff: StaffContacts) -> None:
+        """Places of worship (docs/notify.md): routines reminded to site leads, with a link to record them, and
+        escalated to the area's neighbourhood officers when overdue."""
+        s, site = self.settings, StaffSite()
+        self.site_routines = SiteRoutines(self.clock, staff, self.staff_directory,
+                                          NeighbourhoodOfficers(self.directory, self.staff_accounts),
+                                          site.assessment_url)
+        self.assessment_client = assessment = AssessmentClient(self.vigil)  # the tasking's visit links use it too
+        self.closers.append(assessment.aclose)
+        links = SignedLinks(s.link_secret.get_secret_value(), SITE_LINKS,
+                            SiteRecordLinks.lifetimes(s.site_link_hours), self.clock)
+        self.site_links = SiteRecordLinks(self.db, self.clock, links, UsedLinks(tables.used_links), assessment,
+                                          self.staff_directory, s.links_url or site.notify_url, site.assessment_url,
+                                          s.sms_max_parts)
+
+    def _add_tasking(self, staff: StaffContacts) -> None:
+        """Patrols and visits (docs/notify.md): the morning tasking list to an area's neighbourhood officers, with
+        a link per task to record the visit."""
+        s, site = self.settings, StaffSite()
+        self.tasking = TaskingMessages(self.clock, staff, NeighbourhoodOfficers(self.directory, self.staff_accounts))
+        links = SignedLinks(s.link_secret.get_secret_value(), VISIT_LINKS, VisitLinks.lifetimes(s.tasking_link_hours),
+                            self.clock)
+        self.visit_links = VisitLinks(self.db, self.clock, links, UsedLinks(tables.used_links), self.assessment_client,
+                                      self.staff_directory, s.links_url or site.notify_url, site.assessment_url)
 
     def _add_consumers(self) -> None:
         incidents = HandlerTable({
@@ -141,12 +181,14 @@ class Notify(ServiceCore):
             HeightenedTensionDeclared: self.assessments.on_tension_declared,
             CommunityImpactAssessmentRequested: self.assessments.on_requested,
             CommunityImpactAssessmentCompleted: self.assessments.on_completed,
+            **self.area_cia.handlers(),
         })
         reports = HandlerTable(self.reporters.handlers())
         areas = HandlerTable({AreaTensionRaised: TensionAlerts(self.assessments, self.staff_accounts).on_raised})
         partner = HandlerTable(self.partners.handlers())
+        sites = HandlerTable({**self.site_routines.handlers(), **self.tasking.handlers()})
         for name, topic, table in (("incidents", INCIDENTS, incidents), ("reports", REPORTS, reports),
-                                   ("areas", AREAS, areas), ("partner", PARTNER, partner)):
+                                   ("areas", AREAS, areas), ("partner", PARTNER, partner), ("sites", SITES, sites)):
             self.consume(name, [topic], table).consumer_factory = self._consumer
 
     def _on_triaged(self, s: Session, e: IncidentTriaged, env: Envelope) -> None:
@@ -165,8 +207,8 @@ class Notify(ServiceCore):
         retry = Retry(s.max_attempts, s.retry_base_seconds, s.retry_max_seconds, s.send_lease_seconds)
         self.answers = PagerAnswers.build(self.vigil, s, self.db, self.clock, self.directory, self.chases,
                                           tuple(self.channels), self.closers)
-        render = self.reporters.renderer(MessageRenderer(self.directory, Templates(), self.personal, self.answers,
-                                                                 self.staff_directory))
+        render = self.visit_links.renderer(self.site_links.renderer(self.reporters.renderer(MessageRenderer(
+            self.directory, Templates(), self.personal, self.answers, self.staff_directory))))
         routes: dict[str, Channel] = {**self.channels, "reporter": ReporterRouter(self.channels)}
         self.dispatchers: dict[str, Dispatcher] = {}
         for name, channel in routes.items():
@@ -205,4 +247,6 @@ def create_app(notify: Notify | None = None, with_worker: bool = True) -> FastAP
     setattr(app.state, STATE, notify.services(site))
     app.state.staff_access = notify.staff_access
     install_pager_links(app, notify.answers, site)
+    install_site_pages(app, notify.site_links, site)
+    install_visit_pages(app, notify.visit_links, site)
     return app

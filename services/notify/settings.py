@@ -12,6 +12,9 @@ class NotifySettings(BaseSettings):
     database_url: str = "sqlite:///var/notify.db"
     host: str = "127.0.0.1"
     port: int = 8003
+    internal_port: int | None = Field(None, ge=1, le=65535, description=(
+        "a second port for the internal routes (/internal/...), which the public port then refuses; unset: "
+        "both on `port` (development, tests)"))
     directory_file: str | None = Field(None, description="YAML or JSON: people, teams, rotas, policies, partners; "
                                                          "the shipped development directory when unset")
     staff_ui_url: str = "http://127.0.0.1:8002"
@@ -43,6 +46,8 @@ class NotifySettings(BaseSettings):
     cia_due_hours: float = Field(4, gt=0)
     cia_remind_every_hours: float = Field(1, gt=0)
     cia_review_days: float = Field(7, gt=0)
+    area_cia_chase_every_hours: float = Field(24, gt=0, description="an area assessment's action still open "
+                                              "after it fell due is chased on its owner again this often")
 
     # Answering from the message itself (docs/notify.md): signed links in alert emails, codes in SMS replies.
     links_url: str | None = Field(None, description="notify's address as a recipient's browser reaches it, for the "
@@ -57,3 +62,7 @@ class NotifySettings(BaseSettings):
                                                                    "posts to /v1/sms/inbound; unset, every reply "
                                                                    "is refused")
     sms_inbound_tolerance_seconds: float = Field(300, gt=0, le=3600)
+    site_link_hours: float = Field(72, gt=0, le=24 * 14, description="a routine reminder's link to record the "
+                                                                   "routine works this long after it was sent")
+    tasking_link_hours: float = Field(24, gt=0, le=24 * 7, description="a morning tasking message's links to record "
+                                                                      "a visit work this long after it was sent")

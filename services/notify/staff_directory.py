@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 
 from services.notify.policy import Directory, Person
+from shared.servicecalls import service_headers
 from shared.settings import VigilSettings
 
 log = logging.getLogger(__name__)
@@ -81,13 +82,13 @@ class Accounts(Protocol):
 
 
 class TriageAccounts:
-    """Triage's internal staff routes with the service credential, each answer kept `ttl` seconds, at most
+    """Triage's internal staff routes with notify's credential, each answer kept `ttl` seconds, at most
     `max_entries` of them (the oldest go first)."""
 
     def __init__(self, settings: VigilSettings, ttl: float = 60.0, max_entries: int = 1000, timeout: float = 3.0,
                  client: httpx.Client | None = None) -> None:
         self.base_url = settings.triage_internal_url.rstrip("/") + STAFF_PATH
-        self.token = settings.service_token
+        self.headers = service_headers(settings, "notify")
         self.ttl = ttl
         self.max_entries = max_entries
         self.client = client or httpx.Client(timeout=timeout)
@@ -131,7 +132,7 @@ class TriageAccounts:
 
     def _get(self, url: str) -> httpx.Response:
         try:
-            return self.client.get(url, headers={"Authorization": f"Bearer {self.token.get_secret_value()}"})
+            return self.client.get(url, headers=self.headers)
         except httpx.HTTPError as e:
             raise TriageUnavailable(type(e).__name__) from e
 

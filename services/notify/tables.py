@@ -4,7 +4,7 @@ timers, Duty Inspector chases, community impact assessment prompts, reporter pre
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Index, Integer, String, Table, Text
 
 from shared.db import UTCDateTime, new_metadata
 from shared.eventstore import event_tables
@@ -120,4 +120,43 @@ reply_codes = Table(
     Column("issued_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Index("ux_reply_codes_alert", "person_id", "incident_id", unique=True),
+)
+
+# Routines at places of worship a site lead was reminded of (sites/): what the reminder's link opens shows.
+site_reminders = Table(
+    "site_reminders", metadata,
+    Column("reminder_id", String(36), primary_key=True),  # the site, routine and due time, as one id
+    Column("site_id", String(40), nullable=False),
+    Column("site_name", Text, nullable=False),
+    Column("area", String(20), nullable=False),
+    Column("routine", String(40), nullable=False),
+    Column("routine_name", Text, nullable=False),
+    Column("service", Text, nullable=True),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("announced_at", UTCDateTime(), nullable=False),
+    Index("ix_site_reminders_site", "site_id", "routine"),
+)
+
+# The tasks of each morning's tasking list notify sent (tasking/): what a visit link's page shows.
+tasking_tasks = Table(
+    "tasking_tasks", metadata,
+    Column("task_id", String(36), primary_key=True),   # the area, day and site, as one id (assessment's)
+    Column("site_id", String(40), nullable=False),
+    Column("site_name", Text, nullable=False),
+    Column("area", String(20), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("windows", Text, nullable=False),            # the time windows, in words, one a line
+    Column("announced_at", UTCDateTime(), nullable=False),
+)
+
+# The actions of areas' community impact assessments (area_cia/): chased on their owners until done or closed.
+area_cia_actions = Table(
+    "area_cia_actions", metadata,
+    Column("action_id", String(36), primary_key=True),  # triage's
+    Column("cia_id", String(36), nullable=False, index=True),
+    Column("area", String(20), nullable=False),
+    Column("owner", String(80), nullable=False),         # a staff username: sent to staff:<owner>
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("state", String(10), nullable=False),         # open, done, closed (the assessment was)
+    Column("updated_at", UTCDateTime(), nullable=False),
 )

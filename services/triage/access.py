@@ -18,6 +18,7 @@ class Action(StrEnum):
     override = "override"
     request_cia = "request_cia"
     record_cia = "record_cia"
+    complete_cia_actions = "complete_cia_actions"  # any area assessment's action, not only one's own
     close = "close"
     declare_tension = "declare_tension"
     view_audit = "view_audit"
@@ -38,6 +39,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.override: frozenset({R.duty_inspector, R.supervisor}),
     Action.request_cia: frozenset({R.duty_inspector, R.supervisor}),
     Action.record_cia: frozenset({R.duty_inspector, R.supervisor, R.neighbourhood_officer}),
+    Action.complete_cia_actions: frozenset({R.supervisor}),
     Action.close: frozenset({R.duty_inspector, R.supervisor}),
     Action.declare_tension: frozenset({R.supervisor}),
     Action.view_audit: frozenset({R.supervisor, R.admin}),
@@ -57,9 +59,20 @@ class Staff:
     """A signed-in member of staff, as far as the use cases need to know."""
 
     def __init__(self, user_id: str, username: str, display_name: str, roles: frozenset[str],
-                 csrf_token: str = "") -> None:
+                 csrf_token: str = "", areas: frozenset[str] = frozenset()) -> None:
         self.user_id, self.username, self.display_name = user_id, username, display_name
         self.roles, self.csrf_token = roles, csrf_token
+        self.areas = areas  # the force areas the account is limited to; empty: national (every area)
+
+    @property
+    def national(self) -> bool:
+        return not self.areas
+
+    def covers(self, area: str) -> bool:
+        """Whether this person's areas include `area`: need to know (docs/security.md, "Scoping by area").
+        A national account covers every area; an area account does not cover a national declaration's
+        "national" (that is the whole country, not one of its areas)."""
+        return self.national or area in self.areas
 
     def can(self, action: Action) -> bool:
         return allowed(self.roles, action)

@@ -82,6 +82,7 @@ class NewAccount:
     email: str | None = None
     phone: str | None = None
     password: str | None = None  # none: Vigil makes a temporary one, shown once
+    centre: str | None = None  # a caseworker's reporting centre (an intake centre id); none: the default centre
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ class StaffAccounts:
             raise InvalidUser("give the name colleagues know this person by", "display_name")
         roles, areas = self.valid_roles(new.roles), self.valid_areas(new.areas)
         email, phone = valid_email(new.email), valid_phone(new.phone)
+        centre = valid_centre(new.centre, roles)
         temporary = None if new.password is not None else passwords.temporary()
         password = new.password if new.password is not None else temporary or ""
         if problem := passwords.too_short(password):
@@ -163,11 +165,11 @@ class StaffAccounts:
             if staff_store.username_taken(s, username):
                 raise InvalidUser(f"an account with the username {username!r} already exists", "username")
             staff_store.add_account(s, user_id, username, new.display_name.strip(), passwords.hashed(password),
-                                    roles, now, areas, email, phone)
+                                    roles, now, areas, email, phone, centre)
             self._record(s, StaffAccountCreated(
                 account_id=user_id, changed_by=ref, changed_at=now, username=username,
                 display_name=new.display_name.strip(), roles=roles, areas=areas,
-                contact_channels=_channels(email, phone)), user_id)
+                contact_channels=_channels(email, phone), centre=centre), user_id)
         return Created(user_id, username, temporary)
 
     def disable(self, by: Changer, user_id: str, reason: str | None = None) -> int:
@@ -307,6 +309,22 @@ def _reason(reason: str | None) -> str | None:
 
 def _channels(email: str | None, phone: str | None) -> list[ContactChannel]:
     return [c for c, value in ((ContactChannel.email, email), (ContactChannel.phone, phone)) if value]
+
+
+CENTRE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def valid_centre(centre: str | None, roles: list[str]) -> str | None:
+    """A caseworker's reporting centre: the centre id intake knows it by. Only caseworkers work for a centre."""
+    given = (centre or "").strip().lower() or None
+    if given is None:
+        return None
+    if Role.caseworker not in roles:
+        raise InvalidUser("only a caseworker works for a reporting centre: leave the centre out", "centre")
+    if not CENTRE.fullmatch(given):
+        raise InvalidUser("a centre is its id, as intake knows it: lower-case letters, digits, dots, dashes or "
+                          "underscores, at most 64", "centre")
+    return given
 
 
 def valid_email(value: str | None) -> str | None:

@@ -209,13 +209,13 @@ def create_account(request: Request, staff: AdminStaff, form: Form, accounts: Ac
     values: dict[str, Any] = {
         "display_name": _text(form, "display_name"), "username": _text(form, "username"),
         "email": _text(form, "email"), "phone": _text(form, "phone"), "roles": _list(form, "roles"),
-        "areas": _list(form, "areas")}
+        "areas": _list(form, "areas"), "centre": _text(form, "centre")}
     problems = _missing(values)
     if not problems.fields:
         try:
             created = accounts.create(staff, NewAccount(
                 values["username"], values["display_name"], values["roles"], _areas_of(values),
-                values["email"], values["phone"]))
+                values["email"], values["phone"], centre=values["centre"] or None))
         except InvalidUser as e:
             problems = _refusal(e)
         else:

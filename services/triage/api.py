@@ -42,6 +42,7 @@ from services.triage.schemas import (
     Close,
     Declare,
     Introspect,
+    IntrospectionOut,
     Lift,
     NewAreas,
     NewContact,
@@ -52,6 +53,7 @@ from services.triage.schemas import (
     RecordCia,
     Regrade,
     RequestCia,
+    SessionOut,
     SignIn,
     Versioned,
 )
@@ -68,17 +70,25 @@ from shared.problems import (
     Unprocessable,
     problem_response,
 )
-from shared.staffaccess import INTROSPECT_PATH, require_service_credential
+from shared.servicecalls import require_caller
+from shared.staffaccess import INTROSPECT_PATH
 
-router = APIRouter()
+STAFF_API: dict[int | str, dict[str, Any]] = {
+    401: {"description": "not signed in (no session, or it ended); at sign-in, a wrong username or password"},
+    403: {"description": "signed in, but with no role that allows this; or a change without the CSRF token"}}
+CHANGE_REFUSED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "already done, no longer possible (closed, lifted), or changed since the version read"}}
+router = APIRouter(responses=STAFF_API)
 
 
 def session_body(staff: Staff) -> dict[str, Any]:
     return {"user_id": staff.user_id, "username": staff.username, "display_name": staff.display_name,
-            "roles": sorted(staff.roles), "csrf_token": staff.csrf_token}
+            "roles": sorted(staff.roles), "areas": sorted(staff.areas), "national": staff.national,
+            "csrf_token": staff.csrf_token}
 
 
-@router.post("/v1/session", tags=["session"], summary="Sign in; sets the session cookie")
+@router.post("/v1/session", tags=["session"], summary="Sign in; sets the session cookie", response_model=SessionOut,
+             responses={429: {"description": "too many wrong passwords: wait `Retry-After` seconds"}})
 def sign_in(body: SignIn, request: Request, auth: AuthDep, settings: SettingsDep,
             response: Response) -> dict[str, Any]:
     try:
@@ -91,7 +101,8 @@ def sign_in(body: SignIn, request: Request, auth: AuthDep, settings: SettingsDep
     return session_body(signed.staff)
 
 
-@router.get("/v1/session", tags=["session"], summary="Who is signed in, with the CSRF token")
+@router.get("/v1/session", tags=["session"], summary="Who is signed in, with the CSRF token",
+            response_model=SessionOut)
 def who(staff: CurrentStaff) -> dict[str, Any]:
     return session_body(staff)
 
@@ -105,15 +116,17 @@ def sign_out(request: Request, _staff: CurrentStaff, auth: AuthDep) -> Response:
 
 
 def require_service(vigil: VigilDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    require_service_credential(vigil, authorization)
+    require_caller(vigil, authorization, {"intake", "notify", "assessment"})  # each checks its staff's sign-ins
 
 
 @router.post(INTROSPECT_PATH, tags=["internal"], dependencies=[Depends(require_service)],
+             response_model=IntrospectionOut, response_model_exclude_none=True,
              summary="Is this staff session signed in, and with which roles? For Vigil's services only",
              description="How notify and assessment check the staff who call them (ADR 0046), in the manner of "
                          "OAuth token introspection (RFC 7662): `active` false for an unknown, expired or "
                          "signed-out session. Using a session here counts as activity, as at triage itself.",
-             responses={401: {"description": "no service credential"}})
+             responses={401: {"description": "no Vigil service's credential"},
+                        403: {"description": "triage itself (it needs no introspection)"}})
 def introspect(body: Introspect, auth: AuthDep) -> JSONResponse:
     staff = auth.resolve(body.token)
     answer = {"active": False} if staff is None else {"active": True, **session_body(staff)}
@@ -158,28 +171,32 @@ def viewing(incident_id: str, staff: CurrentStaff, workflow: WorkflowDep) -> Res
     return Response(status_code=204)
 
 
-@router.post("/v1/incidents/{incident_id}/acknowledge", tags=["actions"], summary="Acknowledge")
+@router.post("/v1/incidents/{incident_id}/acknowledge", tags=["actions"], summary="Acknowledge",
+             responses=CHANGE_REFUSED)
 def acknowledge(incident_id: str, body: Versioned, staff: CurrentStaff, workflow: WorkflowDep,
                 queries: QueriesDep) -> dict[str, Any]:
     workflow.acknowledge(incident_id, staff, body.version)
     return queries.incident(staff, incident_id)
 
 
-@router.post("/v1/incidents/{incident_id}/assign", tags=["actions"], summary="Assign a Duty Inspector")
+@router.post("/v1/incidents/{incident_id}/assign", tags=["actions"], summary="Assign a Duty Inspector",
+             responses=CHANGE_REFUSED)
 def assign(incident_id: str, body: Assign, staff: CurrentStaff, workflow: WorkflowDep,
            queries: QueriesDep) -> dict[str, Any]:
     workflow.assign(incident_id, staff, body.duty_inspector, body.version)
     return queries.incident(staff, incident_id)
 
 
-@router.post("/v1/incidents/{incident_id}/override", tags=["actions"], summary="Override the criteria, with reason")
+@router.post("/v1/incidents/{incident_id}/override", tags=["actions"], summary="Override the criteria, with reason",
+             responses=CHANGE_REFUSED)
 def override(incident_id: str, body: Override, staff: CurrentStaff, workflow: WorkflowDep,
              queries: QueriesDep) -> dict[str, Any]:
     workflow.override(incident_id, staff, body.priority, body.needs_duty_inspector, body.reason, body.version)
     return queries.incident(staff, incident_id)
 
 
-@router.post("/v1/incidents/{incident_id}/regrade", tags=["actions"], summary="Change the 3x5x2 grading, with reason")
+@router.post("/v1/incidents/{incident_id}/regrade", tags=["actions"], summary="Change the 3x5x2 grading, with reason",
+             responses=CHANGE_REFUSED)
 def regrade(incident_id: str, body: Regrade, staff: CurrentStaff, workflow: WorkflowDep,
             queries: QueriesDep) -> dict[str, Any]:
     workflow.regrade(incident_id, staff, body.grading(), body.reason, body.version)
@@ -187,14 +204,15 @@ def regrade(incident_id: str, body: Regrade, staff: CurrentStaff, workflow: Work
 
 
 @router.post("/v1/incidents/{incident_id}/cia-requests", tags=["actions"],
-             summary="Request a community impact assessment")
+             summary="Request a community impact assessment", responses=CHANGE_REFUSED)
 def request_cia(incident_id: str, body: RequestCia, staff: CurrentStaff, workflow: WorkflowDep,
                 queries: QueriesDep) -> dict[str, Any]:
     workflow.request_cia(incident_id, staff, body.due_at, body.version)
     return queries.incident(staff, incident_id)
 
 
-@router.post("/v1/incidents/{incident_id}/cia", tags=["actions"], summary="Record a community impact assessment")
+@router.post("/v1/incidents/{incident_id}/cia", tags=["actions"], summary="Record a community impact assessment",
+             responses=CHANGE_REFUSED)
 def record_cia(incident_id: str, body: RecordCia, staff: CurrentStaff, workflow: WorkflowDep,
                queries: QueriesDep) -> dict[str, Any]:
     workflow.record_cia(incident_id, staff, body.community_tension, body.risk_of_disorder, body.communities,
@@ -202,7 +220,8 @@ def record_cia(incident_id: str, body: RecordCia, staff: CurrentStaff, workflow:
     return queries.incident(staff, incident_id)
 
 
-@router.post("/v1/incidents/{incident_id}/close", tags=["actions"], summary="Close with an outcome")
+@router.post("/v1/incidents/{incident_id}/close", tags=["actions"], summary="Close with an outcome",
+             responses=CHANGE_REFUSED)
 def close(incident_id: str, body: Close, staff: CurrentStaff, workflow: WorkflowDep,
           queries: QueriesDep) -> dict[str, Any]:
     workflow.close(incident_id, staff, body.outcome, body.version)
@@ -225,13 +244,14 @@ def declare(body: Declare, staff: CurrentStaff, tension: TensionDep) -> dict[str
     return tension.declare(staff, body.area, body.reason, body.starts_at, body.ends_at, body.proposal_id)
 
 
-@router.post("/v1/tension/{tension_id}/lift", tags=["tension"], summary="Lift heightened tension (supervisors)")
+@router.post("/v1/tension/{tension_id}/lift", tags=["tension"], summary="Lift heightened tension (supervisors)",
+             responses=CHANGE_REFUSED)
 def lift(tension_id: str, body: Lift, staff: CurrentStaff, tension: TensionDep) -> dict[str, Any]:
     return tension.lift(staff, tension_id, body.reason)
 
 
 @router.post("/v1/tension/proposals/{proposal_id}/dismiss", tags=["tension"], status_code=204,
-             summary="Dismiss assessment's proposal (supervisors)")
+             summary="Dismiss assessment's proposal (supervisors)", responses=CHANGE_REFUSED)
 def dismiss(proposal_id: str, staff: CurrentStaff, tension: TensionDep) -> Response:
     tension.dismiss_proposal(staff, proposal_id)
     return Response(status_code=204)
@@ -250,7 +270,7 @@ def personal_data_views(staff: CurrentStaff, oversight: OversightDep, response: 
                         incident_id: str | None = None, user_id: str | None = None,
                         reference: Annotated[str | None, Query(description="an incident's reference")] = None,
                         since: datetime | None = None, until: datetime | None = None,
-                        offset: Annotated[int, Query(ge=0)] = 0,
+                        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     wanted = ViewFilter(user_id, reference or incident_id, utc(since) if since else None,
                         utc(until) if until else None)
@@ -293,7 +313,7 @@ def users(staff: CurrentStaff, accounts: AccountsDep,
 def create_user(body: NewUser, staff: CurrentStaff, accounts: AccountsDep) -> JSONResponse:
     with account_problems():
         created = accounts.create(staff, NewAccount(body.username, body.display_name, body.roles, body.areas,
-                                                    body.email, body.phone, body.password))
+                                                    body.email, body.phone, body.password, body.centre))
         account = accounts.get(staff, created.user_id)
     answer = account.as_json() | ({"temporary_password": created.temporary_password}
                                   if created.temporary_password else {})

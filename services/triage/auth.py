@@ -72,10 +72,10 @@ class Auth:
 
     def create_user(self, username: str, display_name: str, password: str, roles: list[str],
                     areas: list[str] | None = None, email: str | None = None, phone: str | None = None,
-                    by: Staff | CommandLine | None = None) -> str:
+                    by: Staff | CommandLine | None = None, centre: str | None = None) -> str:
         """An account with this password, made by `by` (the server's own operator when not said)."""
         created: Created = self.accounts.create(by or CommandLine("system"), NewAccount(
-            username, display_name, roles, areas or [], email, phone, password))
+            username, display_name, roles, areas or [], email, phone, password, centre))
         return created.user_id
 
     def sign_in(self, username: str, password: str, address: str | None = None) -> SignedIn:

@@ -100,6 +100,8 @@ def _account_options(parser: Any) -> None:
                         help="a force area code (E23000001 ...); repeat for several; none means national")
     parser.add_argument("--email", default="", help="email address for notifications")
     parser.add_argument("--phone", default="", help="phone number for notifications")
+    parser.add_argument("--centre", default="", help="a caseworker's reporting centre (its intake centre id); "
+                        "left out: the deployment's default centre")
 
 
 def _login() -> str:
@@ -172,7 +174,7 @@ def user_create(args: argparse.Namespace) -> int:
 
     def run(accounts: Any) -> int:
         created = accounts.create(_by(args), NewAccount(args.username, args.name, args.role, args.area,
-                                                        args.email, args.phone, password))
+                                                        args.email, args.phone, password, args.centre))
         print(f"created {created.username} ({', '.join(sorted(set(args.role)))}; "
               f"{', '.join(sorted(set(args.area))) or 'national'}), user id {created.user_id}")
         _print_temporary(created.temporary_password)
@@ -266,7 +268,7 @@ def create_user(args: argparse.Namespace) -> int:
 
     def run(accounts: Any) -> int:
         created = accounts.create(_by(args), NewAccount(args.username, args.name, args.role, args.area,
-                                                        args.email, args.phone, password))
+                                                        args.email, args.phone, password, args.centre))
         print(f"created {created.username} ({', '.join(args.role)}), user id {created.user_id}")
         return 0
 

@@ -67,7 +67,7 @@ class Decisions:
         group = None if held else self.grouping.place(s, remembered, decision, ruleset, _trusted_centre(report),
                                                       self.clock.now())
         incident = Incident.open(Report(report.report_id, report.reference, remembered.area, report.grading,
-                                        report.consent.share_with_police), decision,
+                                        report.consent.share_with_police, report.centre_id), decision,
                                  self.clock.now(), self.policy.ack_minutes, group)
         self.incidents.save(s, incident)
         _decisions().add(1, {"priority": decision.priority.value, "critical": str(decision.critical).lower(),

@@ -156,17 +156,17 @@ class GroupReview:
     def view(self, staff: Staff, group_id: str) -> dict[str, Any]:
         _supervisor(staff)
         with self.db.snapshot() as s:
-            group = self._get(s, group_id)
+            group = self._get(s, group_id, staff)
             return group_view(group, self.groups.members(s, group.members))
 
     def listing(self, staff: Staff, state: str | None) -> list[dict[str, Any]]:
         _supervisor(staff)
         with self.db.snapshot() as s:
-            return self.groups.listing(s, state)
+            return [g for g in self.groups.listing(s, state) if staff.covers(g["area"])]
 
     def confirm(self, staff: Staff, group_id: str, reason: str) -> Group:
         _supervisor(staff)
-        return self._act(group_id, lambda s, g: g.confirm(reason, staff.user_id, self.clock.now()))
+        return self._act(group_id, lambda s, g: g.confirm(reason, staff.user_id, self.clock.now()), staff)
 
     def split(self, staff: Staff, group_id: str, incident_ids: list[str], reason: str) -> Group:
         """Each member taken out is its own incident again: paged now if it needs the Duty Inspector."""
@@ -182,21 +182,22 @@ class GroupReview:
                     self.grouping.regroup(s, incident, None, now)
             self.grouping.hand_on(s, group, now)
 
-        return self._act(group_id, run)
+        return self._act(group_id, run, staff)
 
-    def _act(self, group_id: str, command: Callable[[Session, Group], object]) -> Group:
+    def _act(self, group_id: str, command: Callable[[Session, Group], object], staff: Staff) -> Group:
         try:
             with self.db.transaction() as s:
-                group = self._get(s, group_id)
+                group = self._get(s, group_id, staff)
                 command(s, group)
                 self.groups.save(s, group)
                 return group
         except ConcurrencyError:
             raise StaleVersion("the group changed at the same moment (a new member joined): try again") from None
 
-    def _get(self, s: Session, group_id: str) -> Group:
+    def _get(self, s: Session, group_id: str, staff: Staff) -> Group:
+        """The group; one outside the person's areas is, to them, unknown."""
         group = self.groups.get(s, group_id)
-        if group is None:
+        if group is None or not staff.covers(group.area):
             raise UnknownIncident("no such group")
         return group
 

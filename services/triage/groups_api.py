@@ -11,11 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.triage.api import CHANGE_REFUSED, STAFF_API
 from services.triage.deps import CurrentStaff, WorkflowDep
 from services.triage.grouping import GroupReview
 from services.triage.groups import GroupState
 
-router = APIRouter(tags=["groups"])
+router = APIRouter(tags=["groups"], responses={**STAFF_API, **CHANGE_REFUSED})
 
 
 def _review(workflow: WorkflowDep) -> GroupReview:

@@ -1,7 +1,7 @@
 """The Incident: an event-sourced aggregate. Commands check the rules and record past-tense events.
 
-State is only ever changed by `apply`, so replaying the stream gives the same incident; the
-version (events so far) is what optimistic concurrency compares.
+State is only ever changed by `when` (through `apply`, shared/aggregate.py), so replaying the stream gives the
+same incident; the version (events so far) is what optimistic concurrency compares.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from services.triage.rules import Decision, ack_deadline
+from shared.aggregate import Aggregate
 from shared.events.base import Event
 from shared.events.incidents import (
     CommunityImpactAssessmentCompleted,
@@ -112,6 +113,7 @@ class Report:
     area: str
     grading: Grading | None = None
     share_with_police: bool = True
+    centre_id: str | None = None  # the reporting centre that sent it; None: the public form
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ class Sharing:
 
 
 @dataclass
-class Incident:
+class Incident(Aggregate[Event]):
     incident_id: str
     report_id: str = ""
     reference: str = ""
@@ -160,25 +162,11 @@ class Incident:
     paged_with_group: bool = False
     held_for_centre: bool = False
     safeguarding_override: str | None = None
-    version: int = 0
-    pending: list[Event] = field(default_factory=list)
+    centre_id: str | None = None
 
     # --- rebuilding -----------------------------------------------------------------------------------
 
-    @classmethod
-    def replay(cls, incident_id: str, events: list[Event]) -> Incident:
-        incident = cls(incident_id)
-        for e in events:
-            incident.apply(e)
-        return incident
-
-    def record(self, event: Event) -> Event:
-        self.apply(event)
-        self.pending.append(event)
-        return event
-
-    def apply(self, e: Event) -> None:
-        self.version += 1
+    def when(self, e: Event) -> None:
         if isinstance(e, IncidentTriaged):
             self._triaged(e)
         elif isinstance(e, DutyInspectorAssigned):
@@ -211,9 +199,9 @@ class Incident:
         self.computed_priority = e.computed_priority or e.priority
         self.ruleset_version, self.ack_deadline, self.updated_at = e.ruleset_version, e.ack_deadline, e.triaged_at
         self.hate_crime = True if e.hate_crime is None else e.hate_crime
-        self.group_id, self.paged_with_group = e.group_id, e.paged_with_group
-        self.held_for_centre = e.held_for_centre
+        self.group_id, self.paged_with_group, self.held_for_centre = e.group_id, e.paged_with_group, e.held_for_centre
         self.safeguarding_override = e.safeguarding_override or self.safeguarding_override
+        self.centre_id = e.centre_id or self.centre_id
         if self.triaged_at is None:
             self.triaged_at, self.grading = e.triaged_at, e.grading
         if rose:
@@ -239,7 +227,7 @@ class Incident:
             computed_priority=decision.priority, hate_crime=decision.hate_crime, grading=report.grading,
             group_id=group.group_id if group else None, paged_with_group=covered,
             group_size=group.size if group else None, held_for_centre=sharing.held_for_centre,
-            safeguarding_override=sharing.safeguarding_override))
+            safeguarding_override=sharing.safeguarding_override, centre_id=report.centre_id))
         return incident
 
     def retriage(self, decision: Decision, area: str, now: datetime, ack_minutes: Mapping[Priority, int],
@@ -266,7 +254,7 @@ class Incident:
             priority=priority, ack_deadline=None if covered else deadline, ruleset_version=decision.ruleset_version,
             retriage=True, computed_priority=decision.priority, hate_crime=decision.hate_crime,
             group_id=None if leaves else self.group_id, paged_with_group=covered,
-            held_for_centre=sharing.held_for_centre,
+            held_for_centre=sharing.held_for_centre, centre_id=self.centre_id,
             safeguarding_override=sharing.safeguarding_override or self.safeguarding_override))
 
     def regroup(self, group: Membership | None, now: datetime, ack_minutes: Mapping[Priority, int]) -> Event | None:
@@ -285,7 +273,7 @@ class Incident:
             retriage=True, computed_priority=self.computed_priority, hate_crime=self.hate_crime,
             group_id=group.group_id if group else None, paged_with_group=covered,
             group_size=group.size if group else None, held_for_centre=self.held_for_centre,
-            safeguarding_override=self.safeguarding_override))
+            safeguarding_override=self.safeguarding_override, centre_id=self.centre_id))
 
     def acknowledge(self, by: str, may_acknowledge_critical: bool, now: datetime, via: str | None = None) -> Event:
         self._not_acknowledged()
@@ -333,9 +321,8 @@ class Incident:
 
     def escalate_if_overdue(self, now: datetime) -> Event | None:
         """Each missed deadline escalates once; notify does the chasing from there."""
-        if self.state != State.open or self.ack_deadline is None or now < self.ack_deadline:
-            return None
-        if self.escalated_deadline == self.ack_deadline:
+        if (self.state != State.open or self.ack_deadline is None or now < self.ack_deadline
+                or self.escalated_deadline == self.ack_deadline):
             return None
         return self.record(IncidentEscalated(
             incident_id=self.incident_id, area=self.area, priority=self.priority, level=self.escalation_level + 1,

@@ -77,8 +77,10 @@ class IncidentRepository:
     def erased_at(self, s: Session, incident_id: str) -> datetime | None:
         return s.execute(select(_incidents.c.erased_at).where(_incidents.c.incident_id == incident_id)).scalar()
 
-    def queue(self, s: Session, area: str | None, priority: str | None, state: str | None) -> list[dict[str, Any]]:
-        """Open work first by priority, then by the deadline that is nearest."""
+    def queue(self, s: Session, area: str | None, priority: str | None, state: str | None,
+              within: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        """Open work first by priority, then by the deadline that is nearest; `within`: these areas only (none:
+        every area)."""
         t = _incidents
         q = select(t)
         if state == "all":
@@ -90,6 +92,8 @@ class IncidentRepository:
         q = q.where(t.c.held_for_centre.is_(False))
         if area:
             q = q.where(t.c.area == area)
+        if within:
+            q = q.where(t.c.area.in_(sorted(within)))
         if priority:
             q = q.where(t.c.priority == priority)
         q = q.order_by(t.c.priority, t.c.ack_deadline.is_(None), t.c.ack_deadline, t.c.triaged_at)
@@ -106,5 +110,5 @@ def _queue_row(i: Incident) -> dict[str, Any]:
         "acknowledged_at": i.acknowledged_at, "escalation_level": i.escalation_level,
         "escalated_deadline": i.escalated_deadline, "cia": i.cia,
         "cia_due_at": i.cia_due_at, "outcome": i.outcome, "closed_at": i.closed_at, "updated_at": i.updated_at,
-        "held_for_centre": i.held_for_centre,
+        "held_for_centre": i.held_for_centre, "centre_id": i.centre_id,
     }

@@ -4,7 +4,7 @@ accounts notify's rota names, with the contact details to page them at (asked at
 
 Notify checked the link or the reply and who it was for; triage checks the account is still there, enabled
 and allowed to take a critical incident on, then records the same event its own Acknowledge button does, for
-that account, saying how it came (`via`). Only the service credential may call (docs/notify.md, "Answering
+that account, saying how it came (`via`). Only notify's credential may call (docs/notify.md, "Answering
 from the message").
 """
 
@@ -19,21 +19,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.triage.access import Action, Staff
 from services.triage.deps import VigilDep, WorkflowDep
 from services.triage.incident import Incident
+from services.triage.schemas import AnsweredOut, StaffContactOut
 from services.triage.staff_store import AccountDetails, account_details, active_account
 from services.triage.workflow import Workflow
 from shared.problems import Forbidden, NotFound
-from shared.staffaccess import require_service_credential
+from shared.servicecalls import require_caller
 
 log = logging.getLogger(__name__)
 
 
-def _service_only(vigil: VigilDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    require_service_credential(vigil, authorization)
+def _notify_only(vigil: VigilDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    require_caller(vigil, authorization, {"notify"})
 
 
-router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[Depends(_service_only)], responses={
-    401: {"description": "no service credential"},
-    403: {"description": "no enabled account by that name, or not one that may take a critical incident on"},
+router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[Depends(_notify_only)], responses={
+    401: {"description": "no Vigil service's credential"},
+    403: {"description": "a service other than notify; or no enabled account by that name, or not one that may "
+                        "take a critical incident on"},
     404: {"description": "no such incident, or no account by that username"},
     409: {"description": "already acknowledged (by whom, when) or closed"}})
 
@@ -48,7 +50,7 @@ class AnswerFromMessage(BaseModel):
 
 
 @router.post("/incidents/{incident_id}/acknowledgements", status_code=201,
-             summary="Acknowledge for a staff account, from the alert itself (for notify)")
+             summary="Acknowledge for a staff account, from the alert itself (for notify)", response_model=AnsweredOut)
 def acknowledge(incident_id: str, body: AnswerFromMessage, workflow: WorkflowDep) -> dict[str, Any]:
     staff = _answering(workflow, body.username)
     incident = workflow.acknowledge(incident_id, staff, via=body.via)
@@ -58,7 +60,7 @@ def acknowledge(incident_id: str, body: AnswerFromMessage, workflow: WorkflowDep
 
 
 @router.post("/incidents/{incident_id}/escalations", status_code=201,
-             summary="Escalate now for a staff account, from the alert itself (for notify)")
+             summary="Escalate now for a staff account, from the alert itself (for notify)", response_model=AnsweredOut)
 def escalate(incident_id: str, body: AnswerFromMessage, workflow: WorkflowDep) -> dict[str, Any]:
     staff = _answering(workflow, body.username)
     incident = workflow.escalate(incident_id, staff, body.level, via=body.via)
@@ -84,7 +86,8 @@ def _answer(incident: Incident, staff: Staff) -> dict[str, Any]:
             "escalation_level": incident.escalation_level, "at": incident.updated_at}
 
 
-@router.get("/staff/{username}/contact", summary="A staff account's contact details (for notify's rota)")
+@router.get("/staff/{username}/contact", summary="A staff account's contact details (for notify's rota)",
+            response_model=StaffContactOut)
 def staff_contact(username: str, workflow: WorkflowDep, response: Response) -> dict[str, Any]:
     """A disabled account is answered too, as disabled: notify says why it paged someone else."""
     response.headers["Cache-Control"] = "no-store"
@@ -95,7 +98,8 @@ def staff_contact(username: str, workflow: WorkflowDep, response: Response) -> d
     return _contact(found[0])
 
 
-@router.get("/staff", summary="Staff accounts with their contact details, by role and area (for notify)")
+@router.get("/staff", summary="Staff accounts with their contact details, by role and area (for notify)",
+            response_model=list[StaffContactOut])
 def staff_list(workflow: WorkflowDep, response: Response, role: str = "", area: str = "") -> list[dict[str, Any]]:
     """`area`: accounts covering it, national ones included; disabled accounts are listed, as disabled."""
     response.headers["Cache-Control"] = "no-store"

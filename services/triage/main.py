@@ -11,6 +11,9 @@ from fastapi.staticfiles import StaticFiles
 from services.triage import tables
 from services.triage.admin import router as admin_router
 from services.triage.api import install_error_mapping, router
+from services.triage.area_cia import AreaCias, AreaCiaStore
+from services.triage.area_cia_routes import api as area_cia_api
+from services.triage.area_cia_routes import pages as area_cia_pages
 from services.triage.auth import Auth
 from services.triage.decisions import Decisions
 from services.triage.deps import Provided, provide
@@ -30,11 +33,21 @@ from shared.clock import Clock, SystemClock
 from shared.events.incidents import Priority
 from shared.personal import PersonalDataClient
 from shared.service import ServiceCore, service_app
-from shared.settings import VigilSettings
+from shared.settings import PLAIN_HTTP_ENVIRONMENTS, VigilSettings
+from shared.stafftext import StaffTextClient
 from shared.topics import AREAS, REPORTS
 
 SERVICE = "triage"
 STATIC = Path(__file__).resolve().parent / "static"
+
+
+def sealing_staff_text(vigil: VigilSettings, settings: TriageSettings) -> bool:
+    """Staff text is sealed with the report's key (ADR 0055); only development and tests may run triage without an
+    intake to seal it, and say so (`TRIAGE_SEAL_STAFF_TEXT=false`)."""
+    if not settings.seal_staff_text and vigil.environment not in PLAIN_HTTP_ENVIRONMENTS:
+        raise ValueError("TRIAGE_SEAL_STAFF_TEXT=false is for development and tests: staff text about a report "
+                         "must travel sealed with the report's key")
+    return settings.seal_staff_text
 
 
 class Triage(ServiceCore):
@@ -47,10 +60,13 @@ class Triage(ServiceCore):
         self.rulesets = Rulesets(self.db, self.store, clock, self.configured_ruleset)
         self.decisions = Decisions(self.db, incidents, self.rulesets.store, tension, clock, policy)
         self.tension = Tension(self.db, self.store, tension, self.decisions, clock, policy, default_registry())
-        self.workflow = Workflow(self.db, incidents, clock, policy, PersonalDataClient.from_settings(vigil))
+        texts = StaffTextClient.from_settings(vigil, SERVICE) if sealing_staff_text(vigil, settings) else None
+        self.workflow = Workflow(self.db, incidents, clock, policy, PersonalDataClient.from_settings(vigil, "triage"),
+                                 texts)
         self.queries = Queries(self.db, clock, incidents, self.decisions.memory, self.tension.store,
-                               self.rulesets.store, self.workflow.store)
+                               self.rulesets.store, self.workflow.store, settings.default_centre, texts)
         self.auth = Auth(self.db, clock, settings.session_idle_minutes, settings.session_max_hours)
+        self.area_cias = AreaCias(self.db, AreaCiaStore(self.store), clock, default_registry())
         self.consume("reports", [REPORTS], self.decisions.on_report_event)
         self.consume("areas", [AREAS], self.tension.on_area_event)
         self.add_task("timers", self.run_timers)
@@ -76,10 +92,11 @@ def build(vigil: VigilSettings | None = None, settings: TriageSettings | None = 
 
 def create_app(triage: Triage | None = None, with_worker: bool = True) -> FastAPI:
     triage = triage or build()
+    routers = [router, ui_router, admin_router, internal_router, groups_router, area_cia_api, area_cia_pages]
     app = service_app(triage, "Vigil triage", "Critical-incident criteria, the Duty Inspector's "
-                      "workflow and the staff UI.", [router, ui_router, admin_router, internal_router, groups_router],
-                      with_worker)
+                      "workflow and the staff UI.", routers, with_worker)
     install_error_mapping(app)
+    app.state.area_cias = triage.area_cias  # area_cia_routes.py's (ADR 0059)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     provide(app, Provided(triage.vigil, triage.settings, triage.auth, triage.workflow, triage.tension,
                           triage.queries))

@@ -48,9 +48,12 @@ class Oversight:
         self.rulesets = rulesets
 
     def personal_data_views(self, staff: Staff, wanted: ViewFilter, offset: int = 0, limit: int = 50) -> Views:
-        """Newest first, each with the incident's reference and the viewer's name; `total` counts every match."""
+        """Newest first, each with the incident's reference and the viewer's name; `total` counts every match.
+        Views of incidents outside the person's areas are left out."""
         staff.require(Action.view_audit)
         query = _views(wanted)
+        if staff.areas:
+            query = query.where(tables.incidents.c.area.in_(sorted(staff.areas)))
         with self.db.snapshot() as s:
             total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             v = tables.personal_data_views

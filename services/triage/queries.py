@@ -21,12 +21,15 @@ from services.triage.decisions import ReportMemory
 from services.triage.incident import UnknownIncident
 from services.triage.incident_store import History, IncidentRepository
 from services.triage.publishing import RulesetStore
+from services.triage.staff_store import DEFAULT_CENTRE
 from services.triage.tension import TensionStore
-from services.triage.views import incident_view, queue_item, redacted
+from services.triage.views import UNAVAILABLE, incident_view, queue_item, redacted
 from services.triage.workflow import WorkflowStore
+from shared import personal
 from shared.clock import Clock
 from shared.db import Database
-from shared.events.incidents import Priority
+from shared.events.incidents import NATIONAL, CriteriaOverridden, IncidentRegraded, Priority
+from shared.stafftext import StaffTextClient
 
 STATUSES = ("open", "acknowledged", "overdue", "closed", "all")  # "" is everything not closed
 SORTS = ("priority", "received", "time-left")
@@ -95,8 +98,11 @@ class IncidentRecord:
 
 class Queries:
     def __init__(self, db: Database, clock: Clock, incidents: IncidentRepository, memory: ReportMemory,
-                 tension: TensionStore, rulesets: RulesetStore, records: WorkflowStore) -> None:
+                 tension: TensionStore, rulesets: RulesetStore, records: WorkflowStore,
+                 default_centre: str = DEFAULT_CENTRE, texts: StaffTextClient | None = None) -> None:
         self.db = db
+        self.texts = texts  # opens what staff wrote, sealed with the report's key (ADR 0055)
+        self.default_centre = default_centre  # the centre public-form reports, and caseworkers without one, belong to
         self.clock = clock
         self.incidents = incidents
         self.memory = memory
@@ -107,9 +113,11 @@ class Queries:
     def queue(self, staff: Staff, area: str | None = None, priority: str | None = None,
               state: str | None = None) -> list[dict[str, Any]]:
         staff.require(Action.view_queue)
+        if area and not staff.covers(area):
+            return []
         with self.db.sessions() as s:
             now = self.clock.now()
-            rows = self.incidents.queue(s, area, priority, state)
+            rows = self.incidents.queue(s, area, priority, state, staff.areas)
             watching = staff_store.viewers(s, now, [r["incident_id"] for r in rows])
             names = staff_store.display_names(s)
         return [queue_item(r, now, watching.get(r["incident_id"], []), names) for r in rows]
@@ -119,15 +127,16 @@ class Queries:
         staff.require(Action.view_queue)
         now = self.clock.now()
         with self.db.snapshot() as s:
-            total = int(s.execute(select(func.count()).select_from(_filtered(wanted, now).subquery())).scalar_one())
+            query = _filtered(wanted, now, staff.areas)
+            total = int(s.execute(select(func.count()).select_from(query.subquery())).scalar_one())
             pages = max(1, -(-total // wanted.per_page))
             page = min(wanted.page, pages)
-            found = [dict(r) for r in s.execute(_sorted(_filtered(wanted, now), wanted)
+            found = [dict(r) for r in s.execute(_sorted(query, wanted)
                                                 .limit(wanted.per_page)
                                                 .offset((page - 1) * wanted.per_page)).mappings()]
             watching = staff_store.viewers(s, now, [r["incident_id"] for r in found])
             names = staff_store.display_names(s)
-            counts = _counts(s, now)
+            counts = _counts(s, now, staff.areas)
         rows = [queue_item(r, now, watching.get(r["incident_id"], []), names) | _received(r) for r in found]
         return QueuePage(rows, total, counts, page, pages)
 
@@ -143,16 +152,18 @@ class Queries:
         now = self.clock.now()
         with self.db.snapshot() as s:
             found = self.incidents.with_history(s, incident_id)
-            if found is None or not staff.can(Action.view_held if found[0].held_for_centre else Action.view_queue):
+            if found is None or not staff.can(Action.view_held if found[0].held_for_centre else Action.view_queue) \
+                    or not staff.covers(found[0].area):
                 raise UnknownIncident("no such incident")
             incident, history = found
+            if incident.held_for_centre and not self._same_centre(s, staff, incident.centre_id):
+                raise UnknownIncident("no such incident")  # another centre's report: as if there were none
             erased_at = self.incidents.erased_at(s, incident_id)
             facts = self.memory.facts(s, incident.report_id)
             names = staff_store.display_names(s)
             watching = staff_store.viewers(s, now, [incident_id]).get(incident_id, [])
             assessments = _assessments(s, incident_id)
-        if erased_at is not None:
-            history = redacted(history)
+        history = redacted(history) if erased_at is not None else opened(self.texts, incident.report_id, history)
         detail = incident_view(incident, facts, history, names, watching, staff, now) | {"erased_at": erased_at}
         return IncidentRecord(detail, history, assessments, names)
 
@@ -161,12 +172,21 @@ class Queries:
         staff.require(Action.view_held)
         t = _incidents
         with self.db.snapshot() as s:
+            centre = staff_store.centre_of(s, staff.user_id) or self.default_centre
             rows = s.execute(select(t, _memory.c.submitted_at, _memory.c.facts)
                              .select_from(t.outerjoin(_memory, _memory.c.report_id == t.c.report_id))
-                             .where(t.c.held_for_centre.is_(True)).order_by(t.c.triaged_at.desc()).limit(500)
+                             .where(func.coalesce(t.c.centre_id, self.default_centre) == centre)
+                             .where(t.c.held_for_centre.is_(True), *_within(staff.areas))
+                             .order_by(t.c.triaged_at.desc()).limit(500)
                              ).mappings()
             now = self.clock.now()
             return [queue_item(dict(r), now, [], {}) | _received(dict(r)) for r in rows]
+
+    def _same_centre(self, s: Session, staff: Staff, centre_id: str | None) -> bool:
+        """Whether a held report is this caseworker's: the centre that sent it (the default centre for the public
+        form) is the one their account names (the default centre when it names none)."""
+        mine = staff_store.centre_of(s, staff.user_id) or self.default_centre
+        return (centre_id or self.default_centre) == mine
 
     def last_personal_view(self, staff: Staff, incident_id: str) -> dict[str, Any] | None:
         """This person's latest recorded view of the incident's personal details, if any."""
@@ -183,8 +203,9 @@ class Queries:
         staff.require(Action.view_queue)
         with self.db.snapshot() as s:
             now = self.clock.now()
-            return TensionMap(self.tension.current(s, now),
-                              self.tension.proposals(s) if staff.can(Action.declare_tension) else [],
+            declared = [d for d in self.tension.current(s, now) if d["area"] == NATIONAL or staff.covers(d["area"])]
+            return TensionMap(declared, [p for p in self.tension.proposals(s) if staff.covers(p["area"])]
+                              if staff.can(Action.declare_tension) else [],
                               staff_store.display_names(s))
 
     def rulesets(self, staff: Staff) -> list[dict[str, Any]]:
@@ -212,11 +233,16 @@ class Queries:
 
 # --- the queue page's SQL ---------------------------------------------------------------------------
 
-def _filtered(f: QueueFilter, now: datetime) -> Select[Any]:
+def _filtered(f: QueueFilter, now: datetime, within: frozenset[str]) -> Select[Any]:
     t = _incidents
     query = select(t, _memory.c.submitted_at, _memory.c.facts).select_from(
         t.outerjoin(_memory, _memory.c.report_id == t.c.report_id))
-    return query.where(*_conditions(f, now))
+    return query.where(*_conditions(f, now), *_within(within))
+
+
+def _within(areas: frozenset[str]) -> list[ColumnElement[bool]]:
+    """Incidents in these areas only; none (a national account) means every area."""
+    return [_incidents.c.area.in_(sorted(areas))] if areas else []
 
 
 def _conditions(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
@@ -249,13 +275,14 @@ def _sorted(query: Select[Any], f: QueueFilter) -> Select[Any]:
     return query.order_by(*keys[f.sort], t.c.incident_id)
 
 
-def _counts(s: Session, now: datetime) -> QueueCounts:
+def _counts(s: Session, now: datetime, within: frozenset[str]) -> QueueCounts:
     t = _incidents
     police = t.c.held_for_centre.is_(False)
-    by_state_priority = s.execute(select(t.c.state, t.c.priority, func.count()).where(t.c.state != "closed", police)
+    by_state_priority = s.execute(select(t.c.state, t.c.priority, func.count())
+                                  .where(t.c.state != "closed", police, *_within(within))
                                   .group_by(t.c.state, t.c.priority)).all()
     overdue = s.execute(select(func.count()).select_from(t).where(t.c.state == "open", t.c.ack_deadline <= now,
-                                                                  police))
+                                                                  police, *_within(within)))
     by_priority: dict[str, int] = {p.value: 0 for p in Priority}
     for _state, priority, n in by_state_priority:
         by_priority[priority] = by_priority.get(priority, 0) + n
@@ -267,6 +294,28 @@ def _counts(s: Session, now: datetime) -> QueueCounts:
 def _received(row: dict[str, Any]) -> dict[str, Any]:
     facts = json.loads(row["facts"]) if row.get("facts") else {}
     return {"received_at": row.get("submitted_at") or row["triaged_at"], "types": facts.get("types", [])}
+
+
+def opened(texts: StaffTextClient | None, report_id: str, history: History) -> History:
+    """The reasons staff gave, opened with the report's key while it exists (one call to intake for the page);
+    "[erased]" once it is gone, though triage may not have heard of the erasure yet; "[unavailable]" while intake
+    does not answer. Events from before sealing carry their reason in clear and need nothing."""
+    sealed = [e.sealed for _, e in history if isinstance(e, CriteriaOverridden | IncidentRegraded) and e.sealed]
+    if not sealed:
+        return history
+    try:
+        found = iter(texts.open(report_id, sealed)) if texts else None
+    except personal.ReportErased:
+        return redacted(history)
+    except (personal.PersonalDataUnavailable, personal.UnknownReport):
+        found = None
+    shown: History = []
+    for env, e in history:
+        if isinstance(e, CriteriaOverridden | IncidentRegraded) and e.sealed:
+            reason = next(found).get("reason", "") if found else UNAVAILABLE
+            e = e.model_copy(update={"reason": reason})
+        shown.append((env, e))
+    return shown
 
 
 def _assessments(s: Session, incident_id: str) -> list[dict[str, Any]]:

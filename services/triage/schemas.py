@@ -38,6 +38,8 @@ class NewUser(_Body):
     areas: list[str] = Field([], description="police force area codes; none means national")
     email: str | None = Field(None, max_length=254, description="for notifications")
     phone: str | None = Field(None, max_length=32, description="for notifications (SMS)")
+    centre: str | None = Field(None, max_length=64, description=(
+        "a caseworker's reporting centre, as intake knows it; left out: the deployment's default centre"))
 
 
 class AccountChange(_Body):
@@ -113,3 +115,56 @@ class Declare(_Body):
 
 class Lift(_Body):
     reason: str = Field("", max_length=500)
+
+
+# -- answers --------------------------------------------------------------------------------------
+
+
+class SessionOut(BaseModel):
+    """Who is signed in: what `GET /v1/session` answers, and introspection for an active session."""
+
+    user_id: str
+    username: str
+    display_name: str
+    roles: list[str]
+    areas: list[str] = Field(description="the force areas the account is limited to; empty: national")
+    national: bool
+    csrf_token: str = Field(description="send as X-CSRF-Token on changes made with the cookie")
+
+
+class IntrospectionOut(BaseModel):
+    """`active` false (and nothing else) for an unknown, expired or signed-out session."""
+
+    active: bool
+    user_id: str | None = None
+    username: str | None = None
+    display_name: str | None = None
+    roles: list[str] | None = None
+    areas: list[str] | None = None
+    national: bool | None = None
+    csrf_token: str | None = None
+
+
+class StaffContactOut(BaseModel):
+    """A staff account as notify's rota needs it: disabled accounts too, as disabled."""
+
+    username: str
+    display_name: str
+    roles: list[str]
+    areas: list[str] = Field(description="empty: national")
+    enabled: bool
+    email: str | None
+    phone: str | None
+
+
+class AnsweredOut(BaseModel):
+    """An alert answered from the message: the incident as it now stands, and who answered."""
+
+    incident_id: str
+    reference: str
+    state: str
+    by: str
+    by_name: str
+    acknowledged_at: datetime | None
+    escalation_level: int
+    at: datetime | None

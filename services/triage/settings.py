@@ -10,6 +10,9 @@ class TriageSettings(BaseSettings):
     database_url: str = "sqlite:///var/triage.db"
     host: str = "127.0.0.1"
     port: int = 8002
+    internal_port: int | None = Field(None, ge=1, le=65535, description=(
+        "a second port for the internal routes (/internal/...), which the public port then refuses; unset: "
+        "both on `port` (development, tests)"))
     ack_minutes_p1: int = Field(15, ge=1)
     ack_minutes_p2: int = Field(60, ge=1)
     cia_due_hours: int = Field(24, ge=1)
@@ -19,3 +22,9 @@ class TriageSettings(BaseSettings):
     session_max_hours: int = Field(12, ge=1)
     secure_cookies: bool = Field(False, description="set the Secure flag on the session cookie (behind HTTPS)")
     queue_refresh_seconds: float = Field(2.0, gt=0)
+    seal_staff_text: bool = Field(True, description=(
+        "seal what staff write about a report (reasons, CIA notes) with the report's key at intake (ADR 0055); "
+        "false only in development and tests that run triage without intake"))
+    default_centre: str = Field("default", min_length=1, max_length=64, description=(
+        "the reporting centre whose caseworkers hold the public form's reports kept from the police; a centre's "
+        "own reports belong to it (its intake centre id)"))

@@ -23,6 +23,7 @@ VIEWING_SECONDS = 45
 SYSTEM_NAMES = {"system": "Vigil"}
 SIGN_INS_KEPT = 20
 SIGN_INS_DAYS = 90
+DEFAULT_CENTRE = "default"  # the reporting centre public-form reports belong to, unless a deployment names its own
 
 _users, _sessions, _viewers = tables.staff_users, tables.staff_sessions, tables.incident_viewers
 _sign_ins = tables.staff_sign_ins
@@ -35,9 +36,10 @@ class Account:
     display_name: str
     roles: frozenset[str]
     password_hash: str
+    areas: frozenset[str] = frozenset()  # empty: national
 
     def as_staff(self, csrf_token: str) -> Staff:
-        return Staff(self.user_id, self.username, self.display_name, self.roles, csrf_token)
+        return Staff(self.user_id, self.username, self.display_name, self.roles, csrf_token, self.areas)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class AccountDetails:
     created_at: datetime
     updated_at: datetime | None
     last_sign_in_at: datetime | None
+    centre: str | None = None  # a caseworker's reporting centre; None: the deployment's default centre
 
     @property
     def national(self) -> bool:
@@ -72,7 +75,7 @@ class AccountDetails:
                 "roles": self.roles, "areas": self.areas, "national": self.national, "email": self.email,
                 "phone": self.phone, "enabled": self.enabled, "active": self.enabled,
                 "created_at": self.created_at, "updated_at": self.updated_at,
-                "last_sign_in_at": self.last_sign_in_at}
+                "last_sign_in_at": self.last_sign_in_at, "centre": self.centre}
 
 
 @dataclass(frozen=True)
@@ -101,17 +104,24 @@ def username_taken(s: Session, username: str) -> bool:
 
 def add_account(s: Session, user_id: str, username: str, display_name: str, password_hash: str,
                 roles: list[str], at: datetime, areas: list[str] | None = None, email: str | None = None,
-                phone: str | None = None) -> None:
+                phone: str | None = None, centre: str | None = None) -> None:
     s.execute(insert(_users).values(
         user_id=user_id, username=username, display_name=display_name, password_hash=password_hash,
-        roles=_stored(roles), active=True, created_at=at, areas=_stored(areas or []), email=email, phone=phone))
+        roles=_stored(roles), active=True, created_at=at, areas=_stored(areas or []), email=email, phone=phone,
+        centre=centre))
 
 
 def active_account(s: Session, username: str) -> Account | None:
     row = s.execute(select(_users).where(_users.c.username == username, _users.c.active.is_(True))).mappings().first()
     if row is None:
         return None
-    return Account(row["user_id"], row["username"], row["display_name"], _roles(row["roles"]), row["password_hash"])
+    return Account(row["user_id"], row["username"], row["display_name"], _roles(row["roles"]), row["password_hash"],
+                   frozenset(_codes(row["areas"])))
+
+
+def centre_of(s: Session, user_id: str) -> str | None:
+    """The reporting centre an account works for; None: the deployment's default centre."""
+    return s.execute(select(_users.c.centre).where(_users.c.user_id == user_id)).scalar()
 
 
 def set_password_hash(s: Session, user_id: str, password_hash: str) -> None:
@@ -134,7 +144,7 @@ def account_details(s: Session, user_id: str | None = None, username: str | None
         q = q.where(_users.c.username == username)
     return [AccountDetails(r["user_id"], r["username"], r["display_name"], sorted(_roles(r["roles"])),
                            _codes(r["areas"]), r["email"], r["phone"], r["active"], r["created_at"],
-                           r["updated_at"], r["last_sign_in_at"]) for r in s.execute(q).mappings()]
+                           r["updated_at"], r["last_sign_in_at"], r["centre"]) for r in s.execute(q).mappings()]
 
 
 def set_enabled(s: Session, user_id: str, enabled: bool, at: datetime) -> None:
@@ -191,12 +201,14 @@ def open_session(s: Session, token_hash: str, user_id: str, csrf_token: str, now
 def session_of(s: Session, token_hash: str) -> StaffSession | None:
     """The session with this token's hash, if its account is still active."""
     row = s.execute(select(_sessions.c.csrf_token, _sessions.c.expires_at, _sessions.c.last_seen_at,
-                           _users.c.user_id, _users.c.username, _users.c.display_name, _users.c.roles)
+                           _users.c.user_id, _users.c.username, _users.c.display_name, _users.c.roles,
+                           _users.c.areas)
                     .join(_users, _users.c.user_id == _sessions.c.user_id)
                     .where(_sessions.c.token_hash == token_hash, _users.c.active.is_(True))).mappings().first()
     if row is None:
         return None
-    staff = Staff(row["user_id"], row["username"], row["display_name"], _roles(row["roles"]), row["csrf_token"])
+    staff = Staff(row["user_id"], row["username"], row["display_name"], _roles(row["roles"]), row["csrf_token"],
+                  frozenset(_codes(row["areas"])))
     return StaffSession(staff, row["expires_at"], row["last_seen_at"])
 
 

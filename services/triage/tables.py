@@ -37,6 +37,7 @@ incidents = Table(
     Column("updated_at", UTCDateTime(), nullable=True),
     Column("held_for_centre", Boolean, nullable=False, server_default="0"),  # the police never see it (#15)
     Column("erased_at", UTCDateTime(), nullable=True),  # when the reporter's data was erased
+    Column("centre_id", String(64), nullable=True),  # the reporting centre that sent it; NULL: the public form
     Index("ix_incidents_queue", "state", "priority", "ack_deadline"),
 )
 
@@ -140,6 +141,8 @@ staff_users = Table(
     Column("email", String(254), nullable=True),
     Column("phone", String(32), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=True),
+    # a caseworker's reporting centre (an intake centre id); NULL: the deployment's default centre
+    Column("centre", String(64), nullable=True),
 )
 
 # Recent sign-ins per account: the time and a coarse address (IPv4 /24, IPv6 /48), never a full one.
@@ -177,4 +180,28 @@ incident_viewers = Table(
     Column("incident_id", String(36), primary_key=True),
     Column("user_id", String(36), primary_key=True),
     Column("seen_at", UTCDateTime(), nullable=False),
+)
+
+# Area-level community impact assessments (area_cia.py): one row each for the lists, and what staff wrote
+# (notes, the actions' descriptions, the reason for closing), which the events never carry (ADR 0059).
+area_cias = Table(
+    "area_cias", metadata,
+    Column("cia_id", String(36), primary_key=True),
+    Column("area", String(20), nullable=False, index=True),
+    Column("state", String(20), nullable=False),
+    Column("community_tension", String(20), nullable=False),
+    Column("risk_of_disorder", String(20), nullable=False),
+    Column("next_review_at", UTCDateTime(), nullable=True),
+    Column("open_actions", Integer, nullable=False, server_default="0"),
+    Column("recorded_by", String(36), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=True),
+)
+
+area_cia_texts = Table(
+    "area_cia_texts", metadata,
+    Column("cia_id", String(36), primary_key=True),
+    Column("ref", String(60), primary_key=True),  # "assessment-<n>" (0: the first), "action-<id>", "closed"
+    Column("text", Text, nullable=False),
 )

@@ -80,6 +80,9 @@ class TensionStore:
         rows = s.execute(select(p).where(p.c.status == status).order_by(p.c.raised_at.desc())).mappings()
         return [dict(r) | {"reasons": json.loads(r["reasons"])} for r in rows]
 
+    def proposal_area(self, s: Session, proposal_id: str) -> str | None:
+        return s.execute(select(self.p.c.area).where(self.p.c.proposal_id == proposal_id)).scalar()
+
     def propose(self, s: Session, proposal_id: str, area: str, level: str, reasons: list[str],
                 raised_at: datetime) -> None:
         p = self.p
@@ -123,6 +126,8 @@ class Tension:
         staff.require(Action.declare_tension)
         now = self.clock.now()
         area, reason, starts = self._valid_declaration(area, reason, starts_at or now, ends_at)
+        if not staff.covers(area):
+            raise InvalidCommand("choose one of your own areas: your account does not cover this one", "area")
         declared = HeightenedTensionDeclared(
             tension_id=new_id(), area=area, reason=reason, starts_at=starts, ends_at=ends_at,
             declared_by=staff.user_id, declared_at=now, proposal_id=proposal_id)
@@ -142,7 +147,7 @@ class Tension:
         reason = " ".join((reason or "").split()) or "lifted by a supervisor"
         with self.db.transaction() as s:
             row = self.store.get(s, tension_id)
-            if row is None:
+            if row is None or not staff.covers(row["area"]):
                 raise UnknownIncident("no such declaration")
             if row["lifted_at"] is not None:
                 raise AlreadyDone("this declaration was already lifted")
@@ -160,7 +165,9 @@ class Tension:
     def dismiss_proposal(self, staff: Staff, proposal_id: str) -> None:
         staff.require(Action.declare_tension)
         with self.db.transaction() as s:
-            if not self.store.decide_proposal(s, proposal_id, "dismissed", staff.user_id, self.clock.now()):
+            area = self.store.proposal_area(s, proposal_id)
+            if (area is not None and not staff.covers(area)) or not self.store.decide_proposal(
+                    s, proposal_id, "dismissed", staff.user_id, self.clock.now()):
                 raise AlreadyDone("that proposal was already decided")
 
     def propose(self, s: Session, raised: AreaTensionRaised, env: Envelope) -> None:

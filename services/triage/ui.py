@@ -56,6 +56,7 @@ from services.triage.workflow import Workflow
 from shared import personal
 from shared.areas import default_registry
 from shared.events.incidents import NATIONAL, Priority
+from shared.events.reports import ReadPurpose
 from shared.problems import Unauthorized
 from shared.web.site import OPERATIONAL, StaffSite, Viewer
 from shared.web.templates import page_templates
@@ -94,6 +95,11 @@ def templates() -> Jinja2Templates:
 @cache
 def areas() -> list[tuple[str, str]]:
     return sorted(((a.code, a.name) for a in default_registry().all()), key=lambda a: a[1])
+
+
+def areas_of(staff: Staff) -> list[tuple[str, str]]:
+    """The areas a person's pages offer: their own, or every area for a national account."""
+    return [a for a in areas() if staff.covers(a[0])]
 
 
 def area_name(code: str) -> str:
@@ -264,7 +270,7 @@ def show_listing(request: Request, staff: Staff, queries: Queries, listing: List
                   container_classes="vigil-width-container--wide",
                   f=shown, found=found, now=queries.clock.now(), ago=ui_views.ago, link=link,
                   pagination=ui_views.pagination(found.page, found.pages, lambda n: link(page=n)),
-                  areas=areas(), priorities=[p.value for p in Priority],
+                  areas=areas_of(staff), priorities=[p.value for p in Priority],
                   updates_url="/queue/rows?" + urlencode({"listing": listing.key}) + "&" + query_of(shown),
                   refresh_ms=int(refresh_seconds * 1000))
 
@@ -391,7 +397,8 @@ class IncidentScreen:
         try:
             if intake is None:
                 raise personal.PersonalDataUnavailable("no intake configured")
-            return "shown", intake.get(self.workflow.get(incident_id).report_id)
+            report_id = self.workflow.get(incident_id, self.staff).report_id
+            return "shown", intake.get(report_id, ReadPurpose.staff_view, self.staff.username)
         except personal.ReportErased:
             return "erased", {}
         except (personal.PersonalDataUnavailable, personal.UnknownReport):
@@ -533,7 +540,7 @@ def _tension(request: Request, staff: Staff, queries: Queries, notice: str = "",
     return render(request, "tension.html", staff, status=status, page_title="Heightened tension",
                   nav_current="tension", declarations=found.declarations, proposals=found.proposals,
                   names=found.names, national=national, by_area=by_area, notice=notice, error=error,
-                  areas=areas(), values=values or {})
+                  areas=areas_of(staff), values=values or {})
 
 
 @router.post("/tension")

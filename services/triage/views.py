@@ -38,6 +38,7 @@ TITLES: dict[type[Event], str] = {
 }
 _as_json = TypeAdapter(datetime)
 ERASED = "[erased]"
+UNAVAILABLE = "[unavailable]"  # sealed with the report's key, and intake cannot be asked to open it just now
 
 
 def redacted(history: Sequence[tuple[Envelope, Event]]) -> list[tuple[Envelope, Event]]:

@@ -34,8 +34,10 @@ from shared.clock import Clock
 from shared.db import Database
 from shared.events.base import Event
 from shared.events.incidents import Priority
-from shared.events.reports import Grading
+from shared.events.reports import Grading, ReadPurpose, Sealed
 from shared.eventstore import ConcurrencyError
+from shared.problems import Conflict, Unavailable
+from shared.stafftext import StaffTextClient
 
 
 class WorkflowStore:
@@ -79,21 +81,37 @@ def _saying_who(s: Session) -> Iterator[None]:
 
 class Workflow:
     def __init__(self, db: Database, incidents: IncidentRepository, clock: Clock, policy: Policy,
-                 intake: personal.PersonalDataClient | None = None) -> None:
+                 intake: personal.PersonalDataClient | None = None, texts: StaffTextClient | None = None) -> None:
         self.db = db
         self.incidents = incidents
         self.clock = clock
         self.policy = policy
         self.intake = intake
+        self.texts = texts  # None: staff text travels in clear (only where no intake runs: TRIAGE_SEAL_STAFF_TEXT)
         self.store = WorkflowStore()
 
+    def seal(self, incident_id: str, staff: Staff, fields: dict[str, str]) -> Sealed | None:
+        """What staff wrote about the report, sealed with its data key by intake before anything is recorded
+        (ADR 0055). Nothing to seal (an empty reason, refused by the aggregate): None."""
+        if self.texts is None or not any(v.strip() for v in fields.values()):
+            return None
+        report_id = self.get(incident_id, staff).report_id
+        try:
+            return self.texts.seal(report_id, {k: v.strip() for k, v in fields.items()})
+        except personal.ReportErased as e:
+            raise Conflict("the reporter's data was erased: nothing more can be written about this report") from e
+        except (personal.PersonalDataUnavailable, personal.UnknownReport) as e:
+            raise Unavailable("what you wrote cannot be sealed now (intake does not answer); nothing was "
+                              "recorded: try again shortly") from e
+
     def act(self, incident_id: str, expected_version: int | None,
-            command: Callable[[Session, Incident], Event | None]) -> Incident:
-        """Run one command against the incident; a lost race is retried once, so the loser hears why."""
+            command: Callable[[Session, Incident], Event | None], staff: Staff) -> Incident:
+        """Run one command against the incident; a lost race is retried once, so the loser hears why. An
+        incident outside `staff`'s areas is, to them, unknown."""
         for attempt in (1, 2):
             try:
                 with self.db.transaction() as s:
-                    incident = _for_police(self.incidents.get(s, incident_id))
+                    incident = _for_police(self.incidents.get(s, incident_id), staff)
                     if expected_version is not None and expected_version != incident.version:
                         command(s, incident)  # the domain's own refusal ("already acknowledged by ...") is clearer
                         raise StaleVersion(f"this incident changed since you opened it (now version "
@@ -115,7 +133,7 @@ class Workflow:
             with _saying_who(s):
                 return i.acknowledge(staff.user_id, staff.can(Action.acknowledge_critical), self.clock.now(), via)
 
-        return self.act(incident_id, expected_version, run)
+        return self.act(incident_id, expected_version, run, staff)
 
     def escalate(self, incident_id: str, staff: Staff, at_least: int = 0, via: str | None = None) -> Incident:
         """The next level paged now, at a Duty Inspector's word: whoever may take a critical incident on may
@@ -126,7 +144,7 @@ class Workflow:
             with _saying_who(s):
                 return i.escalate(staff.user_id, self.clock.now(), at_least, via)
 
-        return self.act(incident_id, None, run)
+        return self.act(incident_id, None, run, staff)
 
     def assign(self, incident_id: str, staff: Staff, duty_inspector: str,
                expected_version: int | None = None) -> Incident:
@@ -137,45 +155,53 @@ class Workflow:
                 raise InvalidCommand("choose a member of staff with the duty inspector role", "duty_inspector")
             return i.assign(duty_inspector, staff.user_id, self.clock.now())
 
-        return self.act(incident_id, expected_version, run)
+        return self.act(incident_id, expected_version, run, staff)
 
     def override(self, incident_id: str, staff: Staff, priority: Priority, needs_duty_inspector: bool, reason: str,
                  expected_version: int | None = None) -> Incident:
         staff.require(Action.override)
-        return self.act(incident_id, expected_version, lambda s, i: i.override(
-            priority, needs_duty_inspector, reason, staff.user_id, self.clock.now(), self.policy.ack_minutes))
+        sealed = self.seal(incident_id, staff, {"reason": reason})
+        return self.act(incident_id, expected_version, lambda s, i: sealing(i, i.override(
+            priority, needs_duty_inspector, reason, staff.user_id, self.clock.now(), self.policy.ack_minutes), sealed),
+            staff)
 
     def regrade(self, incident_id: str, staff: Staff, grading: Grading, reason: str,
                 expected_version: int | None = None) -> Incident:
         staff.require(Action.regrade)
+        sealed = self.seal(incident_id, staff, {"reason": reason})
         return self.act(incident_id, expected_version,
-                        lambda s, i: i.regrade(grading, reason, staff.user_id, self.clock.now()))
+                        lambda s, i: sealing(i, i.regrade(grading, reason, staff.user_id, self.clock.now()), sealed),
+                        staff)
 
     def request_cia(self, incident_id: str, staff: Staff, due_at: datetime | None = None,
                     expected_version: int | None = None) -> Incident:
         staff.require(Action.request_cia)
         now = self.clock.now()
         due = due_at or now + timedelta(hours=self.policy.cia_due_hours)
-        return self.act(incident_id, expected_version, lambda s, i: i.request_cia(staff.user_id, now, due))
+        return self.act(incident_id, expected_version, lambda s, i: i.request_cia(staff.user_id, now, due),
+                        staff)
 
     def record_cia(self, incident_id: str, staff: Staff, community_tension: Level, risk_of_disorder: Level,
                    communities: str, notes: str, actions: str, next_review_at: datetime | None,
                    expected_version: int | None = None) -> Incident:
         staff.require(Action.record_cia)
         now = self.clock.now()
+        sealed = self.seal(incident_id, staff, {"communities": communities, "notes": notes, "actions": actions})
 
         def run(s: Session, i: Incident) -> Event:
-            event = i.record_cia(staff.user_id, now, community_tension, risk_of_disorder, next_review_at)
+            event = sealing(i, i.record_cia(staff.user_id, now, community_tension, risk_of_disorder, next_review_at),
+                            sealed)
             self.store.add_assessment(s, incident_id, community_tension, risk_of_disorder, communities, notes,
                                       actions, next_review_at, staff.user_id, now)
             return event
 
-        return self.act(incident_id, expected_version, run)
+        return self.act(incident_id, expected_version, run, staff)
 
     def close(self, incident_id: str, staff: Staff, outcome: Outcome,
               expected_version: int | None = None) -> Incident:
         staff.require(Action.close)
-        return self.act(incident_id, expected_version, lambda s, i: i.close(outcome, staff.user_id, self.clock.now()))
+        return self.act(incident_id, expected_version, lambda s, i: i.close(outcome, staff.user_id, self.clock.now()),
+                        staff)
 
     def escalate_overdue(self) -> int:
         """Each missed acknowledgement deadline becomes one escalation event; rows make it survive restarts."""
@@ -198,16 +224,17 @@ class Workflow:
         """Shown to colleagues as 'being viewed by', so two people do not work one incident unknowingly."""
         staff.require(Action.view_queue)
         with self.db.transaction() as s:
+            _for_police(self.incidents.get(s, incident_id), staff)
             mark_viewing(s, incident_id, staff.user_id, self.clock.now())
 
     def record_personal_view(self, incident_id: str, staff: Staff) -> tuple[str, dict[str, Any]]:
         """Fetch from intake, record who looked, hand it back; nothing is stored but the fact of the view."""
         staff.require(Action.view_personal)
-        incident = self.get(incident_id)
+        incident = self.get(incident_id, staff)
         try:
             if self.intake is None:
                 raise personal.PersonalDataUnavailable("no intake configured")
-            outcome, data = "shown", self.intake.get(incident.report_id)
+            outcome, data = "shown", self.intake.get(incident.report_id, ReadPurpose.staff_view, staff.username)
         except personal.ReportErased:
             outcome, data = "erased", {}
         except (personal.PersonalDataUnavailable, personal.UnknownReport):
@@ -216,13 +243,25 @@ class Workflow:
             self.store.add_personal_view(s, incident, staff.user_id, self.clock.now(), outcome)
         return outcome, data
 
-    def get(self, incident_id: str) -> Incident:
+    def get(self, incident_id: str, staff: Staff | None = None) -> Incident:
+        """The incident, for `staff` (outside their areas: unknown), or for Vigil itself when None."""
         with self.db.sessions() as s:
-            return _for_police(self.incidents.get(s, incident_id))
+            return _for_police(self.incidents.get(s, incident_id), staff)
 
 
-def _for_police(incident: Incident | None) -> Incident:
-    """Every workflow step is the police's: a report held for the reporting centre is, to them, unknown."""
-    if incident is None or incident.held_for_centre:
+def sealing(incident: Incident, event: Event, sealed: Sealed | None) -> Event:
+    """The event just recorded, carrying what staff wrote only sealed (`reason` emptied): the aggregate decided on
+    the text in clear; what is appended, and so published, holds it sealed."""
+    if sealed is None:
+        return event
+    hidden = event.model_copy(update={"sealed": sealed, **({"reason": ""} if hasattr(event, "reason") else {})})
+    incident.pending[-1] = hidden
+    return hidden
+
+
+def _for_police(incident: Incident | None, staff: Staff | None) -> Incident:
+    """Every workflow step is the police's: a report held for the reporting centre is, to them, unknown; so is
+    an incident outside the person's areas (need to know: existence not revealed)."""
+    if incident is None or incident.held_for_centre or (staff is not None and not staff.covers(incident.area)):
         raise UnknownIncident("no such incident")
     return incident

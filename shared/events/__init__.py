@@ -3,7 +3,7 @@
 Importing this package registers every type, so `decode` can read any of them.
 """
 
-from shared.events import areas, incidents, notifications, partner, reports, sites, staff  # noqa: F401  (registers)
+from shared.events import area_cias, areas, incidents, notifications, partner, reports, sites, staff  # noqa: F401  (registers)
 from shared.events.base import (
     Envelope,
     Event,

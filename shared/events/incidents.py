@@ -1,7 +1,9 @@
 """Events on `vigil.incidents.v1`, written by triage. Keyed by report id (tension: by area; rulesets: "ruleset").
 
-Free text that staff write (override reasons excepted, which are short and about the decision) stays in
-triage's own database: community impact assessment notes never travel on Kafka.
+Free text that staff write about a report (override and regrade reasons, the communities, notes and actions of a
+community impact assessment) travels only sealed with that report's data key, in `sealed` (intake seals it for
+triage, ADR 0055), so erasing the report shreds it on the topic too; `reason` is then empty. Events appended
+before this carry the reason in clear.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from shared.events.base import Event, event_type
-from shared.events.reports import Grading
+from shared.events.reports import Grading, Sealed
 
 TOPIC = "vigil.incidents.v1"
 NATIONAL = "national"
@@ -43,7 +45,9 @@ class IncidentTriaged(Event):
 
     `held_for_centre`: the reporter did not consent to sharing with the police, so the report is held for the
     reporting centre: not critical, no Duty Inspector, no page. `safeguarding_override` names the rule (of
-    `ruleset_version`) that shared such a report with the police all the same (`threat_to_life`).
+    `ruleset_version`) that shared such a report with the police all the same (`threat_to_life`). `centre_id`:
+    the reporting centre that sent the report, whose caseworkers a held report belongs to; None for the public
+    form (the deployment's default centre).
     """
 
     incident_id: str
@@ -66,6 +70,7 @@ class IncidentTriaged(Event):
     group_size: int | None = None
     held_for_centre: bool = False
     safeguarding_override: str | None = None
+    centre_id: str | None = None
 
 
 @event_type("vigil.incident.duty_inspector_assigned.v1", TOPIC)
@@ -116,6 +121,7 @@ class CriteriaOverridden(Event):
     reason: str
     overridden_by: str
     overridden_at: datetime
+    sealed: Sealed | None = None  # {"reason": ...} with the report's data key; `reason` is then ""
 
 
 @event_type("vigil.incident.regraded.v1", TOPIC)
@@ -129,6 +135,7 @@ class IncidentRegraded(Event):
     reason: str
     regraded_by: str
     regraded_at: datetime
+    sealed: Sealed | None = None  # {"reason": ...} with the report's data key; `reason` is then ""
 
 
 @event_type("vigil.incident.heightened_tension_declared.v1", TOPIC)
@@ -165,7 +172,7 @@ class CommunityImpactAssessmentRequested(Event):
 
 @event_type("vigil.incident.community_impact_assessment_completed.v1", TOPIC)
 class CommunityImpactAssessmentCompleted(Event):
-    """The assessment's structured outcome; its notes stay in triage's database."""
+    """The assessment's structured outcome; `sealed`: its communities, notes and actions, with the report's key."""
 
     incident_id: str
     area: str
@@ -174,6 +181,7 @@ class CommunityImpactAssessmentCompleted(Event):
     next_review_at: datetime | None = None
     completed_by: str
     completed_at: datetime
+    sealed: Sealed | None = None
 
 
 @event_type("vigil.incident.closed.v1", TOPIC)

@@ -278,3 +278,23 @@ class ReportHoldReleased(Event):
     released_by: str
     released_at: datetime
     personal: Sealed | None = None
+
+
+class ReadPurpose(StrEnum):
+    """Why a Vigil service read a report's personal data from intake."""
+
+    staff_view = "staff_view"  # a member of staff opened the reporter's details (triage; who, in `on_behalf_of`)
+    reporter_message = "reporter_message"  # a message to the reporter, at their contact details (notify)
+    referral = "referral"  # the reporter's details sent to a support organisation they agreed to (notify)
+
+
+@event_type("vigil.report.personal_data_read.v1", TOPIC)
+class ReportPersonalDataRead(Event):
+    """Intake handed a report's personal data to another Vigil service: which service, when and why (and for
+    which member of staff, when one asked). Recorded before the data leaves intake; carries none of it."""
+
+    report_id: str
+    service: str = Field(description="the Vigil service that read it, as its credential says")
+    purpose: ReadPurpose
+    on_behalf_of: str | None = Field(None, description="the staff account that asked, when one did")
+    read_at: datetime

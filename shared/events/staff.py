@@ -32,13 +32,15 @@ class _AccountChange(Event):
 
 @event_type("vigil.staff.account_created.v1", TOPIC)
 class StaffAccountCreated(_AccountChange):
-    """`areas` empty means national; `contact_channels` says which contact details are held, not what they are."""
+    """`areas` empty means national; `contact_channels` says which contact details are held, not what they are;
+    `centre`: a caseworker's reporting centre (None: the deployment's default centre)."""
 
     username: str
     display_name: str
     roles: list[str]
     areas: list[str]
     contact_channels: list[ContactChannel]
+    centre: str | None = None
 
 
 @event_type("vigil.staff.account_disabled.v1", TOPIC)

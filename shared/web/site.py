@@ -40,6 +40,10 @@ class Viewer:
     name: str
     roles: frozenset[str] = field(default_factory=frozenset)
     csrf_token: str = ""
+    areas: frozenset[str] = field(default_factory=frozenset)  # the person's force areas; empty: national
+
+    def covers(self, area: str) -> bool:
+        return not self.areas or area in self.areas
 
     @property
     def role_labels(self) -> list[str]:

@@ -180,3 +180,28 @@ def test_the_follow_up_pages_are_in_the_visitors_language_with_no_serious_axe_vi
     assert serious_violations(page) == [], "the confirmation"
     page.get_by_role("button", name=_("No, keep my report")).click()
     assert page.locator("#status").inner_text() == _("Received: it is waiting to be checked")
+
+
+@pytest.mark.parametrize(("lang", "width"), [("en", 375), ("ar", 1024)])
+def test_after_a_safeguarding_override_the_page_names_the_force_and_how_to_reach_it(
+        page: Page, intake: ServiceProcess, database: str, lang: str, width: int) -> None:
+    """As intake's status follower leaves a report triage shared to protect a life (the follower itself:
+    test_intake_safeguarding.py)."""
+    _ = tr(lang)
+    reference, token = submitted(intake)
+    engine = create_engine(database)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE reports SET safeguarding_override = 'threat_to_life', status = 'triaged' "
+                              "WHERE reference = :ref"), {"ref": reference})
+    finally:
+        engine.dispose()
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{intake.url}/{lang}/follow-up")
+    sign_in(page, lang, reference, token)
+    banner = page.get_by_role("region", name=_("Important"))
+    assert banner.get_by_text(_("Your report has been shared with the police to protect someone's life")).is_visible()
+    assert page.locator("#police-force").inner_text() == "Metropolitan Police"
+    assert "101" in banner.inner_text() and "999" in banner.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
+    assert serious_violations(page) == [], "the status with the override"

@@ -21,6 +21,7 @@ from services.intake.main import Intake, build, create_app
 from services.intake.settings import IntakeSettings
 from services.intake.writer import PendingReport
 from shared.crypto import new_data_key
+from shared.events.reports import ReadPurpose
 from shared.eventstore import ConcurrencyError
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
@@ -280,7 +281,8 @@ def test_the_reporter_sees_the_status_with_the_follow_up_token(api: httpx.Client
     answer = api.get(f"/v1/reports/{reference}", headers=auth)
     assert answer.status_code == 200
     assert answer.json()["status"] == "received" and answer.json()["reference"] == reference
-    assert set(answer.json()) == {"reference", "status", "received_at", "updated_at", "updates"}
+    assert set(answer.json()) == {"reference", "status", "received_at", "updated_at", "updates", "shared_with_police"}
+    assert answer.json()["shared_with_police"] is None  # set only after a safeguarding override
     assert answer.headers["cache-control"] == "no-store"
 
 
@@ -306,7 +308,7 @@ def test_follow_up_information_is_appended_as_an_amended_event(api: httpx.Client
     assert amended.type == "vigil.report.amended.v1"
     assert amended.data["incident"]["ongoing"] is True
     assert "came back" not in str(amended.data)
-    personal = intake.app.personal_data(report_id)
+    personal = intake.app.personal_data(report_id, "triage", ReadPurpose.staff_view)
     assert personal["updates"][0]["information"] == "He came back today with friends."
     assert personal["description"].startswith("Offensive graffiti")
 

@@ -16,12 +16,15 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from services.triage.auth import Auth
+from shared.clock import SystemClock
+from shared.db import Database
 from shared.events.base import Envelope, Event
 from shared.events.reports import ReportErased, ReportSubmitted, ReportWithdrawn
 from shared.kafka import encode, make_producer
 from shared.settings import VigilSettings
 from tests.integration.stack import running, stack_env
-from tests.integration.test_triage_flow import incident_events, signed_in, staff
+from tests.integration.test_triage_flow import PASSWORD, incident_events, signed_in, staff
 from tests.support.waiting import eventually
 
 CANARY = "CANARY-9c1d-staff-words"
@@ -38,12 +41,15 @@ def publish(vigil: VigilSettings, event: Event, key: str) -> None:
         producer.close()
 
 
-def report(vigil: VigilSettings, reference: str, share_with_police: bool = True, ongoing: bool = False) -> str:
-    """A threat at a mosque: critical (`place_of_worship`); ongoing, a threat to life too."""
+def report(vigil: VigilSettings, reference: str, share_with_police: bool = True, ongoing: bool = False,
+           centre_id: str | None = None) -> str:
+    """A threat at a mosque: critical (`place_of_worship`); ongoing, a threat to life too. `centre_id`: sent by
+    that reporting centre rather than the public form."""
     report_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     publish(vigil, ReportSubmitted.model_validate({
-        "report_id": report_id, "reference": reference, "submitted_at": now, "channel": "web",
+        "report_id": report_id, "reference": reference, "submitted_at": now,
+        "channel": "centre" if centre_id else "web", "centre_id": centre_id,
         "reporter": {"role": "victim", "anonymous": False}, "consent": {"share_with_police": share_with_police},
         "incident": {"occurred_at": now, "types": ["threat"], "targeted_characteristics": ["religion"],
                      "ongoing": ongoing, "location": {"area": "E23000001", "place_type": "place_of_worship"}},
@@ -60,6 +66,15 @@ def decided(vigil: VigilSettings, kind: str, count: int) -> dict[str, dict[str, 
     return eventually(enough, 90, f"{count} {kind}")
 
 
+def centre_caseworker(env: dict[str, str], username: str, centre: str) -> str:
+    db = Database(env["TRIAGE_DATABASE_URL"])
+    try:
+        return Auth(db, SystemClock()).create_user(username, username.title(), PASSWORD, ["caseworker"],
+                                                   centre=centre)
+    finally:
+        db.dispose()
+
+
 def without_instance(answer: httpx.Response) -> tuple[int, dict[str, Any]]:
     body = answer.json()
     body.pop("instance", None)
@@ -72,10 +87,13 @@ def test_a_report_kept_from_the_police_alerts_no_one_and_only_caseworkers_see_it
     with running(env, logdir, ("triage",)) as svc:
         staff(env, "olive", "triage_officer")
         staff(env, "cass", "caseworker")
+        centre_caseworker(env, "tina", "tell-mama")
         held = report(vigil_settings, "VGL-HELD-0001", share_with_police=False)
         shared = report(vigil_settings, "VGL-LIFE-0001", share_with_police=False, ongoing=True)
-        decisions = decided(vigil_settings, TRIAGED, 2)
+        theirs = report(vigil_settings, "VGL-TELL-0001", share_with_police=False, centre_id="tell-mama")
+        decisions = decided(vigil_settings, TRIAGED, 3)
         officer, caseworker = signed_in(svc["triage"].url, "olive"), signed_in(svc["triage"].url, "cass")
+        other_centre = signed_in(svc["triage"].url, "tina")
 
         unknown = without_instance(officer.get(f"/v1/incidents/{uuid.uuid4()}"))
         assert without_instance(officer.get(f"/v1/incidents/{held}")) == unknown
@@ -90,6 +108,18 @@ def test_a_report_kept_from_the_police_alerts_no_one_and_only_caseworkers_see_it
         assert "Held for the reporting centre" in caseworker.get(f"/incidents/{held}").text
         assert caseworker.get(f"/v1/incidents/{shared}").status_code == 404
         assert officer.get("/v1/held").status_code == 403
+
+        # each caseworker sees only their own centre's: another centre's report is as unknown as none at all
+        assert [i["incident_id"] for i in other_centre.get("/v1/held").json()] == [theirs]
+        assert other_centre.get(f"/v1/incidents/{theirs}").json()["held_for_centre"] is True
+        assert "VGL-TELL-0001" in other_centre.get("/held").text and "VGL-HELD-0001" not in other_centre.get(
+            "/held").text
+        assert "VGL-TELL-0001" not in caseworker.get("/held").text
+        unknown_to_caseworker = without_instance(caseworker.get(f"/v1/incidents/{uuid.uuid4()}"))
+        assert without_instance(caseworker.get(f"/v1/incidents/{theirs}")) == unknown_to_caseworker
+        assert without_instance(other_centre.get(f"/v1/incidents/{held}")) == unknown_to_caseworker
+        assert caseworker.get(f"/incidents/{theirs}").status_code == 404
+        assert other_centre.get(f"/incidents/{held}").status_code == 404
 
     kept = decisions[held]
     assert kept["held_for_centre"] is True and kept["needs_duty_inspector"] is False and kept["critical"] is False
@@ -116,7 +146,8 @@ def dump(database_url: str) -> dict[str, str]:
 
 def test_erasure_leaves_no_staff_words_in_triage_and_withdrawal_closes(
         vigil_settings: VigilSettings, new_database: Callable[[str], str], logdir: Path) -> None:
-    env = stack_env(vigil_settings, new_database)
+    # triage alone, as before sealing: reasons in clear, shown "[erased]" (the sealed path: test_staff_text_sealed.py)
+    env = stack_env(vigil_settings, new_database) | {"TRIAGE_SEAL_STAFF_TEXT": "false"}
     with running(env, logdir, ("triage",)) as svc:
         staff(env, "dora", "duty_inspector")
         erased = report(vigil_settings, "VGL-ERASE-001", ongoing=True)

@@ -116,7 +116,7 @@ def test_cold_start_then_import_history_over_the_api_and_the_pages(tmp_path: Pat
             at = now - timedelta(hours=n + 1)
             DbStore(s).put_report(facts(n, at, area=MET, types=("physical_assault",), weapon=True))
     app = create_app(core, with_worker=False)
-    app.state.staff_access = FakeTriage(vigil())
+    app.state.staff_access = FakeTriage(vigil(), "assessment")
 
     def met() -> dict[str, Any]:
         answer = TestClient(app).get(f"/v1/areas/{MET}", headers={"Authorization": "Bearer ana"})

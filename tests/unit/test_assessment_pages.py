@@ -21,6 +21,7 @@ from services.assessment.store import DbStore
 from shared.clock import MovableClock
 from shared.db import Database
 from shared.migrate import upgrade
+from shared.servicecalls import service_headers
 from shared.settings import VigilSettings
 from shared.staffaccess import SESSION_COOKIE, Caller, StaffAccess
 from shared.web.site import StaffSite
@@ -83,7 +84,7 @@ def app(tmp_path: Path) -> Iterator[FastAPI]:
     core = build(vigil(), AssessmentSettings(database_url=url), clock=MovableClock(NOW))
     seed(core.db, NOW)
     application = create_app(core, with_worker=False)
-    application.state.staff_access = FakeTriage(vigil())
+    application.state.staff_access = FakeTriage(vigil(), "assessment")
     yield application
     core.db.dispose()
 
@@ -224,10 +225,11 @@ def test_the_csv_export_suppresses_small_counts(app: FastAPI) -> None:
     assert {r["Strand"] for r in rows} == {"Religion"}
 
 
-def test_the_service_credential_reads_the_csv_too(app: FastAPI) -> None:
-    token = vigil().service_token.get_secret_value()
-    answer = client(app).get("/counts.csv", headers={"Authorization": f"Bearer {token}"})
-    assert answer.status_code == 200 and answer.text.startswith('"Week starting (Monday, UK time)"')
+def test_a_service_credential_is_refused_the_csv_and_the_pages(app: FastAPI) -> None:
+    for path in ("/counts.csv", "/"):
+        answer = client(app).get(path, headers=service_headers(vigil(), "triage"))
+        assert answer.status_code == 403 and answer.headers["content-type"] == "application/problem+json"
+        assert "signed-in member of staff" in answer.json()["detail"]
 
 
 def test_the_pages_stylesheet_is_served_and_the_map_needs_no_inline_style(app: FastAPI) -> None:

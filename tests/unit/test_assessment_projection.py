@@ -23,7 +23,7 @@ from services.assessment.projection import (
 from services.assessment.rebuild import projection_bytes
 from shared.areas import default_registry
 from shared.events.base import upcaster
-from shared.events.incidents import DutyInspectorAssigned, IncidentTriaged
+from shared.events.incidents import DutyInspectorAssigned, IncidentRegraded, IncidentTriaged
 from shared.events.reports import ReportAmended, ReportErased, ReportSubmitted, ReportWithdrawn
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -72,6 +72,14 @@ def triaged(n: int, at: datetime, critical: bool = True) -> Fact:
     return Fact(event.TYPE, f"r{n:04d}", 1, at, event.model_dump(mode="json"))
 
 
+def regraded(n: int, seq: int, at: datetime, code: str) -> Fact:
+    event = IncidentRegraded.model_validate({
+        "incident_id": f"i{n:04d}", "area": MET, "previous": None, "reason": "the source is known to the force",
+        "grading": {"source": code[0], "intelligence": code[1], "handling": code[2]}, "regraded_by": "sup",
+        "regraded_at": at.isoformat()})
+    return Fact(event.TYPE, f"r{n:04d}", seq, at, event.model_dump(mode="json"))
+
+
 def history() -> list[list[Fact]]:
     """Per-key streams: each inner list is one key's events in order (what a partition guarantees)."""
     streams = [[submitted(n)] for n in range(12)]
@@ -79,6 +87,8 @@ def history() -> list[list[Fact]]:
     streams[2] += [erased(2, 2, T0 + timedelta(hours=31))]
     streams[3].append(withdrawn(3, 2, T0 + timedelta(hours=32)))
     streams += [[triaged(n, T0 + timedelta(hours=n, minutes=5))] for n in (2, 4, 5)]
+    streams[-2] += [regraded(4, 2, T0 + timedelta(hours=6), "3DC"), regraded(4, 3, T0 + timedelta(hours=7), "1BP")]
+    streams[-1].append(regraded(5, 2, T0 + timedelta(hours=8), "2AC"))
     return streams
 
 
@@ -117,6 +127,44 @@ def test_erased_report_leaves_no_trace_in_any_area_figure() -> None:
     gone_doc = json.loads(projection_bytes(Snapshot.of(gone), registry))
     assert gone_doc["areas"] == kept_doc["areas"] and gone_doc["reports"] == kept_doc["reports"]
     assert gone_doc["incidents"] == [] and gone_doc["erasures"] == [["r0002", "2026-03-02T11:00:00+00:00"]]
+
+
+def test_a_regrade_gives_the_report_its_grading_now_whichever_arrives_first() -> None:
+    registry = default_registry()
+    orders = ([submitted(5), triaged(5, T0), regraded(5, 2, T0 + timedelta(hours=1), "2AC")],
+              [triaged(5, T0), regraded(5, 2, T0 + timedelta(hours=1), "2AC"), submitted(5)],
+              [triaged(5, T0), submitted(5), regraded(5, 2, T0 + timedelta(hours=1), "2AC")])
+    states = [fold_all(order, registry) for order in orders]
+    for state in states:
+        assert state.reports["r0005"].grading == "2AC"
+        assert (state.incidents["i0005"].regraded, state.incidents["i0005"].regraded_at) == (
+            "2AC", T0 + timedelta(hours=1))
+    assert len({projection_bytes(Snapshot.of(s), registry) for s in states}) == 1
+
+
+def test_the_latest_regrade_wins_and_a_re_applied_older_one_changes_nothing() -> None:
+    registry = default_registry()
+    first, second = regraded(5, 2, T0 + timedelta(hours=1), "3DC"), regraded(5, 3, T0 + timedelta(hours=2), "1BP")
+    once = fold_all([submitted(5), triaged(5, T0), first, second], registry)
+    again = fold_all([submitted(5), triaged(5, T0), first, second, first, second], registry)
+    assert once.reports["r0005"].grading == "1BP"
+    assert Snapshot.of(once) == Snapshot.of(again)
+    retriaged = fold_all([submitted(5), triaged(5, T0), second, triaged(5, T0 + timedelta(hours=3))], registry)
+    assert retriaged.reports["r0005"].grading == "1BP" and retriaged.incidents["i0005"].regraded == "1BP"
+
+
+def test_an_erased_report_is_not_brought_back_by_a_late_regrade() -> None:
+    state = fold_all([submitted(5), triaged(5, T0), erased(5, 2, T0 + timedelta(hours=1)),
+                      regraded(5, 2, T0 + timedelta(hours=2), "2AC")], default_registry())
+    assert state.reports == {} and state.incidents == {}
+
+
+def test_a_snapshot_written_before_regrades_were_kept_still_loads() -> None:
+    snap = Snapshot.of(fold_all([submitted(5), triaged(5, T0)], default_registry()))
+    doc = json.loads(canonical(snapshot_document(snap)))
+    for incident in doc["incidents"]:
+        del incident["regraded"], incident["regraded_at"]
+    assert snapshot_from_bytes(canonical(doc)) == snap
 
 
 def test_redelivered_older_event_changes_nothing() -> None:
@@ -159,6 +207,7 @@ def test_states_folded_from_separate_partitions_merge_into_the_state_of_one_fold
     shares = [reports[::2] + incidents[1:], reports[1::2] + incidents[:1]]
     merged = merge(fold_all([f for s in share for f in s], registry) for share in shares)
     whole = fold_all([f for s in streams for f in s], registry)
+    assert merged.reports["r0005"].grading == whole.reports["r0005"].grading == "2AC", "a regrade across shares"
     assert projection_bytes(Snapshot.of(merged), registry) == projection_bytes(Snapshot.of(whole), registry)
 
 

@@ -17,7 +17,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from services.intake import forms
-from services.intake.domain import CONTACT_DISCARDED
+from services.intake.application import StatusView
+from services.intake.domain import CONTACT_DISCARDED, Status
 from services.intake.i18n import Catalogues
 from services.intake.pages import FIGURES, Pages, Translator
 from services.intake.settings import IntakeSettings
@@ -90,6 +91,16 @@ PAGES = {
                                               token="q1W2e3R4t5Y6-u7_I8o9", warnings=[CONTACT_DISCARDED],
                                               contact=True),
     "the busy page": lambda lang: rendered("busy.html", lang),
+    "the confirmation of a report kept from the police": lambda lang: rendered(
+        "confirmation.html", lang, reference="ACD3479XYZ", token="q1W2e3R4t5Y6-u7_I8o9", warnings=[], contact=False,
+        kept_from_police=True, police_force="Metropolitan Police"),
+    "the follow-up page after a safeguarding override": lambda lang: rendered(
+        "follow_up.html", lang, view=StatusView(reference="ACD3479XYZ", status=Status.with_the_police,
+                                                received_at="", updated_at="", updates=2,
+                                                safeguarding_override="threat_to_life",
+                                                police_force="Metropolitan Police"),
+        token="t", csrf_token="c", status_text="Closed", withdrawn=False, received="01/12/2026 09:00 GMT",
+        updated="01/12/2026 10:00 GMT"),
 }
 
 

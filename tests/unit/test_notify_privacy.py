@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -168,8 +169,10 @@ class _Intake:
 
     def __init__(self) -> None:
         self.erased: set[str] = set()
+        self.purposes: list[str] = []  # why notify asked, each time
 
-    def get(self, report_id: str) -> dict[str, Any]:
+    def get(self, report_id: str, purpose: str, on_behalf_of: str | None = None) -> dict[str, Any]:
+        self.purposes.append(purpose)
         if report_id in self.erased:
             raise Gone(report_id)
         return dict(PERSONAL)
@@ -350,6 +353,7 @@ def test_a_referral_by_email_names_the_reporter_and_how_to_reach_them_and_nothin
     assert "Arabic (ar)" in email.text and "verbal abuse, threat" in email.text and "Metropolitan" in email.text
     for kept_back in ("postcode", "place_name", "description", "organisation", "phone"):
         assert str(PERSONAL[kept_back]) not in email.text, kept_back
+    assert "referral" in notify.intake.purposes  # type: ignore[attr-defined]
 
 
 def test_an_erased_report_is_never_referred(notify: Notify) -> None:
@@ -398,14 +402,15 @@ REPORT = ReportFacts(report_id="r1", reference="REF", area=MET, district=None, o
 
 
 def test_a_regrade_to_c_tells_partners_not_allowed_c_to_delete_the_item_and_only_the_others_keep_it() -> None:
-    restricted, item = partner_events("p", REPORT, REPORT, None, None, shown="2AP", grading="2AC")
+    regraded = replace(REPORT, grading="2AC")
+    restricted, item = partner_events("p", REPORT, regraded, None, None, shown="2AP")
     assert isinstance(restricted, PartnerIncidentRestricted) and isinstance(item, PartnerIncidentReported)
     assert item.grading == "2AC" and item.conditions_apply
     plain = Subscription(url="http://p", secret=SECRET, areas=[MET])
     allowed_c = plain.model_copy(update={"handling_c": True})
     assert [receives(plain, restricted), receives(plain, item)] == [True, False]
     assert [receives(allowed_c, restricted), receives(allowed_c, item)] == [False, True]
-    assert partner_events("p", REPORT, REPORT, None, None, shown="2AC", grading="2AC")[0] == item, "once only"
+    assert partner_events("p", regraded, regraded, None, None, shown="2AC")[0] == item, "once only"
 
 
 def test_an_erasure_reaches_a_partner_that_took_only_items() -> None:

@@ -21,7 +21,15 @@ from services.triage.settings import TriageSettings
 from shared.edge import client_address, secure_cookie
 from shared.migrate import upgrade
 from shared.service import http_app
-from shared.settings import SECRET_HOLDERS, VigilSettings, foreign_secrets, parse_networks
+from shared.settings import (
+    ACCEPTED_CALLERS,
+    DEV_SERVICE_TOKENS,
+    DEV_TOKEN_DIGESTS,
+    SECRET_HOLDERS,
+    VigilSettings,
+    parse_networks,
+    token_digest,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "triage", "notify", "assessment")
@@ -33,11 +41,22 @@ def production(**secrets: str) -> VigilSettings:
     return VigilSettings(environment="production", **secrets)  # type: ignore[arg-type]
 
 
+REAL_TOKENS = {service: f"real-{service}-credential" for service in SERVICES}
+DIGESTS = {f"{service}_service_token_sha256": token_digest(token) for service, token in REAL_TOKENS.items()}
+SHARED = {"master_key": REAL_KEY, "fingerprint_key": "real-fingerprint"}
+
+
+def own(service: str) -> dict[str, str]:
+    """Everything `service` is to be handed in production: its shared secrets, its credential, every digest."""
+    shared = {name: value for name, value in SHARED.items() if service in SECRET_HOLDERS[name]}
+    return {**shared, f"{service}_service_token": REAL_TOKENS[service], **DIGESTS}
+
+
 # --- secrets per service --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("service", ["triage", "notify", "assessment"])
 def test_a_service_other_than_intake_refuses_to_start_with_the_master_key(service: str) -> None:
-    settings = production(master_key=REAL_KEY, fingerprint_key="real-fingerprint", service_token="real-token")
+    settings = production(**own(service), master_key=REAL_KEY)
     with pytest.raises(ValueError, match=f"VIGIL_MASTER_KEY is not {service}'s to hold"):
         settings.check_secrets(service)
 
@@ -45,30 +64,58 @@ def test_a_service_other_than_intake_refuses_to_start_with_the_master_key(servic
 def test_the_master_key_read_from_the_environment_counts_as_handed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIGIL_ENVIRONMENT", "production")
     monkeypatch.setenv("VIGIL_MASTER_KEY", REAL_KEY)
-    monkeypatch.setenv("VIGIL_SERVICE_TOKEN", "real-token")
+    monkeypatch.setenv("VIGIL_TRIAGE_SERVICE_TOKEN", "real-token")
     with pytest.raises(ValueError, match="VIGIL_MASTER_KEY is not triage's to hold"):
         VigilSettings().check_secrets("triage")
 
 
 def test_each_service_starts_with_exactly_its_own_secrets() -> None:
-    real = {"master_key": REAL_KEY, "fingerprint_key": "real-fingerprint", "service_token": "real-token"}
     for service in SERVICES:
-        own = {name: value for name, value in real.items() if service in SECRET_HOLDERS[name]}
-        production(**own).check_secrets(service)
+        production(**own(service)).check_secrets(service)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_handed_another_services_credential_refuses_to_start(service: str) -> None:
+    for other in set(SERVICES) - {service}:
+        settings = production(**own(service), **{f"{other}_service_token": REAL_TOKENS[other]})
+        with pytest.raises(ValueError, match=f"VIGIL_{other.upper()}_SERVICE_TOKEN is not {service}'s to hold"):
+            settings.check_secrets(service)
 
 
 def test_a_service_without_a_real_secret_of_its_own_refuses_to_start() -> None:
     with pytest.raises(ValueError, match="VIGIL_MASTER_KEY must be set to a real secret"):
-        production(fingerprint_key="real-fingerprint", service_token="real-token").check_secrets("intake")
-    with pytest.raises(ValueError, match="VIGIL_SERVICE_TOKEN must be set to a real secret"):
+        production(**{**own("intake"), "master_key": VigilSettings().master_key.get_secret_value()}
+                   ).check_secrets("intake")
+    with pytest.raises(ValueError, match="VIGIL_TRIAGE_SERVICE_TOKEN must be set to a real secret"):
         production().check_secrets("triage")
     with pytest.raises(ValueError, match="VIGIL_MASTER_KEY must be set to a real secret"):
         production().master_key_bytes()
 
 
+@pytest.mark.parametrize(("service", "caller"), sorted((s, c) for s, cs in ACCEPTED_CALLERS.items() for c in cs))
+def test_a_service_that_does_not_know_a_callers_real_digest_refuses_to_start(service: str, caller: str) -> None:
+    """Left at its default, a digest is the development credential's, which opens nothing in production."""
+    settings = own(service)
+    del settings[f"{caller}_service_token_sha256"]
+    with pytest.raises(ValueError, match=f"VIGIL_{caller.upper()}_SERVICE_TOKEN_SHA256 must be the digest"):
+        production(**settings).check_secrets(service)
+
+
+def test_the_one_shared_credential_is_retired(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_SERVICE_TOKEN", "the-old-shared-one")
+    with pytest.raises(ValueError, match="VIGIL_SERVICE_TOKEN is retired"):
+        production(**own("notify")).check_secrets("notify")
+    VigilSettings(environment="development").check_secrets("notify")
+
+
 def test_a_development_secret_given_in_production_is_refused_at_once() -> None:
-    with pytest.raises(ValidationError, match="VIGIL_SERVICE_TOKEN must be set to a real secret"):
-        production(service_token="vigil-development-service-token")
+    with pytest.raises(ValidationError, match="VIGIL_NOTIFY_SERVICE_TOKEN must be set to a real secret"):
+        production(notify_service_token=DEV_SERVICE_TOKENS["notify"])
+
+
+def test_a_digest_that_is_not_one_is_refused() -> None:
+    with pytest.raises(ValidationError, match="64 hex digits"):
+        VigilSettings(notify_service_token_sha256="not-a-digest")
 
 
 @pytest.mark.parametrize("environment", ["development", "test"])
@@ -81,16 +128,20 @@ def test_development_and_test_keep_every_secret_everywhere(environment: Literal[
 def test_triage_built_in_production_with_the_master_key_does_not_start(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'triage.db'}"
     with pytest.raises(ValueError, match="VIGIL_MASTER_KEY is not triage's"):
-        build(production(master_key=REAL_KEY, service_token="real-token"), TriageSettings(database_url=url))
+        build(production(**own("triage"), master_key=REAL_KEY), TriageSettings(database_url=url))
 
 
 def test_vigil_up_hands_each_service_only_its_own_secrets() -> None:
-    env = {"VIGIL_MASTER_KEY": "m", "VIGIL_FINGERPRINT_KEY": "f", "VIGIL_SERVICE_TOKEN": "t", "PATH": "/bin"}
-    assert set(_own(env, "intake")) == set(env)
-    assert set(_own(env, "triage")) == set(_own(env, "notify")) == {"VIGIL_SERVICE_TOKEN", "PATH"}
-    assert set(_own(env, "assessment")) == {"VIGIL_FINGERPRINT_KEY", "VIGIL_SERVICE_TOKEN", "PATH"}
-    assert set(_own(env, "watchdog")) == {"PATH"}
-    assert foreign_secrets("intake") == []
+    tokens = {f"VIGIL_{service.upper()}_SERVICE_TOKEN": "t" for service in SERVICES}
+    digests = {f"VIGIL_{service.upper()}_SERVICE_TOKEN_SHA256": "d" for service in SERVICES}
+    env = {"VIGIL_MASTER_KEY": "m", "VIGIL_FINGERPRINT_KEY": "f", **tokens, **digests, "PATH": "/bin"}
+    shared = {"PATH", *digests}
+    assert set(_own(env, "intake")) == {"VIGIL_MASTER_KEY", "VIGIL_FINGERPRINT_KEY", "VIGIL_INTAKE_SERVICE_TOKEN",
+                                        *shared}
+    assert set(_own(env, "triage")) == {"VIGIL_TRIAGE_SERVICE_TOKEN", *shared}
+    assert set(_own(env, "notify")) == {"VIGIL_NOTIFY_SERVICE_TOKEN", *shared}
+    assert set(_own(env, "assessment")) == {"VIGIL_FINGERPRINT_KEY", "VIGIL_ASSESSMENT_SERVICE_TOKEN", *shared}
+    assert set(_own(env, "watchdog")) == shared
 
 
 def _compose_environment(service: str) -> dict[str, Any]:
@@ -109,6 +160,22 @@ def test_compose_gives_each_service_only_its_own_secrets_and_database(service: s
         assert given == (other == service or service == "migrate"), other
     assert not [k for k in environment if re.match(r"(INTAKE|TRIAGE|NOTIFY|ASSESSMENT)_", k)
                 and not k.startswith(service.upper()) and service != "migrate"]
+    for name, url in environment.items():
+        if name.endswith("_DATABASE_URL"):
+            role = name.removesuffix("_DATABASE_URL").lower()
+            assert url.startswith(f"postgresql+psycopg://{role}:${{{role.upper()}_DB_PASSWORD:-"), "its own role"
+    for other in SERVICES:
+        if f"VIGIL_{other.upper()}_SERVICE_TOKEN_SHA256" in environment:
+            assert DEV_TOKEN_DIGESTS[other] in environment[f"VIGIL_{other.upper()}_SERVICE_TOKEN_SHA256"]
+
+
+def test_compose_makes_each_services_role_and_database_with_the_init_script() -> None:
+    postgres = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["postgres"]
+    assert "./infra/docker/postgres-init.sh:/docker-entrypoint-initdb.d/10-databases.sh:ro" in postgres["volumes"]
+    script = (ROOT / "infra" / "docker" / "postgres-init.sh").read_text()
+    for service in SERVICES:
+        assert f"{service.upper()}_DB_PASSWORD" in postgres["environment"]
+        assert f'{service}_password="${service.upper()}_DB_PASSWORD"' in script
 
 
 # --- HTTPS only: HSTS and Secure cookies ----------------------------------------------------------
@@ -160,7 +227,7 @@ def test_secure_is_added_once() -> None:
 def test_triages_session_cookie_in_production_is_secure_httponly_and_strict(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'triage.db'}"
     upgrade("triage", url)
-    triage = build(production(service_token="real-token"), TriageSettings(database_url=url))
+    triage = build(production(**own("triage")), TriageSettings(database_url=url))
     triage.auth.create_user("dora", "Dora", PASSWORD, ["duty_inspector"])
     with TestClient(create_app(triage, with_worker=False), base_url="https://testserver") as client:
         answer = client.post("/v1/session", json={"username": "dora", "password": PASSWORD})
@@ -204,3 +271,13 @@ def test_uvicorn_believes_forwarded_headers_only_from_the_trusted_proxies(monkey
 def test_intakes_own_forwarded_for_switch_is_retired_loudly() -> None:
     with pytest.raises(SystemExit, match="VIGIL_TRUSTED_PROXIES"):
         proxy_options(IntakeSettings(trust_forwarded_for=True))
+
+
+def test_compose_serves_internal_routes_on_unpublished_ports_and_the_services_call_there() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for service in SERVICES:
+        internal = services[service]["environment"][f"{service.upper()}_INTERNAL_PORT"]
+        assert not [p for p in services[service].get("ports", []) if str(internal) in str(p)], "not published"
+        url = services[service]["environment"].get(f"VIGIL_{service.upper()}_INTERNAL_URL")
+        assert url in (None, f"http://{service}:{internal}")
+    assert services["notify"]["environment"]["VIGIL_INTAKE_INTERNAL_URL"] == "http://intake:9001"

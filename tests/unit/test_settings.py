@@ -19,7 +19,7 @@ def test_production_refuses_the_development_secrets() -> None:
 
 def test_production_accepts_real_secrets() -> None:
     settings = VigilSettings(environment="production", master_key=base64.b64encode(b"k" * 32).decode(),
-                             fingerprint_key="real-fingerprint-key", service_token="real-token")
+                             fingerprint_key="real-fingerprint-key", intake_service_token="real-token")
     assert settings.master_key_bytes() == b"k" * 32
 
 

@@ -90,7 +90,7 @@ def new_core(tmp_path: Path) -> Assessment:
 
 def new_app(core: Assessment) -> FastAPI:
     application = create_app(core, with_worker=False)
-    application.state.staff_access = FakeTriage(vigil())
+    application.state.staff_access = FakeTriage(vigil(), "assessment")
     return application
 
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from services.assessment.calendar import LONDON
 from services.assessment.main import Assessment
 from shared.clock import MovableClock
+from shared.servicecalls import service_headers
 from tests.unit.test_sites_api import as_staff, mosque, new_app, new_core, register, stored_events
 
 THURSDAY = datetime(2027, 1, 14, 14, 0, tzinfo=LONDON)   # the day before Friday prayers at 13:15
@@ -87,7 +88,7 @@ def test_a_record_from_a_signed_link_is_made_once_for_the_site_lead_it_was_for(a
                                                                                core: Assessment) -> None:
     site = register(app, mosque(name="Link Mosque"))
     as_staff(app, "adam").put("/v1/site-leads/lee", json={"site_ids": [site]})
-    service = TestClient(app, headers={"Authorization": f"Bearer {core.vigil.service_token.get_secret_value()}"})
+    service = TestClient(app, headers=service_headers(core.vigil, "notify"))
     body = {"routine": "perimeter_walk", "outcome": "done", "notes": "all clear", "recorded_by": "lee",
             "link_id": "link-0001-abcd"}
     first = service.post(f"/internal/v1/sites/{site}/records", json=body)

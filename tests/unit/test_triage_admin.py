@@ -283,3 +283,21 @@ def test_creating_from_the_page_shows_the_temporary_password_once(pages: TestCli
     account = triage.auth.accounts.named(OPERATOR, "sam")
     assert account.areas == ["E23000001", "W15000004"]
     assert temporary not in pages.get(f"/admin/accounts/{account.user_id}", headers=HTML).text
+
+
+def test_a_caseworker_is_created_from_the_page_with_their_centre_and_a_centre_on_another_role_is_refused(
+        pages: TestClient, triage: Triage) -> None:
+    csrf = signed_in(pages, "ada")
+    made = pages.post("/admin/accounts/new", data={
+        "csrf_token": csrf, "display_name": "Tina Caseworker", "username": "tina", "roles": ["caseworker"],
+        "areas": ["national"], "centre": "tell-mama"}, headers=HTML)
+    assert made.status_code == 200, made.text
+    account = triage.auth.accounts.named(OPERATOR, "tina")
+    assert account.centre == "tell-mama"
+    shown = pages.get(f"/admin/accounts/{account.user_id}", headers=HTML).text
+    assert '<span class="vigil-reference" id="centre">tell-mama</span>' in shown
+    refused = pages.post("/admin/accounts/new", data={
+        "csrf_token": csrf, "display_name": "Sam", "username": "sam", "roles": ["analyst"], "areas": ["national"],
+        "centre": "tell-mama"}, headers=HTML)
+    assert refused.status_code == 422 and 'href="#centre"' in refused.text
+    assert "Only a caseworker works for a reporting centre" in refused.text

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from services.triage import tables
 from services.triage.access import Staff
+from services.triage.accounts import CommandLine, InvalidUser
 from services.triage.incident import Incident, Level, Outcome, Report, State, UnknownIncident
 from services.triage.main import Triage, build
 from services.triage.queries import QueueFilter
@@ -23,6 +24,7 @@ from shared.clock import MovableClock
 from shared.events.base import Envelope, Event
 from shared.events.incidents import IncidentClosed, IncidentTriaged, MatchedRule, Priority
 from shared.events.reports import ReportErased, ReportSubmitted, ReportWithdrawn
+from shared.events.staff import StaffAccountCreated
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
 
@@ -93,7 +95,8 @@ def test_withdrawal_closes_once_by_the_reporter() -> None:
 def triage(tmp_path: Path) -> Triage:
     url = f"sqlite:///{tmp_path / 'triage.db'}"
     upgrade("triage", url)
-    return build(VigilSettings(), TriageSettings(database_url=url), MovableClock(NOW))
+    # no intake here to seal staff text with a report's key: the sealed path is test_staff_text_sealed.py's
+    return build(VigilSettings(), TriageSettings(database_url=url, seal_staff_text=False), MovableClock(NOW))
 
 
 def submitted(n: int, share_with_police: bool = True, ongoing: bool = False) -> ReportSubmitted:
@@ -166,3 +169,61 @@ def test_withdrawal_closes_the_incident(triage: Triage) -> None:
     shown = triage.queries.incident(INSPECTOR, "r-1")
     assert shown["state"] == "closed" and shown["outcome"] == "withdrawn_by_reporter"
     assert [t["type"] for t in shown["timeline"]].count("vigil.incident.closed.v1") == 1
+
+
+# --- caseworkers, each scoped to their reporting centre ------------------------------------------------------
+
+def from_centre(n: int, centre_id: str) -> ReportSubmitted:
+    return ReportSubmitted.model_validate(submitted(n, share_with_police=False).model_dump(mode="json")
+                                          | {"channel": "centre", "centre_id": centre_id})
+
+
+def caseworker(triage: Triage, username: str, centre: str | None = None) -> Staff:
+    user_id = triage.auth.create_user(username, username.title(), "a long enough password", ["caseworker"],
+                                      centre=centre)
+    return Staff(user_id, username, username.title(), frozenset({"caseworker"}))
+
+
+def test_a_caseworker_sees_only_the_reports_held_for_their_own_centre(triage: Triage) -> None:
+    receive(triage, submitted(1, share_with_police=False), 1)   # the public form: the default centre's
+    receive(triage, from_centre(2, "tell-mama"), 2)
+    receive(triage, from_centre(3, "stop-hate-uk"), 3)
+    public, tell_mama = caseworker(triage, "cass"), caseworker(triage, "tina", "tell-mama")
+    assert [r["reference"] for r in triage.queries.held(public)] == ["VGL-1"]
+    assert [r["reference"] for r in triage.queries.held(tell_mama)] == ["VGL-2"]
+    assert triage.queries.incident(tell_mama, "r-2")["held_for_centre"] is True
+    for theirs, other in ((public, "r-2"), (public, "r-3"), (tell_mama, "r-1"), (tell_mama, "r-3")):
+        with pytest.raises(UnknownIncident, match=r"^no such incident$"):   # exactly as an unknown one
+            triage.queries.incident(theirs, other)
+    with pytest.raises(UnknownIncident, match=r"^no such incident$"):
+        triage.queries.incident(tell_mama, "r-404")
+
+
+def test_the_public_forms_reports_belong_to_the_centre_the_deployment_names(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'triage.db'}"
+    upgrade("triage", url)
+    triage = build(VigilSettings(), TriageSettings(database_url=url, default_centre="stop-hate-uk"), MovableClock(NOW))
+    receive(triage, submitted(1, share_with_police=False), 1)
+    receive(triage, from_centre(2, "stop-hate-uk"), 2)
+    named, unnamed = caseworker(triage, "sam", "stop-hate-uk"), caseworker(triage, "cass")
+    assert sorted(r["reference"] for r in triage.queries.held(named)) == ["VGL-1", "VGL-2"]
+    assert sorted(r["reference"] for r in triage.queries.held(unnamed)) == ["VGL-1", "VGL-2"]
+    assert triage.queries.held(caseworker(triage, "tina", "tell-mama")) == []
+
+
+@pytest.mark.parametrize(("roles", "centre", "problem"), [
+    (["triage_officer"], "tell-mama", "only a caseworker works for a reporting centre"),
+    (["caseworker"], "Tell Mama!", "a centre is its id"),
+])
+def test_a_centre_is_for_caseworkers_and_is_a_centre_id(triage: Triage, roles: list[str], centre: str,
+                                                      problem: str) -> None:
+    with pytest.raises(InvalidUser, match=problem):
+        triage.auth.create_user("newbie", "Newbie", "a long enough password", roles, centre=centre)
+
+
+def test_an_accounts_centre_is_recorded_in_its_creation_event(triage: Triage) -> None:
+    user_id = caseworker(triage, "tina", "Tell-Mama").user_id
+    [env] = [e for e in triage.auth.accounts.record(CommandLine("test"), user_id)[2]]
+    created = env.event()
+    assert isinstance(created, StaffAccountCreated) and created.centre == "tell-mama"
+    assert triage.auth.accounts.get(CommandLine("test"), user_id).as_json()["centre"] == "tell-mama"

@@ -35,7 +35,8 @@ PASSWORD = "a long enough password"
 def triage(tmp_path: Path) -> Triage:
     url = f"sqlite:///{tmp_path / 'triage.db'}"
     upgrade("triage", url)
-    triage = build(VigilSettings(), TriageSettings(database_url=url), MovableClock(START))
+    # no intake here to seal staff text with a report's key: the sealed path is test_staff_text_sealed.py's
+    triage = build(VigilSettings(), TriageSettings(database_url=url, seal_staff_text=False), MovableClock(START))
     triage.auth.create_user("dora", "Dora Inspector", PASSWORD, ["duty_inspector"])
     triage.auth.create_user("olly", "Olly Officer", PASSWORD, ["triage_officer"])
     return triage
@@ -163,9 +164,11 @@ class FakeIntake:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data, self.asked = data, 0
+        self.asked_for: set[tuple[str, str | None]] = set()  # (purpose, on behalf of whom)
 
-    def get(self, report_id: str) -> dict[str, Any]:
+    def get(self, report_id: str, purpose: str, on_behalf_of: str | None = None) -> dict[str, Any]:
         self.asked += 1
+        self.asked_for.add((purpose, on_behalf_of))
         return self.data
 
 
@@ -216,6 +219,7 @@ def test_personal_details_are_post_then_redirect_and_a_refresh_records_no_second
     assert posted.status_code == 303 and posted.headers["location"] == "/incidents/r-1/personal"
     first, refreshed = pages.get("/incidents/r-1/personal"), pages.get("/incidents/r-1/personal")
     assert views_recorded(triage) == 1
+    assert intake.asked_for == {("staff_view", "dora")}, "intake is told why, and for whom"
     for shown in (first, refreshed):
         assert "Amira" in shown.text
         assert 'vigil-as-written">They shouted at us.\nThen they threw a stone.</dd>' in shown.text

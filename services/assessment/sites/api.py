@@ -33,10 +33,12 @@ from services.assessment.sites.outcomes import RecordIn, RecordOnBehalfIn, Resol
 from services.assessment.sites.planning import plan_days, site_plan
 from services.assessment.sites.register import AlreadyDone, NotPermitted, SiteError, SiteIn, SiteInvalid, UnknownSite
 from services.assessment.sites.service import SiteService
+from services.assessment.sites.taskboard import VISITS_SHOWN, visits
 from shared.db import Database
 from shared.events.sites import RecordedVia
 from shared.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable, prefers_html
-from shared.staffaccess import STAFF_ONLY, require_service_credential
+from shared.servicecalls import require_caller
+from shared.staffaccess import STAFF_ONLY
 from shared.web.filters import LONDON
 from shared.web.site import Viewer
 
@@ -112,7 +114,8 @@ def get_site(site_id: str, db: DatabaseDep, scope: ScopeDep, clock: ClockDep, sc
         offered = queries.candidates(s, site, now) if scope.may(LINKERS, site) else []
         checks = site_checks(s, site, sites.guidance, now, scoring.anniversaries)
         routines = checks_document(checks, sites.guidance, s, sites.keys, site_id, scope.may(CONTACT_READERS, site))
-    return {**entry_document(site), "as_of": now.isoformat(), "risk": risk.document(),
+        seen = len(visits(s, site_id, now - VISITS_SHOWN))
+    return {**entry_document(site), "as_of": now.isoformat(), "risk": risk.document(), "visits_90_days": seen,
             "incidents": [linked_document(x) for x in linked], "link_candidates": [report_document(r) for r in offered],
             **routines}
 
@@ -138,10 +141,12 @@ def record(site_id: str, body: RecordIn, sites: SitesDep, scope: ScopeDep) -> di
 
 @internal.post("/internal/v1/sites/{site_id}/records", status_code=201,
                summary="Record a routine for a site lead, from a signed link another Vigil service checked (once "
-                       "per link); Vigil's services only", responses={200: {"description": "recorded before"}})
+                       "per link); notify only", responses={200: {"description": "recorded before"},
+                                                        401: {"description": "no Vigil service's credential"},
+                                                        403: {"description": "a service other than notify"}})
 def record_on_behalf(site_id: str, body: RecordOnBehalfIn, sites: SitesDep, vigil: VigilDep,
                      response: Response, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-    require_service_credential(vigil, authorization)
+    require_caller(vigil, authorization, {"notify"})  # notify checks the signed links site leads follow
     with as_problems():
         outcome_id, new = sites.record_on_behalf(site_id, body)
     if not new:

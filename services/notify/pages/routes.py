@@ -16,12 +16,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.notify.chase.rota import RotaService, UnknownOverride, UnknownPerson
+from services.notify.chase.rota import Override, RotaService, UnknownOverride, UnknownPerson
 from services.notify.deps import MANAGERS, VIEWERS, LedgerDep, PageCaller, Pages, PagesDep, RotaDep
 from services.notify.ledger import DeliveryError, LedgerService, UnknownDelivery
 from services.notify.pages import views
 from services.notify.pages.forms import FieldError, FormDep, FormInvalid, SubmittedForm
 from services.notify.pages.listing import PAGE_SIZE, LedgerFilters, pagination
+from services.notify.policy import DEFAULT_AREA
 from shared.problems import Forbidden, NotFound, prefers_html
 from shared.staffaccess import Caller
 from shared.web.filters import london_input
@@ -50,6 +51,10 @@ class Screen:
     @property
     def names(self) -> views.Names:
         return views.Names(self.pages.directory, self.pages.areas, self.pages.staff)
+
+    def covers(self, area: str) -> bool:
+        """Need to know: an account limited to some areas sees those (and the default set-up every area uses)."""
+        return area == DEFAULT_AREA or self.caller.covers(area)
 
     @property
     def can_manage(self) -> bool:
@@ -109,17 +114,19 @@ def home(request: Request, caller: PageCaller, pages: PagesDep, rota: RotaDep, l
 def show_home(screen: Screen, rota: RotaService, ledger: LedgerService, filters: LedgerFilters,
               status: int = 200, flash: str = "", form: dict[str, str] | None = None,
               errors: list[FieldError] | None = None, problem: str = "") -> HTMLResponse:
-    names, now = screen.names, rota.clock.now()
-    recent = ledger.recent(filters.status, filters.channel, filters.offset, PAGE_SIZE)
+    names, now, within = screen.names, rota.clock.now(), screen.caller.areas
+    recent = ledger.recent(filters.status, filters.channel, filters.offset, PAGE_SIZE, within)
     people = sorted(screen.pages.directory.people.items(), key=lambda p: p[1].name)
     return screen.render(
         "notify/home.html", status=status, page_title="Notifications and on call",
-        board=views.on_call_board(rota.board(), names), policies=views.policies(screen.pages.directory, names),
-        overrides=views.overrides(rota.overrides(), names, now),
-        give_ups=views.deliveries(ledger.give_ups(), names),
+        board=views.on_call_board([d for d in rota.board() if screen.covers(d.area)], names),
+        policies=views.policies(screen.pages.directory, names),
+        overrides=views.overrides(their_overrides(screen, rota), names, now),
+        give_ups=views.deliveries(ledger.give_ups(within), names),
         recent=views.deliveries(recent.rows, names), total=recent.total, filters=filters,
         pagination=pagination(filters, recent.total), statuses=views.STATUS_CHOICES, channels=views.CHANNELS,
-        areas=sorted(screen.pages.areas.all(), key=lambda a: a.name), people=[(k, p.name) for k, p in people],
+        areas=sorted((a for a in screen.pages.areas.all() if screen.covers(a.code)), key=lambda a: a.name),
+        people=[(k, p.name) for k, p in people],
         form=form or {"starts_at": london_input(now)}, errors=errors or [],
         error_for={e.field: e.message for e in errors or []}, flash=flash, problem=problem,
         triage_url=screen.pages.site.triage_url)
@@ -135,6 +142,8 @@ def add_override(request: Request, caller: PageCaller, form: FormDep, pages: Pag
         return found
     try:
         new = form.new_override(pages.areas, set(pages.directory.people), rota.clock.now())
+        if not found.covers(new.area):
+            raise FormInvalid([FieldError("area", "Select one of your areas")])
         rota.set_override(new.area, new.body.person_id, new.body.starts_at, new.body.ends_at, found.caller.name,
                           new.body.reason)
     except FormInvalid as e:
@@ -151,7 +160,7 @@ def confirm_removal(request: Request, override_id: str, caller: PageCaller, page
     found = screen(request, caller, pages, MANAGERS)
     if not isinstance(found, Screen):
         return found
-    chosen = [o for o in views.overrides(rota.overrides(), found.names, rota.clock.now())
+    chosen = [o for o in views.overrides(their_overrides(found, rota), found.names, rota.clock.now())
               if o.override_id == override_id]
     if not chosen:
         raise NotFound("there is no such override: it has ended or was removed already")
@@ -164,6 +173,8 @@ def remove_override(request: Request, override_id: str, caller: PageCaller, form
     found = changing(request, caller, pages, form)
     if not isinstance(found, Screen):
         return found
+    if not any(o.override_id == override_id for o in their_overrides(found, rota)):
+        raise NotFound("there is no such override: it has ended or was removed already")
     try:
         rota.remove_override(override_id, found.caller.name, form.note().reason)
     except UnknownOverride as e:
@@ -173,8 +184,12 @@ def remove_override(request: Request, override_id: str, caller: PageCaller, form
     return after("override-removed")
 
 
+def their_overrides(screen: Screen, rota: RotaService) -> list[Override]:
+    return [o for o in rota.overrides() if screen.covers(o.area)]
+
+
 def confirm_again(found: Screen, rota: RotaService, override_id: str, e: FormInvalid) -> Response:
-    chosen = [o for o in views.overrides(rota.overrides(), found.names, rota.clock.now())
+    chosen = [o for o in views.overrides(their_overrides(found, rota), found.names, rota.clock.now())
               if o.override_id == override_id]
     if not chosen:
         raise NotFound("there is no such override: it has ended or was removed already")
@@ -191,6 +206,8 @@ def retry(request: Request, notification_id: str, caller: PageCaller, form: Form
     if not isinstance(found, Screen):
         return found
     filters = LedgerFilters.read(form.get("status"), form.get("channel"), form.get("page"))
+    if ledger.find(notification_id, found.caller.areas) is None:
+        raise NotFound("there is no such notification")
     try:
         ledger.retry(notification_id, found.caller.name)
     except UnknownDelivery as e:
@@ -212,7 +229,7 @@ def confirm_resolution(request: Request, notification_id: str, caller: PageCalle
 
 def resolution_page(found: Screen, ledger: LedgerService, notification_id: str, filters: LedgerFilters,
                     status: int = 200, errors: list[FieldError] | None = None) -> Response:
-    row = ledger.find(notification_id)
+    row = ledger.find(notification_id, found.caller.areas)
     if row is None:
         raise NotFound("there is no such notification")
     return found.render("notify/resolve.html", status=status, page_title="Mark this notification as dealt with?",
@@ -227,6 +244,8 @@ def resolve(request: Request, notification_id: str, caller: PageCaller, form: Fo
     if not isinstance(found, Screen):
         return found
     filters = LedgerFilters.read(form.get("status"), form.get("channel"), form.get("page"))
+    if ledger.find(notification_id, found.caller.areas) is None:
+        raise NotFound("there is no such notification")
     try:
         ledger.resolve(notification_id, found.caller.name, form.note().reason)
     except FormInvalid as e:

@@ -23,7 +23,7 @@ from services.notify.policy import Directory, SupportOrganisation
 from shared.areas import AreaRegistry, default_registry
 from shared.clock import Clock
 from shared.events.notifications import ReferralNotMade, ReferralSent
-from shared.events.reports import ReportSubmitted
+from shared.events.reports import ReadPurpose, ReportSubmitted
 from shared.eventstore import EventStore
 from shared.ids import deterministic_id
 from shared.personal import PersonalDataClient, ReportErased, UnknownReport
@@ -142,7 +142,7 @@ class Referrals:
         if self.personal is None:
             raise RuntimeError("no personal-data client configured")
         try:
-            return self.personal.get(report_id)
+            return self.personal.get(report_id, ReadPurpose.referral)
         except ReportErased as e:
             raise Cancel("the report was erased") from e
         except UnknownReport as e:
