@@ -148,7 +148,13 @@ def start_server(cmd: list[str], port: int, env: dict[str, str], log: Path) -> s
     out = open(log, "ab")  # noqa: SIM115  (the child owns it)
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    wait_until(lambda: port_open(port), 60, f"{' '.join(cmd[2:4])} on port {port}")
+    try:
+        wait_until(lambda: port_open(port) or proc.poll() is not None, 120, f"{' '.join(cmd[2:4])} on port {port}")
+        if proc.poll() is not None:
+            raise RuntimeError(f"{' '.join(cmd[2:4])} exited with {proc.returncode} before listening; see {log}")
+    except BaseException:
+        stop(proc)  # never leave a server behind: the run that started it is the one that stops it
+        raise
     return proc
 
 

@@ -7,6 +7,13 @@ contact, an opaque token for the source's burst (with the source's normal as a b
 reports with the same words. Nothing on a topic can be tested against a guessed contact, address or
 description. Erasure drops the report's row and its burst's token (`forget`): afterwards the token links the
 burst's reports to each other, and to no one.
+
+Matching happens where the report is written (services/intake/writer.py), once per group commit, not once
+per request (ADR 0058). On SQLite, `Matcher.match` runs in the group commit's own transaction. On PostgreSQL
+the whole batch is matched by one call of `intake_match` (made by intake's migrations, the same queries in
+PL/pgSQL) just before the group commit's call: one round trip for the batch instead of a transaction per
+report, and a flood's burst row locked once per batch. `tests/integration/test_intake_matching.py` holds the
+two to the same answers.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -42,6 +50,38 @@ class Matched:
     near_duplicate_of: list[str]
 
 
+@dataclass(frozen=True)
+class Match:
+    """One report to match: its keyed hashes (none of them reversible), when it came, and the token its source's
+    burst gets if the report opens a new one."""
+
+    report_id: str
+    at: datetime
+    contact_hash: str | None
+    content_hash: str | None
+    source_hash: str | None
+    new_token: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"report_id": self.report_id, "at": self.at.isoformat(), "contact_hash": self.contact_hash,
+                "content_hash": self.content_hash, "source_hash": self.source_hash, "new_token": self.new_token}
+
+
+# The call that matches a batch on PostgreSQL (function in migration intake_0007), with the windows and bounds
+# above as its arguments, so they are written once, here.
+BATCH_SQL = "SELECT intake_match(%s::jsonb, %s, %s, %s, %s, %s, %s, %s)"
+
+
+def batch_arguments(batch: list[Match]) -> tuple[Any, ...]:
+    return (orjson.dumps([m.as_json() for m in batch]).decode(), CONTACT_WINDOW, DUPLICATE_WINDOW, BURST_GAP,
+            BURST_SPAN, NORMAL_WINDOW, MAX_MATCHES, NORMAL_CAP)
+
+
+def batch_results(answer: list[dict[str, Any]]) -> list[Matched]:
+    """`intake_match`'s answer, one object per report in the batch's order."""
+    return [Matched(list(r["same_contact"]), r["burst"], r["normal"], list(r["duplicates"])) for r in answer]
+
+
 class Matcher:
     m = tables.report_matches
     bursts = tables.source_bursts
@@ -52,19 +92,22 @@ class Matcher:
     def _hash(self, purpose: str, value: str | None) -> str | None:
         return keyed_token(self.master_key, f"vigil-match-{purpose}", value, n_bytes=32) if value else None
 
-    def match(self, s: Session, report_id: str, at: datetime, contact: str | None, source: str | None,
-              description: str | None) -> Matched:
+    def request(self, report_id: str, at: datetime, contact: str | None, source: str | None,
+                description: str | None) -> Match:
+        """What matching needs of a report, hashed here so nothing in clear reaches the writer."""
+        return Match(report_id, at, self._hash("contact", contact),
+                     self._hash("content", normalise_text(description or "")), self._hash("source", source),
+                     secrets.token_urlsafe(24))
+
+    def match(self, s: Session, m: Match) -> Matched:
         """Match a new report against intake's earlier ones and remember it, in the caller's transaction."""
-        contact_hash = self._hash("contact", contact)
-        content_hash = self._hash("content", normalise_text(description or ""))
-        source_hash = self._hash("source", source)
-        same_contact = self._earlier(s, self.m.c.contact_hash == contact_hash, at - CONTACT_WINDOW, at) \
-            if contact_hash else []
-        duplicates = self._earlier(s, self.m.c.content_hash == content_hash, at - DUPLICATE_WINDOW, at) \
-            if content_hash else []
-        burst, normal = self._burst(s, source_hash, at) if source_hash else (None, None)
-        s.execute(insert(self.m).values(report_id=report_id, submitted_at=at, contact_hash=contact_hash,
-                                        content_hash=content_hash, source_hash=source_hash, source_burst=burst))
+        same_contact = self._earlier(s, self.m.c.contact_hash == m.contact_hash, m.at - CONTACT_WINDOW, m.at) \
+            if m.contact_hash else []
+        duplicates = self._earlier(s, self.m.c.content_hash == m.content_hash, m.at - DUPLICATE_WINDOW, m.at) \
+            if m.content_hash else []
+        burst, normal = self._burst(s, m.source_hash, m.new_token, m.at) if m.source_hash else (None, None)
+        s.execute(insert(self.m).values(report_id=m.report_id, submitted_at=m.at, contact_hash=m.contact_hash,
+                                        content_hash=m.content_hash, source_hash=m.source_hash, source_burst=burst))
         return Matched(same_contact, burst, normal, duplicates)
 
     def _earlier(self, s: Session, same: ColumnElement[bool], since: datetime, until: datetime) -> list[str]:
@@ -73,14 +116,14 @@ class Matcher:
                          .order_by(self.m.c.submitted_at, self.m.c.report_id).limit(MAX_MATCHES))
         return list(rows.scalars())
 
-    def _burst(self, s: Session, source_hash: str, at: datetime) -> tuple[str, int]:
+    def _burst(self, s: Session, source_hash: str, new_token: str, at: datetime) -> tuple[str, int]:
         """The source's current burst token, or a new one after a quiet spell: one statement, so concurrent
         reports from one source (a flood) agree on the token."""
         b = self.bursts
         fresh = (b.c.last_at >= at - BURST_GAP) & (b.c.opened_at >= at - BURST_SPAN)
         dialect = s.get_bind().dialect.name
         upsert: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(b)
-        upsert = upsert.values(source_hash=source_hash, token=secrets.token_urlsafe(24), opened_at=at, last_at=at)
+        upsert = upsert.values(source_hash=source_hash, token=new_token, opened_at=at, last_at=at)
         new = upsert.excluded
         statement = upsert.on_conflict_do_update(index_elements=[b.c.source_hash], set_={
             "token": func.coalesce(_if(fresh, b.c.token), new.token),

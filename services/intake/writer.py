@@ -13,6 +13,11 @@ and the append lock is held only while the server runs it. Before, each statemen
 its own write with a trip through the event loop in between, so the lock was held across other requests'
 work, and the other worker's commits could wait for it; see ADRs 0018 and 0044.
 
+Each batch is matched first (services/intake/matching.py, ADR 0058): on PostgreSQL one call of `intake_match`
+for the batch, in a transaction of its own just before the commit's; on SQLite in the commit's own transaction.
+A report's event carries its matches, so it is built once they are known. A report matched once keeps its
+matches if its batch is retried one by one.
+
 A database that cannot be reached (down, restarting) fails the whole batch at once as `StoreUnavailable`,
 which the route answers 503 with Retry-After: no report is answered 202 unless committed.
 """
@@ -24,6 +29,7 @@ import contextlib
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias, TypeVar
@@ -35,6 +41,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from services.intake import tables
+from services.intake.matching import BATCH_SQL, Match, Matched, Matcher, batch_arguments, batch_results
 from shared.db import Database
 from shared.events.base import Event
 from shared.eventstore import APPEND_LOCK, OUTBOX_CHANNEL, ConcurrencyError, EventStore, NewStream, event_row
@@ -49,20 +56,32 @@ class StoreUnavailable(RuntimeError):
 
 @dataclass
 class PendingReport:
-    """Everything one accepted report writes, prepared before it reaches the writer."""
+    """Everything one accepted report writes, prepared before it reaches the writer; its event is built by the
+    writer once the report's matches are known."""
 
     report_id: str
     key_row: dict[str, Any]
     report_row: dict[str, Any]
-    event: Event
+    match: Match
+    build: Callable[[Matched], Event]
     idempotency_row: dict[str, Any] | None = None
     traceparent: str | None = None
     tracestate: str | None = None
+    event: Event | None = None
+
+    def matched(self, matched: Matched) -> None:
+        self.event = self.build(matched)
 
     @property
     def stream(self) -> NewStream:
         """The report's event stream, begun with its one event."""
+        if self.event is None:
+            raise RuntimeError(f"report {self.report_id} was not matched before its commit")
         return NewStream(self.report_id, [self.event], self.traceparent, self.tracestate)
+
+
+def unmatched(batch: list[PendingReport]) -> list[PendingReport]:
+    return [p for p in batch if p.event is None]
 
 
 class Answer(Protocol):
@@ -100,9 +119,10 @@ def one_by_one(batch: Batch[A], error: Exception) -> list[Batch[A]]:
 
 
 class ReportWriter:
-    def __init__(self, db: Database, store: EventStore, max_batch: int = 500) -> None:
+    def __init__(self, db: Database, store: EventStore, matcher: Matcher, max_batch: int = 500) -> None:
         self.db = db
         self.store = store
+        self.matcher = matcher
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[tuple[PendingReport, Future[None]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -173,6 +193,8 @@ class ReportWriter:
             raise StoreUnavailable(str(e)) from e
 
     def _insert(self, s: Session, batch: list[PendingReport]) -> None:
+        for pending in batch:  # matched again on a retry: the failed transaction took its matches with it
+            pending.matched(self.matcher.match(s, pending.match))
         for table, rows in Statements.rows(batch):
             s.execute(table.insert(), rows)
         self.store.start_streams(s, [p.stream for p in batch])
@@ -183,6 +205,11 @@ class ReportWriter:
             self._raw = self.db.engine.raw_connection()
             self._raw.driver_connection.autocommit = True  # the writer's own: never returned to the pool
         conn: psycopg.Connection[Any] = self._raw.driver_connection
+        to_match = unmatched(batch)
+        if to_match:
+            [(answer,)] = conn.execute(BATCH_SQL, batch_arguments([p.match for p in to_match])).fetchall()
+            for pending, matched in zip(to_match, batch_results(answer), strict=True):
+                pending.matched(matched)
         try:
             conn.execute(*self.statements.of(batch))
         except psycopg.IntegrityError as e:  # a twin or a collision: the one-by-one retry finds whose
@@ -275,6 +302,12 @@ class LoopWriter:
     async def _commit(self, batch: list[PendingReport]) -> None:
         try:
             conn = await self._connection()
+            to_match = unmatched(batch)
+            if to_match:
+                cursor = await conn.execute(BATCH_SQL, batch_arguments([p.match for p in to_match]))
+                [(answer,)] = await cursor.fetchall()
+                for pending, matched in zip(to_match, batch_results(answer), strict=True):
+                    pending.matched(matched)
             await conn.execute(*self.statements.of(batch))
         except psycopg.IntegrityError as e:
             raise ConcurrencyError(str(e)) from e

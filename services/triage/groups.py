@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.triage.incident import MAX_REASON, AlreadyDone, InvalidCommand
+from shared.aggregate import Aggregate
 from shared.events.base import Event
 from shared.events.incidents import (
     IncidentGroupConfirmed,
@@ -31,7 +32,7 @@ class GroupState(StrEnum):
 
 
 @dataclass
-class Group:
+class Group(Aggregate[Event]):
     group_id: str
     area: str = ""
     basis: str = ""
@@ -44,23 +45,8 @@ class Group:
     updated_at: datetime | None = None
     confirmed_by: str | None = None
     reason: str | None = None
-    version: int = 0
-    pending: list[Event] = field(default_factory=list)
 
-    @classmethod
-    def replay(cls, group_id: str, events: list[Event]) -> Group:
-        group = cls(group_id)
-        for e in events:
-            group.apply(e)
-        return group
-
-    def record(self, event: Event) -> Event:
-        self.apply(event)
-        self.pending.append(event)
-        return event
-
-    def apply(self, e: Event) -> None:
-        self.version += 1
+    def when(self, e: Event) -> None:
         if isinstance(e, IncidentGroupFormed):
             self.area, self.basis, self.evidence, self.members = e.area, e.basis, e.evidence, list(e.members)
             self.paged_by, self.ruleset_version, self.formed_at, self.updated_at = (e.paged_by, e.ruleset_version,

@@ -60,7 +60,7 @@ def test_migrations_reach_head_on_postgresql_and_match_the_tables(
     engine.dispose()
 
 
-FUNCTIONS = {"intake": {"intake_group_commit"}}  # ADR 0044
+FUNCTIONS = {"intake": {"intake_group_commit", "intake_match"}}  # ADRs 0044, 0058
 
 
 def _statistics(engine: sa.Engine, table: str) -> dict[str, int]:

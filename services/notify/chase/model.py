@@ -1,9 +1,9 @@
 """The Duty Inspector chase: pages along the area's escalation policy until someone acknowledges.
 
 An aggregate in the manner of triage's `Incident`: commands in, past-tense events and effects out.
-Only `apply` changes the state, so replaying a chase's events rebuilds it. Effects are what the
-application must do about a command (queue alerts, set a timer, withdraw alerts not yet sent); the
-chase itself knows no database, clock or directory beyond the escalation policy it is handed.
+Only `when` (through `apply`, shared/aggregate.py) changes the state, so replaying a chase's events rebuilds
+it. Effects are what the application must do about a command (queue alerts, set a timer, withdraw alerts not
+yet sent); the chase itself knows no database, clock or directory beyond the escalation policy it is handed.
 
 Commands arrive from events delivered at least once and from timers that may be stale, so a command
 the state makes meaningless (acknowledging a chase stood down, a timer for a page already passed)
@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.notify.policy import FIRST_PAGE, EscalationPolicy, Page, next_page
+from shared.aggregate import Aggregate
 
 MAX_ACKNOWLEDGED_BY = 120
 
@@ -181,7 +182,7 @@ Effect = SendAlerts | ScheduleNextPage | ScheduleGiveUp | WithdrawAlerts
 
 
 @dataclass
-class Chase:
+class Chase(Aggregate[ChaseEvent]):
     incident_id: str
     report_id: str | None = None
     reference: str = ""
@@ -197,24 +198,11 @@ class Chase:
     plan: int = 0
     group_id: str | None = None
     group_size: int = 0
-    pending: list[ChaseEvent] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
 
     # --- rebuilding -----------------------------------------------------------------------------------
 
-    @classmethod
-    def replay(cls, incident_id: str, events: list[ChaseEvent]) -> Chase:
-        chase = cls(incident_id)
-        for e in events:
-            chase.apply(e)
-        return chase
-
-    def record(self, event: ChaseEvent) -> ChaseEvent:
-        self.apply(event)
-        self.pending.append(event)
-        return event
-
-    def apply(self, e: ChaseEvent) -> None:
+    def when(self, e: ChaseEvent) -> None:
         if isinstance(e, ChaseOpened):
             self._facts(e.facts)
             self.state, self.started_at = ChaseState.not_needed, e.at
