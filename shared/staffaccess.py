@@ -1,11 +1,12 @@
-"""Who is calling a staff API outside triage: a member of staff signed in at triage, or a Vigil service.
+"""Who is calling a staff API outside triage: a member of staff signed in at triage.
 
 Staff sign in once, at triage (ADR 0023). Notify and assessment do not keep users or sessions of their
 own: they ask triage about the session a request carries (`POST /internal/v1/sessions/introspect`,
 in the manner of OAuth token introspection, RFC 7662) and check the roles it answers with, on the
 server, for every route (docs/design.md, "Privacy and access"). An answer is kept for `ttl` seconds, so a
-page of requests costs one question; a sign-out reaches the other services within that time. Another
-Vigil service (or an operator's script) may call with the service credential instead (ADR 0046).
+page of requests costs one question; a sign-out reaches the other services within that time. Staff routes
+are for people: a Vigil service's credential (ADR 0057, `shared/servicecalls.py`) is refused on them (403),
+whatever the route; services call one another on `/internal/...` routes, each naming its callers.
 
 The session travels as triage's cookie (browsers send it to every port of the host that set it, so the
 services of one deployment share it) or as `Authorization: Bearer <session token>`. A change made with
@@ -28,6 +29,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.problems import Forbidden, Unauthorized, Unavailable
+from shared.servicecalls import calling_service, service_headers
 from shared.settings import VigilSettings
 
 log = logging.getLogger(__name__)
@@ -36,13 +38,14 @@ SESSION_COOKIE = "vigil_staff"  # triage sets it (services/triage/deps.py)
 INTROSPECT_PATH = "/internal/v1/sessions/introspect"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 STAFF_ONLY: dict[int | str, dict[str, Any]] = {
-    401: {"description": "not signed in (no session, or it ended), and no service credential"},
-    403: {"description": "signed in, but none of the roles this needs; or a change without the CSRF token"},
+    401: {"description": "not signed in (no session, or it ended)"},
+    403: {"description": "signed in, but none of the roles this needs; a change without the CSRF token; or a "
+                         "Vigil service's credential (staff routes are for people)"},
     503: {"description": "triage could not be asked about the sign-in"}}
 
 session_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
                               description="the staff session triage set at sign-in (POST /v1/session at triage)")
-bearer = HTTPBearer(auto_error=False, description="a staff session token, or the service credential")
+bearer = HTTPBearer(auto_error=False, description="a staff session token")
 csrf_header = APIKeyHeader(name="X-CSRF-Token", auto_error=False,
                            description="the session's CSRF token (GET /v1/session at triage); needed on changes "
                                        "made with the cookie")
@@ -66,34 +69,22 @@ class Role(StrEnum):
 class Caller:
     name: str
     roles: frozenset[str]
-    service: bool = False
     csrf_token: str = ""
     display_name: str = ""  # as pages show the person; `name` (the username) is what events record
     areas: frozenset[str] = frozenset()  # the force areas the account is limited to; empty: national
 
-
-def service_credential_ok(settings: VigilSettings, given: str | None) -> bool:
-    """In constant time: whether `given` is this deployment's service credential."""
-    expected = settings.service_token.get_secret_value()
-    return bool(given) and hmac.compare_digest((given or "").encode(), expected.encode())
-
-
-def require_service_credential(settings: VigilSettings, authorization: str | None) -> None:
-    """For internal routes: 401 unless the Authorization header carries this deployment's service credential."""
-    if not service_credential_ok(settings, bearer_token(authorization)):
-        raise Unauthorized("a service credential is required", headers={"WWW-Authenticate": "Bearer"})
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    if authorization and authorization[:7].lower() == "bearer ":
-        return authorization[7:].strip() or None
-    return None
+    def covers(self, area: str) -> bool:
+        """Need to know: whether `area` is one of the caller's (a national account covers all)."""
+        return not self.areas or area in self.areas
 
 
 class StaffAccess:
-    def __init__(self, settings: VigilSettings, ttl: float = 15.0, timeout: float = 3.0,
+    """`service`: the service asking triage (it calls with its own credential)."""
+
+    def __init__(self, settings: VigilSettings, service: str, ttl: float = 15.0, timeout: float = 3.0,
                  client: httpx.Client | None = None) -> None:
         self.settings = settings
+        self.headers = service_headers(settings, service)
         self.url = settings.triage_internal_url.rstrip("/") + INTROSPECT_PATH
         self.ttl = ttl
         self.client = client or httpx.Client(timeout=timeout)
@@ -101,9 +92,12 @@ class StaffAccess:
         self._lock = threading.Lock()
 
     def caller(self, session: str | None, bearer: str | None) -> Caller | None:
-        """The service, or the signed-in member of staff, or None (no credential, or a session not active)."""
-        if bearer is not None and service_credential_ok(self.settings, bearer):
-            return Caller("service", frozenset(), service=True)
+        """The signed-in member of staff, or None (no credential, or a session not active); 403 for a Vigil
+        service's credential, which opens internal routes only."""
+        service = calling_service(self.settings, bearer)
+        if service is not None:
+            raise Forbidden(f"staff routes need a signed-in member of staff, not a Vigil service's credential "
+                            f"({service}'s): services call one another's /internal/ routes")
         token = bearer or session
         return self._staff(token) if token else None
 
@@ -126,8 +120,7 @@ class StaffAccess:
 
     def _introspect(self, token: str) -> Caller | None:
         try:
-            answer = self.client.post(self.url, json={"token": token}, headers={
-                "Authorization": f"Bearer {self.settings.service_token.get_secret_value()}"})
+            answer = self.client.post(self.url, json={"token": token}, headers=self.headers)
         except httpx.HTTPError as e:
             log.warning("triage did not answer a session check", extra={"error": type(e).__name__})
             raise Unavailable("cannot check your sign-in now: triage is not answering; try again shortly") from e
@@ -143,13 +136,11 @@ class StaffAccess:
 
     def check(self, request: Request, session: str | None, given: str | None, csrf: str | None,
               roles: frozenset[str]) -> Caller:
-        """The caller, if a service or in one of `roles`; 401, 403 (or 503 if triage cannot say) otherwise."""
+        """The signed-in member of staff, if in one of `roles`; 401, 403 (or 503 if triage cannot say) otherwise."""
         caller = self.caller(session, given)
         if caller is None:
             raise Unauthorized("sign in at triage first (POST /v1/session), then send its session cookie",
                                headers={"WWW-Authenticate": "Bearer"})
-        if caller.service:
-            return caller
         if not caller.roles & roles:
             raise Forbidden(f"this needs one of the roles: {', '.join(sorted(roles))}")
         if (request.method not in SAFE_METHODS and given is None

@@ -22,7 +22,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from tests.access_policy import POLICY, SOMETIMES, Rule
+from tests.access_policy import POLICY, SOMETIMES, STAFF, Rule
 from tests.integration.access_world import (
     AREA,
     NATIONAL_SUPERVISOR,
@@ -116,8 +116,8 @@ def test_another_areas_object_answers_exactly_as_an_unknown_one(world: World) ->
         if rule is None or rule.scoped is None:
             continue
         for caller in world.callers.values():
-            if caller.key not in rule.who or caller.key.startswith("service:"):
-                continue  # a service sees every area
+            if caller.key not in rule.who:
+                continue
             nowhere = UNKNOWN.get(rule.scoped) or str(uuid.uuid4())  # shaped as the real ids are
             other = send(world, route, rule, caller, {rule.scoped: _other(world, rule, rule.scoped)})
             unknown = send(world, route, rule, caller, {rule.scoped: nowhere})
@@ -244,8 +244,12 @@ def judge(route: Route, rule: Rule, caller: Caller, answer: httpx.Response) -> s
     if caller.staff and not internal:
         wanted = rule.staff_refusal
         return None if status == wanted else f"{status}, not {wanted} for a member of staff without the role"
-    if route.page:
-        return None if to_sign_in or status == 401 else f"{status}, not sent to sign in"
-    # A service's credential is known but not this route's (403), or not one a staff route takes (401).
-    expected = {401, 403} if caller.key.startswith("service:") else {401}
+    service = caller.key.startswith("service:")
+    if route.page:  # a page may also refuse a service's credential it is sent (403)
+        return None if to_sign_in or status == 401 or (service and status == 403) else f"{status}, not sent to sign in"
+    if service and not internal and route.service != "triage" and rule.who and rule.who <= STAFF:
+        # Staff APIs outside triage (shared.staffaccess) know a service's credential and refuse it.
+        return None if status == 403 else f"{status}, not 403 for a service's credential on a staff route"
+    # A service's credential is known but not this route's (403), or not one triage's staff routes know (401).
+    expected = {401, 403} if service else {401}
     return None if status in expected else f"{status}, not {' or '.join(map(str, sorted(expected)))}"

@@ -46,7 +46,7 @@ def test_a_new_deployment_says_insufficient_history_until_a_forces_records_are_i
             DbStore(s).put_report(facts(n, now - timedelta(hours=n + 1), area=MET, types=("physical_assault",),
                                         weapon=True))
     app = create_app(core, with_worker=False)
-    app.state.staff_access = FakeTriage(vigil)
+    app.state.staff_access = FakeTriage(vigil, "assessment")
 
     def met() -> dict[str, Any]:
         answer = TestClient(app).get(f"/v1/areas/{MET}", headers={"Authorization": "Bearer ana"})

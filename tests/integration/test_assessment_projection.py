@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -19,29 +20,34 @@ from PIL import Image
 from sqlalchemy import text
 
 from services.assessment.main import Assessment, build
+from services.assessment.partner import Pseudonymiser
 from services.assessment.plain import level_word
 from services.assessment.rebuild import Rebuild, live_digest, projection_bytes
+from services.assessment.report import build_assessment, render_html
 from services.assessment.settings import AssessmentSettings
 from services.assessment.sites.access import scope_of
 from services.assessment.sites.register import SiteIn
 from services.assessment.store import load_snapshot
-from shared.clock import MovableClock
+from services.triage.auth import Auth
+from shared.clock import MovableClock, SystemClock
 from shared.db import Database
 from shared.events.base import Envelope, Event
-from shared.events.incidents import IncidentClosed, IncidentTriaged
-from shared.events.reports import ReportAmended, ReportErased, ReportSubmitted, ReportWithdrawn
+from shared.events.incidents import IncidentClosed, IncidentRegraded, IncidentTriaged
+from shared.events.reports import Grading, ReportAmended, ReportErased, ReportSubmitted, ReportWithdrawn
 from shared.kafka import encode, make_producer
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
-from shared.staffaccess import Caller
+from shared.staffaccess import SESSION_COOKIE, Caller
 from shared.topics import AREAS, PARTNER, REPORTS, TopicNames, ensure_topics
 from tests.integration.stack import running
 from tests.support.kafka_reader import headers_of, read_topic
+from tests.support.services import ServiceProcess
 from tests.support.waiting import eventually
 
 NOW = datetime.now(UTC).replace(microsecond=0)   # the service process runs on the system clock
 GMP, MET = "E23000005", "E23000001"
 ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "a long enough password"
 
 
 def report(n: int, area: str, at: datetime, place: str = "street", types: tuple[str, ...] = ("verbal_abuse",),
@@ -62,6 +68,12 @@ def triage(n: int, area: str, at: datetime, critical: bool = True) -> IncidentTr
         "triaged_at": at.isoformat(), "matched": [{"code": "place_of_worship", "explanation": "attack on a mosque"}],
         "critical": critical, "needs_duty_inspector": critical, "priority": "P2", "ack_deadline": None,
         "ruleset_version": "2026.1"})
+
+
+def regrade(n: int, area: str, at: datetime, code: str) -> IncidentRegraded:
+    return IncidentRegraded(incident_id=f"i-{n:05d}", area=area, previous=None, reason="known to the force",
+                            grading=Grading(source=code[0], intelligence=code[1], handling=code[2]),
+                            regraded_by="sup", regraded_at=at)
 
 
 class Feed:
@@ -150,11 +162,25 @@ def test_a_surge_of_reports_raises_area_risk_and_tension_on_the_areas_topic(
     _baseline_and_surge(feed)
     url = new_database("assessment")
     upgrade("assessment", url)
+    triage_url = new_database("triage")
+    upgrade("triage", triage_url)
+    triage_db = Database(triage_url)
+    Auth(triage_db, SystemClock()).create_user("ana", "Ana Analyst", PASSWORD, ["analyst"])  # national
+    triage_db.dispose()
     env = {"VIGIL_ENVIRONMENT": "test", "VIGIL_KAFKA_BOOTSTRAP": vigil_settings.kafka_bootstrap,
-           "VIGIL_TOPIC_PREFIX": vigil_settings.topic_prefix, "ASSESSMENT_DATABASE_URL": url}
-    with running(env, logdir, ("assessment",)) as svc:
-        client = httpx.Client(base_url=svc["assessment"].url, timeout=30,  # as another Vigil service
-                              headers={"Authorization": f"Bearer {vigil_settings.service_token.get_secret_value()}"})
+           "VIGIL_TOPIC_PREFIX": vigil_settings.topic_prefix, "ASSESSMENT_DATABASE_URL": url,
+           "TRIAGE_DATABASE_URL": triage_url}
+    # Staff sign in at triage: its HTTP side only, so it triages nothing of the feed and the incidents are the
+    # feed's alone.
+    triage = ServiceProcess("triage", env, logdir, mode="api").start()
+    with ExitStack() as stack:
+        stack.callback(triage.stop)
+        svc = stack.enter_context(running(env | {"VIGIL_TRIAGE_INTERNAL_URL": triage.url}, logdir, ("assessment",)))
+        signed_in = httpx.post(f"{triage.url}/v1/session", json={"username": "ana", "password": PASSWORD},
+                               timeout=30)
+        assert signed_in.status_code == 200, signed_in.text
+        client = httpx.Client(base_url=svc["assessment"].url, timeout=30,  # as an analyst's program would
+                              headers={"Authorization": f"Bearer {signed_in.cookies[SESSION_COOKIE]}"})
         area = eventually(lambda: (a := client.get(f"/v1/areas/{GMP}").json())["reports"] == 32
                           and len(a["open_critical_incidents"]) == 5 and a, 60, "the projection to fold every event")
         topic = f"{vigil_settings.topic_prefix}{AREAS}"
@@ -201,6 +227,56 @@ def test_a_surge_of_reports_raises_area_risk_and_tension_on_the_areas_topic(
     assert _pdf_pages_have_ink(tmp_path / "all.pdf", tmp_path) >= 4
 
 
+def test_a_regrade_reaches_the_facts_the_partner_feed_and_the_strategic_assessment(
+        vigil_settings: VigilSettings, new_database: Callable[[str], str], feed: Feed) -> None:
+    """Regraded to C: partners not entitled to C are told to delete the item, the others get it again marked;
+    a report regraded to P from C reaches partners as an ordinary item. The analysts see the grading now."""
+    at = NOW - timedelta(days=2)
+    regrades = ((901, "P", "3DC"), (902, "C", "1AP"), (903, "P", None))
+    for n, handling, _ in regrades:
+        feed.send(report(n, MET, at + timedelta(minutes=n - 900), handling=handling), f"r-{n:05d}", at)
+    feed.flush()
+    core = _service(vigil_settings, new_database("assessment"), MovableClock(NOW))
+    runner = core.runner().start()
+    try:
+        # the reports first, so what partners are told follows one order (triage's events may overtake them)
+        eventually(_processed(core, 3), 60, "the reports folded")
+        for n, _, code in regrades:
+            feed.send(triage(n, MET, at + timedelta(minutes=n - 899), critical=False), f"r-{n:05d}", at)
+            if code:
+                feed.send(regrade(n, MET, at + timedelta(minutes=n - 898), code), f"r-{n:05d}", at)
+        feed.flush()
+        eventually(_processed(core, 8), 60, "the live projection to fold every event")
+        pseudonym = Pseudonymiser(vigil_settings.fingerprint_key.get_secret_value())
+        topic = f"{vigil_settings.topic_prefix}{PARTNER}"
+
+        def told(n: int, count: int) -> list[tuple[str, dict[str, Any]]] | None:
+            records = [r for r in read_topic(vigil_settings.kafka_bootstrap, topic, expect=1)
+                       if r.key == pseudonym(f"r-{n:05d}").encode()]
+            got = [(headers_of(r)["ce_type"].decode(), json.loads(r.value)) for r in records]
+            return got if len(got) >= count else None
+
+        restricted = eventually(lambda: told(901, 4), 60, "the regraded item told to partners")
+        assert [t for t, _ in restricted] == ["vigil.partner.incident_reported.v1"] * 2 + [
+            "vigil.partner.incident_restricted.v1", "vigil.partner.incident_reported.v1"]
+        assert restricted[2][1]["grading"] == "3DC"
+        assert (restricted[3][1]["grading"], restricted[3][1]["conditions_apply"]) == ("3DC", True)
+        opened = eventually(lambda: told(902, 3), 60, "the item regraded to P")
+        assert [(d["grading"], d["conditions_apply"]) for _, d in opened] == [("2AC", True)] * 2 + [("1AP", False)]
+        assert [t for t, _ in eventually(lambda: told(903, 2), 60, "the item never regraded")] == [
+            "vigil.partner.incident_reported.v1"] * 2
+        with core.db.snapshot() as s:
+            doc = build_assessment(s, core.registry, core.scoring, MET, NOW - timedelta(days=7), NOW, NOW)
+        gradings = {i["reference"]: i["grading"]["code"] for i in doc.items}
+        assert {k: gradings[k] for k in ("V00901", "V00902", "V00903")} == {
+            "V00901": "3DC", "V00902": "1AP", "V00903": "2AP"}
+        page = render_html(doc)
+        assert "3DC: " in page and "1AP: " in page and "2AC" not in page
+    finally:
+        runner.shutdown()
+        core.db.dispose()
+
+
 def load_snapshot_of(db: Database) -> Any:
     with db.snapshot() as s:
         return load_snapshot(s)
@@ -216,6 +292,10 @@ def _history_with_everything(feed: Feed) -> int:
         if n % 5 == 0:   # triage's event first: it may well arrive before the report it is about
             feed.send(triage(n, MET, at + timedelta(minutes=2)), key, at + timedelta(minutes=2))
             sent += 1
+        if n % 5 == 0 and n % 10:   # and a regrade of it (twice for some), before the report too
+            for minutes, code in ((3, "3DC"), (4, "1BP"))[: 1 + n % 3 % 2]:
+                feed.send(regrade(n, MET, at + timedelta(minutes=minutes), code), key, at + timedelta(minutes=minutes))
+                sent += 1
         feed.send(report(n, MET if n % 2 else GMP, at, "place_of_worship" if n % 3 == 0 else "street"), key, at)
         sent += 1
         if n % 7 == 0:

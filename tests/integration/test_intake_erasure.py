@@ -22,9 +22,18 @@ from services.intake import tables
 from services.intake.main import Intake, build, create_app
 from services.intake.settings import IntakeSettings
 from shared.clock import MovableClock
-from shared.events.reports import HoldKind, ReportErased, ReportHoldPlaced, ReportSubmitted, ReportWithdrawn
+from shared.events.reports import (
+    HoldKind,
+    ReadPurpose,
+    ReportErased,
+    ReportHoldPlaced,
+    ReportPersonalDataRead,
+    ReportSubmitted,
+    ReportWithdrawn,
+)
 from shared.migrate import upgrade
-from shared.settings import DEV_SERVICE_TOKEN, VigilSettings
+from shared.servicecalls import service_headers
+from shared.settings import VigilSettings
 from shared.staffaccess import StaffAccess
 from shared.topics import REPORTS
 from tests.factories import report_body
@@ -71,7 +80,7 @@ def clock() -> MovableClock:
 def intake(vigil_settings: VigilSettings, intake_url: str, clock: MovableClock) -> Intake:
     settings = IntakeSettings(database_url=intake_url, rate_limit_enabled=False, retention_enabled=False)
     service = build(vigil_settings, settings, clock)
-    service.staff_access = StaffAccess(vigil_settings, client=httpx.Client(transport=httpx.MockTransport(
+    service.staff_access = StaffAccess(vigil_settings, "intake", client=httpx.Client(transport=httpx.MockTransport(
         introspection)))
     return service
 
@@ -155,9 +164,60 @@ def test_after_erasure_the_holder_of_the_token_gets_410_and_a_wrong_token_still_
     assert api.post(f"/v1/reports/{ref}/updates", headers=sent["auth"], json={"information": "x"}).status_code == 410
     assert api.post(f"/v1/reports/{ref}/withdrawal", headers=sent["auth"]).status_code == 410
     assert api.get(f"/v1/reports/{ref}", headers={"Authorization": "Bearer wrong"}).status_code == 404
-    personal = api.get(f"/internal/v1/reports/{report_id}/personal",
-                       headers={"Authorization": f"Bearer {DEV_SERVICE_TOKEN}"})
+    personal = api.get(f"/internal/v1/reports/{report_id}/personal", params={"purpose": "staff_view"},
+                       headers=service_headers(VigilSettings(environment="test"), "triage"))
     assert personal.status_code == 410 and personal.headers["content-type"] == PROBLEM
+
+
+# -- personal data, for the services that need it ------------------------------------------------
+
+
+def test_only_triage_and_notify_read_personal_data_and_every_read_is_on_kafka_with_who_and_why(
+        api: httpx.Client, intake: Intake) -> None:
+    sent = submit(api)  # from Amina Test, amina@example.org
+    report_id = report_row(intake, sent["reference"])["report_id"]
+    url = f"/internal/v1/reports/{report_id}/personal"
+    vigil = intake.vigil
+
+    def read(caller: str, **params: str) -> httpx.Response:
+        return api.get(url, params=params, headers=service_headers(vigil, caller))
+
+    by_triage = read("triage", purpose="staff_view", on_behalf_of="tom")
+    by_notify = read("notify", purpose="referral")
+    assert (by_triage.status_code, by_notify.status_code) == (200, 200)
+    assert by_triage.json()["email"] == by_notify.json()["email"] == "amina@example.org"
+    assert by_triage.headers["cache-control"] == "no-store"
+    refused = read("assessment", purpose="staff_view")
+    assert refused.status_code == 403 and refused.headers["content-type"] == PROBLEM
+    assert "assessment" in refused.json()["detail"] and "Amina" not in refused.text
+    assert api.get(url, params={"purpose": "referral"}).status_code == 401
+    guessed = api.get(url, params={"purpose": "referral"}, headers={"Authorization": "Bearer guess"})
+    assert guessed.status_code == 401 and guessed.headers["content-type"] == PROBLEM
+    assert read("notify").status_code == 422, "no read without a reason"
+    assert read("notify", purpose="curiosity").status_code == 422
+
+    records = on_topic(intake, report_id, ReportPersonalDataRead.TYPE)
+    if len(records) < 2:  # the second may follow the first by a relay pass
+        records = eventually(lambda: len(r := on_topic(intake, report_id, ReportPersonalDataRead.TYPE)) == 2
+                             and r, 30, "both reads on the topic")
+    reads = [json.loads(r.value) for r in records]
+    assert [(r["service"], r["purpose"], r["on_behalf_of"]) for r in reads] == [
+        ("triage", "staff_view", "tom"), ("notify", "referral", None)], "the refused and bad calls read nothing"
+    assert all("amina" not in r.value.decode().lower() for r in records)
+
+
+def test_the_records_of_reads_come_before_the_data_and_outlive_erasure(api: httpx.Client, intake: Intake) -> None:
+    sent = submit(api)
+    report_id = report_row(intake, sent["reference"])["report_id"]
+    url = f"/internal/v1/reports/{report_id}/personal"
+    headers = service_headers(intake.vigil, "notify")
+    assert api.get(url, params={"purpose": "reporter_message"}, headers=headers).status_code == 200
+    assert api.post(f"/v1/reports/{sent['reference']}/erasure", headers=DPO, json={"reason": "DP-9"}).status_code == 200
+    assert api.get(url, params={"purpose": "reporter_message"}, headers=headers).status_code == 410
+    with intake.db.sessions() as s:
+        log = intake.store.log
+        kept = s.execute(select(log.c.type).where(log.c.stream_id == f"{report_id}/reads")).scalars().all()
+    assert kept == [ReportPersonalDataRead.TYPE], "one read recorded; the refused one after erasure read nothing"
 
 
 def test_erasing_twice_answers_410_and_changes_nothing(api: httpx.Client, intake: Intake) -> None:
@@ -220,6 +280,21 @@ def test_a_hold_refuses_erasure_naming_the_hold_until_it_is_released(api: httpx.
     assert json.loads(record.value)["placed_by"] == "dana" and json.loads(record.value)["kind"] == "legal"
     assert b"CANARY-HOLD-REASON" not in record.value, "a hold's reason travels sealed"
     assert api.get(f"/v1/reports/{ref}/holds", headers=DPO).json()[0]["reason"] is None, "gone with the report"
+
+
+def test_no_services_credential_places_holds_or_erases_staff_routes_are_for_people(
+        api: httpx.Client, intake: Intake) -> None:
+    ref = submit(api)["reference"]
+    for service in ("assessment", "notify", "triage"):
+        headers = service_headers(intake.vigil, service)
+        for path, body in ((f"/v1/reports/{ref}/hold", {"kind": "legal", "reason": "r"}),
+                           (f"/v1/reports/{ref}/erasure", {"reason": "DP-6"})):
+            refused = api.post(path, headers=headers, json=body)
+            assert refused.status_code == 403 and refused.headers["content-type"] == PROBLEM, (service, path)
+            assert "signed-in member of staff" in refused.json()["detail"]
+        assert api.get(f"/v1/reports/{ref}/holds", headers=headers).status_code == 403
+    assert api.get(f"/v1/reports/{ref}/holds", headers=DPO).json() == [], "nothing was placed"
+    assert api.post(f"/v1/reports/{ref}/erasure", headers=DPO, json={"reason": "DP-6"}).status_code == 200
 
 
 def test_the_privacy_log_lists_every_erasure_withdrawal_and_hold_with_who_when_and_why_a_page_at_a_time(
@@ -366,7 +441,7 @@ def test_organisation_platform_and_a_centres_reference_travel_sealed(
     with intake.db.sessions() as s:
         logged = " ".join(env.model_dump_json() for env in intake.store.load(s, report_id))
     assert not [c for c in canaries if c in logged]
-    personal = intake.app.personal_data(report_id)
+    personal = intake.app.personal_data(report_id, "triage", ReadPurpose.staff_view)
     assert (personal["organisation"], personal["online_platform"], personal["external_reference"]) == tuple(canaries)
 
 

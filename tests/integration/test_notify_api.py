@@ -21,7 +21,7 @@ from shared.events.notifications import NotificationDeliveryResolved, Notificati
 from shared.eventstore import row_to_envelope
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
-from tests.integration.test_notify_flow import http_api, staff_directory
+from tests.integration.test_notify_flow import STAFF_USER, http_api, staff_directory
 
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 
@@ -58,7 +58,7 @@ def test_a_rota_override_changes_who_is_on_call_for_its_window(notify: Notify) -
     assert isinstance(event, RotaOverrideSet) and set_.key == "E23000001"
     assert (event.area, event.person_id, event.starts_at, event.ends_at) == ("E23000001", "di-2", T0,
                                                                              T0 + timedelta(hours=2))
-    assert (event.set_by, event.set_at, event.reason) == ("service", T0, None)
+    assert (event.set_by, event.set_at, event.reason) == (STAFF_USER, T0, None)
 
 
 def test_a_rota_override_records_why(notify: Notify) -> None:
@@ -103,9 +103,9 @@ def test_a_give_up_is_listed_until_resolved_and_can_be_retried(notify: Notify) -
     [retried] = [e.event() for e in _appended(notify, NotificationDeliveryRetried.TYPE)]
     assert isinstance(resolved, NotificationDeliveryResolved) and isinstance(retried, NotificationDeliveryRetried)
     assert (resolved.notification_id, resolved.resolved_by, resolved.resolved_at, resolved.reason) == (
-        first["notification_id"], "service", T0, "phoned the duty inspector")
+        first["notification_id"], STAFF_USER, T0, "phoned the duty inspector")
     assert (retried.notification_id, retried.retried_by, retried.retried_at, retried.reason) == (
-        second["notification_id"], "service", T0, None)
+        second["notification_id"], STAFF_USER, T0, None)
     assert (retried.purpose, retried.channel, retried.incident_id) == ("duty_inspector_alert", "log", "i1")
 
 

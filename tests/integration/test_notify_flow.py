@@ -23,6 +23,7 @@ from shared.ids import new_id
 from shared.kafka import encode, make_producer
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
+from shared.staffaccess import StaffAccess
 from shared.topics import TopicNames, ensure_topics
 from tests.support.asgi import serving
 from tests.support.http_receiver import http_receiver
@@ -73,13 +74,27 @@ def running_notify(vigil: VigilSettings, settings: NotifySettings, clock: Movabl
         notify.db.dispose()
 
 
+STAFF_USER = "sue"  # a national supervisor: the one member of staff http_api calls as
+STAFF_SESSION = "sue-session"
+
+
+def _introspection(request: httpx.Request) -> httpx.Response:
+    """Triage's session check, answering for STAFF_SESSION only (the real one: test_staff_access)."""
+    if json.loads(request.content)["token"] != STAFF_SESSION:
+        return httpx.Response(200, json={"active": False})
+    return httpx.Response(200, json={"active": True, "username": STAFF_USER, "roles": ["supervisor"],
+                                     "csrf_token": "c", "areas": []})
+
+
 @contextmanager
 def http_api(notify: Notify) -> Iterator[httpx.Client]:
-    """Notify's HTTP face on a real port (its worker is already running in the test), called as another Vigil
-    service would, with the service credential; staff sign-ins are tested in test_staff_access."""
-    with serving(create_app(notify, with_worker=False), name="notify-api") as base, httpx.Client(
-            base_url=base, timeout=10,
-            headers={"Authorization": f"Bearer {notify.vigil.service_token.get_secret_value()}"}) as client:
+    """Notify's HTTP face on a real port (its worker is already running in the test), called by a member of
+    staff signed in at triage (STAFF_USER, with the session as a bearer token); here triage's session check
+    answers from STAFF_SESSION, and staff sign-ins are tested in test_staff_access."""
+    triage = httpx.Client(transport=httpx.MockTransport(_introspection))
+    notify.staff_access = StaffAccess(notify.vigil, "notify", client=triage)
+    with triage, serving(create_app(notify, with_worker=False), name="notify-api") as base, httpx.Client(
+            base_url=base, timeout=10, headers={"Authorization": f"Bearer {STAFF_SESSION}"}) as client:
         yield client
 
 

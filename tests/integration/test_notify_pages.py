@@ -252,14 +252,15 @@ def test_the_delivery_list_pages_and_filters_in_the_url(site: Site) -> None:
 
 
 def test_the_rota_api_lists_overrides_and_removes_one_with_an_event(site: Site) -> None:
-    service = {"Authorization": f"Bearer {site.notify.vigil.service_token.get_secret_value()}"}
+    session = httpx.post(f"{site.triage}/v1/session", json={"username": "sue", "password": PASSWORD})
+    sue = {"Authorization": f"Bearer {session.cookies[SESSION_COOKIE]}"}  # sue's session, as an API client
     window = {"person_id": "di-2", "starts_at": T0.isoformat(), "ends_at": (T0 + timedelta(hours=2)).isoformat()}
-    made = httpx.put(f"{site.notify_url}/v1/rota/{MET}/overrides", json=window, headers=service).json()
-    listed = httpx.get(f"{site.notify_url}/v1/rota/{MET}", headers=service).json()["overrides"]
+    made = httpx.put(f"{site.notify_url}/v1/rota/{MET}/overrides", json=window, headers=sue).json()
+    listed = httpx.get(f"{site.notify_url}/v1/rota/{MET}", headers=sue).json()["overrides"]
     assert [o["override_id"] for o in listed] == [made["override_id"]]
     url = f"{site.notify_url}/v1/rota/{MET}/overrides/{made['override_id']}"
-    assert httpx.request("DELETE", url.replace(MET, "W15000004"), headers=service).status_code == 404
-    gone = httpx.request("DELETE", url, json={"reason": "back"}, headers=service)
+    assert httpx.request("DELETE", url.replace(MET, "W15000004"), headers=sue).status_code == 404
+    gone = httpx.request("DELETE", url, json={"reason": "back"}, headers=sue)
     assert gone.status_code == 200 and gone.json()["removed"] is True
-    assert httpx.get(f"{site.notify_url}/v1/rota/{MET}", headers=service).json()["on_call"] == "di-1"
-    assert [e["reason"] for e in site.events(RotaOverrideRemoved.TYPE)] == ["back"]
+    assert httpx.get(f"{site.notify_url}/v1/rota/{MET}", headers=sue).json()["on_call"] == "di-1"
+    assert [(e["reason"], e["removed_by"]) for e in site.events(RotaOverrideRemoved.TYPE)] == [("back", "sue")]

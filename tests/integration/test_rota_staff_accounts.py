@@ -30,6 +30,7 @@ from shared.db import Database
 from shared.events.notifications import NotificationCancelled
 from shared.eventstore import row_to_envelope
 from shared.migrate import upgrade
+from shared.servicecalls import service_headers
 from shared.settings import VigilSettings
 from shared.staffaccess import SESSION_COOKIE
 from tests.integration.test_notify_api import T0
@@ -165,7 +166,7 @@ def test_a_disabled_accounts_page_goes_to_the_next_level_and_the_ledger_says_why
 def test_triage_answers_staff_contacts_only_to_vigil_services(dora_on_call: Deployment) -> None:
     site = dora_on_call
     site.as_administrator("POST", f"/v1/users/{site.user_ids['dan']}/disable")
-    service = {"Authorization": f"Bearer {site.notify.vigil.service_token.get_secret_value()}"}
+    service = service_headers(site.notify.vigil, "notify")
     url = f"{site.triage}/internal/v1/staff"
     assert httpx.get(f"{url}/dora/contact").status_code == 401
     with site.signed_in("ada") as admin:

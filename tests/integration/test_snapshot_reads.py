@@ -22,6 +22,7 @@ from shared.clock import SystemClock
 from shared.db import Database
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
+from tests.unit.test_assessment_pages import FakeTriage
 
 AREA = "E23000005"   # Greater Manchester
 
@@ -93,10 +94,12 @@ def test_a_snapshot_session_keeps_one_state_where_a_plain_session_moves_on(db: D
 def test_an_areas_totals_and_its_picture_come_from_one_moment(url: str) -> None:
     vigil = VigilSettings(environment="test", kafka_bootstrap="127.0.0.1:1", topic_prefix="unused.")
     assessment = build(vigil, AssessmentSettings(database_url=url))
-    headers = {"Authorization": f"Bearer {vigil.service_token.get_secret_value()}"}
+    headers = {"Authorization": "Bearer ana"}  # a national analyst, signed in (FakeTriage answers for the token)
+    app = create_app(assessment, with_worker=False)
+    app.state.staff_access = FakeTriage(vigil, "assessment")
     racer = CommitBefore(assessment.db, url, "count(*)")   # the all-time totals, read after the picture
     try:
-        with TestClient(create_app(assessment, with_worker=False)) as client:
+        with TestClient(app) as client:
             first = client.get(f"/v1/areas/{AREA}", headers=headers).json()
             assert racer.fired == 1
             assert first["reports"] == first["counts"]["24h"]["total"] == 1

@@ -46,7 +46,7 @@ class Deployment:
     triage: str
     notify: str
     assessment: str
-    service_token: str
+    service_token: str  # assessment's credential
 
     def sign_in(self, username: str) -> tuple[str, str]:
         """The session token (triage's cookie) and its CSRF token."""
@@ -82,7 +82,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
             service.staff_access.ttl = 0  # every request asks triage, so a sign-out shows at once
         notify_url = stacks.enter_context(serving(notify_app(notify, with_worker=False), name="notify"))
         assessment_url = stacks.enter_context(serving(assessment_app(assessment, with_worker=False), name="assessment"))
-        yield Deployment(triage_url, notify_url, assessment_url, vigil.service_token.get_secret_value())
+        yield Deployment(triage_url, notify_url, assessment_url, vigil.service_token("assessment"))
         for service in (triage, notify, assessment):
             service.db.dispose()
 
@@ -114,7 +114,10 @@ def test_each_role_reaches_what_it_may_and_is_refused_the_rest(deployment: Deplo
         assert answer.status_code == 403, url
         assert answer.headers["content-type"] == PROBLEM and "roles" in answer.json()["detail"]
     assert _get(rota, bearer=sue).status_code == 200, "the session token as a bearer token"
-    assert _get(rota, bearer=deployment.service_token).status_code == 200, "another Vigil service"
+    for url in (rota, areas, strategic):  # staff routes are for people: a service's credential is no sign-in
+        refused = _get(url, bearer=deployment.service_token)
+        assert refused.status_code == 403 and refused.headers["content-type"] == PROBLEM, url
+        assert "signed-in member of staff" in refused.json()["detail"]
 
 
 def test_a_change_with_the_cookie_needs_the_sessions_csrf_token(deployment: Deployment) -> None:
@@ -160,5 +163,6 @@ def test_when_triage_cannot_be_asked_a_staff_call_is_503_never_let_through(tmp_p
     with serving(assessment_app(assessment, with_worker=False), name="assessment") as base:
         asked = _get(f"{base}/v1/areas", token="some-session")
         assert asked.status_code == 503 and asked.headers["content-type"] == PROBLEM
-        assert _get(f"{base}/v1/areas", bearer=vigil.service_token.get_secret_value()).status_code == 200
+        assert _get(f"{base}/v1/areas", bearer=vigil.service_token("notify")).status_code == 403, \
+            "a service's credential is refused without asking triage"
     assessment.db.dispose()

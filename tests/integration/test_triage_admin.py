@@ -22,6 +22,7 @@ from services.triage.auth import Auth
 from shared.clock import SystemClock
 from shared.db import Database
 from shared.migrate import upgrade
+from shared.servicecalls import service_headers
 from shared.settings import VigilSettings
 from shared.staffaccess import INTROSPECT_PATH, SESSION_COOKIE, StaffAccess
 from tests.integration.stack import running
@@ -122,13 +123,13 @@ def test_disabling_ends_the_sessions_at_once_and_the_session_check_refuses_them(
     dora_id = created(ada, password=PASSWORD)["user_id"]
     dora = triage.client("dora")
     token = dora.cookies[SESSION_COOKIE]
-    access = StaffAccess(VigilSettings(environment="test", triage_internal_url=triage.url), ttl=0)
+    access = StaffAccess(VigilSettings(environment="test", triage_internal_url=triage.url), "notify", ttl=0)
     assert access.caller(token, None) is not None
 
     answer = ada.post(f"/v1/users/{dora_id}/disable", json={"reason": "left the force"})
     assert answer.status_code == 200 and answer.json()["sessions_ended"] == 1 and answer.json()["enabled"] is False
     assert dora.get("/v1/session").status_code == 401
-    service = {"Authorization": f"Bearer {triage.settings.service_token.get_secret_value()}"}
+    service = service_headers(triage.settings, "notify")
     assert httpx.post(triage.url + INTROSPECT_PATH, json={"token": token}, headers=service).json() == {"active": False}
     assert access.caller(token, None) is None
     assert triage.signs_in("dora") == 401

@@ -17,12 +17,18 @@ from pathlib import Path
 import httpx
 
 from infra.procs import free_port, port_open, stop_process
+from services.triage.auth import Auth
+from shared.clock import SystemClock
+from shared.db import Database
+from shared.migrate import upgrade
 from shared.settings import VigilSettings
+from shared.staffaccess import SESSION_COOKIE
 from tests.factories import report_body
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "triage", "notify", "assessment")
+PASSWORD = "a long enough password"
 
 
 def _alive(pid: int) -> bool:
@@ -81,6 +87,10 @@ def _up_env(vigil: VigilSettings, tmp_path: Path) -> tuple[dict[str, str], dict[
 def test_vigil_up_runs_all_four_services_on_sqlite_and_stops_them_on_ctrl_c(
         vigil_settings: VigilSettings, tmp_path: Path) -> None:
     env, ports = _up_env(vigil_settings, tmp_path)
+    upgrade("triage", env["TRIAGE_DATABASE_URL"])  # an analyst, to read assessment's staff API as
+    db = Database(env["TRIAGE_DATABASE_URL"])
+    Auth(db, SystemClock()).create_user("ana", "Ana Analyst", PASSWORD, ["analyst"])
+    db.dispose()
     with launched(["up"], env) as console:
         console.wait_for("Press Ctrl-C", 120)
         pids = console.pids()
@@ -90,8 +100,11 @@ def test_vigil_up_runs_all_four_services_on_sqlite_and_stops_them_on_ctrl_c(
         answer = httpx.post(f"http://127.0.0.1:{ports['intake']}/v1/reports", json=report_body(), timeout=10)
         assert answer.status_code == 202
         area = f"http://127.0.0.1:{ports['assessment']}/v1/areas/E23000001"
-        service = {"Authorization": f"Bearer {vigil_settings.service_token.get_secret_value()}"}
-        eventually(lambda: httpx.get(area, headers=service, timeout=5).json()["reports"] == 1, 60,
+        signed_in = httpx.post(f"http://127.0.0.1:{ports['triage']}/v1/session",
+                               json={"username": "ana", "password": PASSWORD}, timeout=10)
+        assert signed_in.status_code == 200, signed_in.text
+        ana = {"Authorization": f"Bearer {signed_in.cookies[SESSION_COOKIE]}"}  # signed in at triage
+        eventually(lambda: httpx.get(area, headers=ana, timeout=5).json()["reports"] == 1, 60,
                    "the report to be counted")
 
         os.kill(console.proc.pid, signal.SIGINT)

@@ -226,10 +226,11 @@ def test_the_csv_export_suppresses_small_counts(app: FastAPI) -> None:
 
 
 def test_a_service_credential_is_refused_the_csv_and_the_pages(app: FastAPI) -> None:
-    for path in ("/counts.csv", "/"):
-        answer = client(app).get(path, headers=service_headers(vigil(), "triage"))
-        assert answer.status_code == 403 and answer.headers["content-type"] == "application/problem+json"
-        assert "signed-in member of staff" in answer.json()["detail"]
+    answer = client(app).get("/counts.csv", headers=service_headers(vigil(), "triage"))
+    assert answer.status_code == 403 and answer.headers["content-type"] == "application/problem+json"
+    assert "signed-in member of staff" in answer.json()["detail"]
+    page = client(app).get("/", headers=service_headers(vigil(), "triage") | BROWSER)
+    assert page.status_code == 403 and "signed-in member of staff" in page.text
 
 
 def test_the_pages_stylesheet_is_served_and_the_map_needs_no_inline_style(app: FastAPI) -> None:

@@ -49,10 +49,7 @@ class Scope:
 
 
 def scope_of(caller: Caller, own: frozenset[str]) -> Scope:
-    """A Vigil service sees everything; a member of staff sees by area through an area role, and its own
-    sites as a site lead."""
-    if caller.service:
-        return Scope(caller.name, None, frozenset(), frozenset(Role) - {Role.site_lead.value})
+    """A member of staff sees by area through an area role, and its own sites as a site lead."""
     areas = frozenset(caller.areas) or None if caller.roles & AREA_STAFF else frozenset[str]()
     return Scope(caller.name, areas, own, frozenset(caller.roles), caller.display_name or caller.name,
                  caller.csrf_token)
