@@ -36,9 +36,10 @@ DUPLICATE_WINDOW = timedelta(hours=24)
 BURST_GAP = timedelta(minutes=20)  # a source quiet this long starts a new burst (floods look 10 minutes either side)
 BURST_SPAN = timedelta(hours=2)  # and no token lives longer, so none links a source's reports for long
 NORMAL_WINDOW = timedelta(days=28)  # the source's own normal, counted before its burst began
-# Bounds, so a flood of identical reports costs each report the same: the earliest matches (the chain's first,
-# which triage keys on, stays among them) and a normal counted no further than it can matter.
-MAX_MATCHES = 20
+# Bounds, so a flood of identical reports costs each report the same: the earliest five matches (the chain's
+# first, which is all triage keys on, stays among them; more only made every event of a flood longer) and a
+# normal counted no further than it can matter.
+MAX_MATCHES = 5
 NORMAL_CAP = 1_000
 
 

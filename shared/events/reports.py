@@ -183,8 +183,8 @@ class ReportSubmitted(Event):
     fingerprints: Fingerprints
     personal: Sealed | None = None
     earlier_reports_same_contact: list[str] = Field(
-        [], description="intake's match: earlier reports (ids, oldest first) from the same reporter contact within "
-                        "90 days; the contact itself never travels")
+        [], description="intake's match: the earliest reports (ids, oldest first, at most five) from the same "
+                        "reporter contact within 90 days; the contact itself never travels")
     source_burst: str | None = Field(
         None, description="an opaque token shared by the reports of one burst from one source (address or "
                           "centre); intake forgets which source when any of them is erased")
@@ -192,8 +192,8 @@ class ReportSubmitted(Event):
         None, description="how many reports the same source sent in the 28 days before its burst began: its "
                           "own normal, as a bare count")
     near_duplicate_of: list[str] = Field(
-        [], description="intake's match: earlier reports (ids, oldest first) within 24 hours with the same "
-                        "normalised description")
+        [], description="intake's match: the earliest reports (ids, oldest first, at most five) within 24 hours "
+                        "with the same normalised description")
     postcode_district: str | None = Field(
         None, description="the postcode's district (outward code, e.g. E1), coarse geography; never given for "
                           "a home")
