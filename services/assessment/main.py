@@ -21,6 +21,7 @@ from services.assessment.sites.reminders import RoutineReminders
 from services.assessment.sites.sealing import SiteKeys
 from services.assessment.sites.service import SiteService, SiteWriter
 from services.assessment.sites.taskboard import Taskboard
+from services.assessment.sites.teams import load_teams_file
 from services.assessment.worker import LiveProjection
 from shared.clock import Clock, SystemClock
 from shared.crypto import Fingerprinter
@@ -51,8 +52,9 @@ class Assessment(ServiceCore):
                                  clock)
         self.reminders = RoutineReminders(self.db, self.store, self.guidance, self.scoring, clock)
         self.taskboard = Taskboard(self.db, self.store, self.sites.keys, self.guidance, self.scoring, clock)
+        self.teams = load_teams_file(settings.tasking_teams_file, self.registry)
         self.mornings = TaskingMornings(self.db, self.store, self.guidance, self.scoring, clock,
-                                        settings.tasking_morning_at)
+                                        settings.tasking_morning_at, self.teams)
         self.consume("projection", [REPORTS, INCIDENTS, SITES], self.projection.handle)
         self.add_task("reassess", functools.partial(self.projection.run_timer, settings.reassess_interval_seconds))
         self.add_task("reassess-moved", self.projection.run_reassessor)
@@ -85,6 +87,7 @@ def create_app(assessment: Assessment | None = None, with_worker: bool = True,
     app.state.sites = assessment.sites
     app.state.guidance = assessment.guidance
     app.state.taskboard = assessment.taskboard
+    app.state.teams = assessment.teams
     app.state.vigil = assessment.vigil
     app.state.site = site
     app.state.templates = pages.templates_for(site)

@@ -49,6 +49,9 @@ class AssessmentSettings(BaseSettings):
         "when each morning (UK time, HH:MM) the day's tasking of each area is announced for its neighbourhood "
         "officers"))
     tasking_interval_seconds: float = Field(60.0, gt=0, description="how often the morning announcement is looked at")
+    tasking_teams_file: Path | None = Field(
+        None, description="neighbourhood teams (YAML: each team's area and postcode districts); where an area has "
+                          "teams, its tasking list is also given per team and its morning message goes per team")
     guidance_file: Path | None = Field(
         None, description="the places-of-worship guidance (YAML); default: the newest packaged version")
 

@@ -19,7 +19,7 @@ from services.notify.rendering import STAFF
 from services.notify.staff_directory import Accounts, StaffAccount, TriageUnavailable
 
 ROLE = "neighbourhood_officer"
-IN_AREA, NATIONAL_OFFICERS, DIRECTORY_TEAM = "area", "national", "directory"
+IN_AREA, NATIONAL_OFFICERS, DIRECTORY_TEAM, NAMED_TEAM = "area", "national", "directory", "team"
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,11 @@ class NeighbourhoodOfficers:
             return Officers(tuple(f"{STAFF}:{u}" for u in usernames), rule)
         team = self.directory.teams[self.directory.area(area).neighbourhood_team]
         return Officers(tuple(f"person:{p}" for p in dict.fromkeys(team)), DIRECTORY_TEAM)
+
+    def of_team(self, team: str, area: str) -> Officers:
+        """A neighbourhood team by its code (a place of worship's tasking, per team where assessment has teams):
+        the people the directory names for it; the area's officers when it names no such team."""
+        members = self.directory.teams.get(team)
+        if members:
+            return Officers(tuple(f"person:{p}" for p in dict.fromkeys(members)), NAMED_TEAM)
+        return self.of(area)

@@ -25,6 +25,7 @@ from services.triage.publishing import Rulesets
 from services.triage.queries import Queries
 from services.triage.rules import DEFAULT_RULESET, Ruleset, load_ruleset_file
 from services.triage.settings import TriageSettings
+from services.triage.site_visits import SiteVisits
 from services.triage.tension import Tension, TensionStore
 from services.triage.ui import router as ui_router
 from services.triage.workflow import Workflow
@@ -35,7 +36,7 @@ from shared.personal import PersonalDataClient
 from shared.service import ServiceCore, service_app
 from shared.settings import PLAIN_HTTP_ENVIRONMENTS, VigilSettings
 from shared.stafftext import StaffTextClient
-from shared.topics import AREAS, REPORTS
+from shared.topics import AREAS, REPORTS, SITES
 
 SERVICE = "triage"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -69,6 +70,8 @@ class Triage(ServiceCore):
         self.area_cias = AreaCias(self.db, AreaCiaStore(self.store), clock, default_registry())
         self.consume("reports", [REPORTS], self.decisions.on_report_event)
         self.consume("areas", [AREAS], self.tension.on_area_event)
+        self.site_visits = SiteVisits()  # visits at places of worship, for incidents' assessments
+        self.consume("sites", [SITES], self.site_visits.on_site_event)
         self.add_task("timers", self.run_timers)
         self.watch_timers("deadlines", incidents.oldest_overdue)
         self.wake_timers = threading.Event()

@@ -21,6 +21,7 @@ from services.triage.decisions import ReportMemory
 from services.triage.incident import UnknownIncident
 from services.triage.incident_store import History, IncidentRepository
 from services.triage.publishing import RulesetStore
+from services.triage.site_visits import actions_taken
 from services.triage.staff_store import DEFAULT_CENTRE
 from services.triage.tension import TensionStore
 from services.triage.views import UNAVAILABLE, incident_view, queue_item, redacted
@@ -94,6 +95,7 @@ class IncidentRecord:
     history: History
     assessments: list[dict[str, Any]]
     names: dict[str, str]
+    actions_taken: list[dict[str, Any]] = field(default_factory=list)  # visits at linked sites (site_visits.py)
 
 
 class Queries:
@@ -163,9 +165,10 @@ class Queries:
             names = staff_store.display_names(s)
             watching = staff_store.viewers(s, now, [incident_id]).get(incident_id, [])
             assessments = _assessments(s, incident_id)
+            actions = actions_taken(s, incident.report_id, incident.triaged_at)
         history = redacted(history) if erased_at is not None else opened(self.texts, incident.report_id, history)
         detail = incident_view(incident, facts, history, names, watching, staff, now) | {"erased_at": erased_at}
-        return IncidentRecord(detail, history, assessments, names)
+        return IncidentRecord(detail, history, assessments, names, actions)
 
     def held(self, staff: Staff) -> list[dict[str, Any]]:
         """Reports held for the reporting centre, newest first."""

@@ -205,3 +205,27 @@ area_cia_texts = Table(
     Column("ref", String(60), primary_key=True),  # "assessment-<n>" (0: the first), "action-<id>", "closed"
     Column("text", Text, nullable=False),
 )
+
+# Places of worship (assessment's, on vigil.sites.v1; site_visits.py): which reports a site is linked to, its
+# name, and the visits made there, so a visit shows as an action taken on the linked incident's assessment.
+# The visits' sealed notes are never kept here.
+site_reports = Table(
+    "site_reports", metadata,
+    Column("site_id", String(36), primary_key=True),
+    Column("report_id", String(36), primary_key=True, index=True),
+)
+
+site_names = Table(
+    "site_names", metadata,
+    Column("site_id", String(36), primary_key=True),
+    Column("name", String(120), nullable=False),
+)
+
+site_visits = Table(
+    "site_visits", metadata,
+    Column("visit_id", String(36), primary_key=True),
+    Column("site_id", String(36), nullable=False, index=True),
+    Column("visited_at", UTCDateTime(), nullable=False),
+    Column("visited_by", String(200), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+)

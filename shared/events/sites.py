@@ -303,9 +303,13 @@ class AnnouncedTask(_Part):
 @event_type("vigil.site.tasking_announced.v1", TOPIC)
 class SiteTaskingAnnounced(Event):
     """The day's tasking list of an area, announced once each morning for notify to send to the area's
-    neighbourhood officers. Keyed by area (not by site, as the topic's other events). No personal data."""
+    neighbourhood officers. Keyed by area (not by site, as the topic's other events). No personal data.
+    Where the area has neighbourhood teams configured, one per team (`team`, its code, the name notify's directory
+    gives its people; `team_name`), and one without a team for the sites outside every team's districts."""
 
     area: str
     day: date
     tasks: list[AnnouncedTask]
     announced_at: datetime
+    team: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    team_name: str | None = Field(None, max_length=120)

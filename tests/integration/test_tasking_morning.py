@@ -16,11 +16,13 @@ import httpx
 import pytest
 
 from services.assessment.calendar import LONDON, faith_events
+from services.assessment.sites.teams import Team, Teams
 from shared.settings import VigilSettings
 from tests.integration.test_site_routines import NAT, NORA, OLLY, SitesStack, sites_stack
 from tests.support.smtp import Received
 from tests.support.waiting import eventually
 
+TEAM_SERGEANT = "snt@police.example"  # the directory's team `nt` (test_tension_alerts.directory_of_accounts)
 VISIT_LINK = re.compile(r"^Record your visit, without signing in: (\S+)$", re.MULTILINE)
 
 
@@ -100,3 +102,26 @@ def test_the_morning_message_reaches_the_areas_officer_and_its_link_records_one_
     with stack.signed_in("nora") as nora:
         listed = nora.get("/v1/tasking", params={"area": "E23000005", "date": DAY.isoformat()}).json()
     assert [t["site_id"] for t in listed["tasks"]] == [site_id]
+
+
+def test_where_the_area_has_teams_a_teams_list_goes_to_the_people_named_for_the_team(stack: SitesStack) -> None:
+    """Teams as ASSESSMENT_TASKING_TEAMS_FILE gives them (read in tests/unit/test_sites_tasking_teams.py); the
+    directory names the team `nt`'s people (Sgt, snt@police.example)."""
+    stack.clock.set(at(6, 0))
+    stack.register_site_led_by_lee()
+    stack.assessment.mornings.teams = Teams([Team("nt", "Manchester South team", "E23000005", frozenset({"M13"}))])
+    stack.clock.set(at(7, 0))
+    assert stack.assessment.mornings.announce() == 1
+    email = eventually(lambda: next((m for m in stack.mailbox.to(TEAM_SERGEANT)
+                                     if str(m.message["Subject"]).startswith("Patrols and visits")), None),
+                       90, "the team's morning message")
+    assert email.message["Subject"] == (f"Patrols and visits in Manchester South team, Greater Manchester, "
+                                        f"{DAY:%A} {DAY.day} {DAY:%B %Y}")
+    plain = email.part("plain")
+    assert "1. Central Mosque (M13)" in plain and VISIT_LINK.search(plain) is not None, plain
+    assert "no neighbourhood officer of its own" not in plain
+    eventually(lambda: not [d for d in stack.deliveries("tasking_morning") if d["status"] == "pending"], 60,
+               "the morning message to settle")
+    assert [(d["recipient"], d["status"]) for d in stack.deliveries("tasking_morning")] == [("person:snt", "sent")]
+    assert not [m for m in stack.mailbox.to(NORA) if "Patrols and visits" in str(m.message["Subject"])], \
+        "the area's officer is not sent the team's list"

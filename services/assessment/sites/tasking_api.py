@@ -2,7 +2,8 @@
 supervisor's changes; visits, recorded by officers or (through notify, from a signed link) on their behalf.
 
 The list is for supervisors, analysts and neighbourhood officers, each for their own areas (an account
-without areas: every area); a Vigil service sees every area.
+without areas: every area); a Vigil service sees every area. `team=` narrows an area's list to a neighbourhood
+team's postcode districts, where teams are configured (teams.py).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from jinja2 import Environment
 from services.assessment.deps import ClockDep, DatabaseDep, RegistryDep, ScopeDep, TemplatesDep, VigilDep
 from services.assessment.plain import LEVEL_STYLES, short_date
 from services.assessment.sites.access import CONTACT_READERS, Scope
+from services.assessment.sites.answers import TaskChangedOut, VisitRecordedForOut, VisitRecordedOut, VisitsOut
 from services.assessment.sites.api import as_problems
 from services.assessment.sites.service import SiteService
 from services.assessment.sites.taskboard import ChangeIn, Taskboard, VisitIn, VisitOnBehalfIn
 from services.assessment.sites.tasking import Tasking
+from services.assessment.sites.teams import Team, Teams, narrowed
 from shared.areas import AreaRegistry
 from shared.events.sites import RecordedVia
 from shared.problems import Forbidden, NotFound, Unprocessable, prefers_html
@@ -45,6 +48,16 @@ def taskboard(request: Request) -> Taskboard:
 
 
 TaskboardDep = Annotated[Taskboard, Depends(taskboard)]
+
+
+def tasking_teams(request: Request) -> Teams:
+    teams: Teams = getattr(request.app.state, "teams", None) or Teams()
+    return teams
+
+
+TeamsDep = Annotated[Teams, Depends(tasking_teams)]
+TeamQuery = Annotated[str | None, Query(max_length=40, description="a neighbourhood team's code: its share of "
+                                                                   "the area's list (where teams are configured)")]
 DayQuery = Annotated[date | None, Query(alias="date", description="the UK day, YYYY-MM-DD; default today")]
 
 
@@ -73,12 +86,36 @@ def _area(area: str | None, scope: Scope, registry: AreaRegistry) -> str:
     return area
 
 
-def _context(tasking: Tasking, registry: AreaRegistry, board: Taskboard) -> dict[str, Any]:
+def _team(code: str | None, area: str | None, teams: Teams) -> tuple[str | None, Team | None]:
+    """The team asked for and its area (an area need not be given with a team; another area is a mistake)."""
+    if not code:
+        return area, None
+    team = teams.get(code)
+    if team is None:
+        raise NotFound(f"there is no neighbourhood team {code}")
+    if area and area != team.area:
+        raise Unprocessable("that team is not one of this area's",
+                            errors=[{"field": "team", "message": f"{code} is a team of {team.area}"}])
+    return team.area, team
+
+
+def _listed(board: Taskboard, scope: Scope, registry: AreaRegistry, teams: Teams, area: str | None,
+            code: str | None, day: date) -> tuple[Tasking, Team | None]:
+    area, team = _team(code, area, teams)
+    tasking = board.tasking(_area(area, scope, registry), day, scope)
+    return (narrowed(tasking, team) if team else tasking), team
+
+
+def _context(tasking: Tasking, registry: AreaRegistry, board: Taskboard, team: Team | None = None
+             ) -> dict[str, Any]:
     found = registry.get(tasking.area)
-    return {"tasking": tasking, "area_name": found.name if found else tasking.area, "styles": LEVEL_STYLES,
+    name = found.name if found else tasking.area
+    name = f"{team.name}, {name}" if team else name
+    return {"tasking": tasking, "area_name": name, "styles": LEVEL_STYLES, "team": team,
             "as_of": board.clock.now(), "today": board.today(),
-            "pdf_href": f"/v1/tasking.pdf?area={tasking.area}&date={tasking.day.isoformat()}",
-            "page_title": f"Tasking: {found.name if found else tasking.area}, {short_date(tasking.day)}"}
+            "pdf_href": f"/v1/tasking.pdf?area={tasking.area}&date={tasking.day.isoformat()}"
+                        + (f"&team={team.code}" if team else ""),
+            "page_title": f"Tasking: {name}, {short_date(tasking.day)}"}
 
 
 @router.get("/v1/tasking", summary="The day's patrol and visit tasking of an area: sites ranked, their windows "
@@ -86,16 +123,16 @@ def _context(tasking: Tasking, registry: AreaRegistry, board: Taskboard) -> dict
             responses={200: {"content": {"application/json": {}, "text/html": {}}},
                        404: {"description": "an area Vigil does not know, or not one of the caller's"}})
 def get_tasking(request: Request, board: TaskboardDep, scope: ScopeDep, registry: RegistryDep,
-                templates: TemplatesDep, area: str | None = None, given: DayQuery = None,
-                done: str | None = None) -> Response:
+                templates: TemplatesDep, teams: TeamsDep, area: str | None = None, given: DayQuery = None,
+                done: str | None = None, team: TeamQuery = None) -> Response:
     day = _day(given, board)
-    area = _area(area, scope, registry)
-    tasking = board.tasking(area, day, scope)
+    tasking, chosen = _listed(board, scope, registry, teams, area, team, day)
     if not prefers_html(request.headers.get("accept")):
-        return JSONResponse({**tasking.document(), "as_of": board.clock.now().isoformat()})
+        return JSONResponse({**tasking.document(), "team": chosen.code if chosen else None,
+                             "as_of": board.clock.now().isoformat()})
     viewer = Viewer(scope.display_name, scope.roles, scope.csrf_token)
     response: Response = templates.TemplateResponse(request, "sites/tasking.html", {
-        **_context(tasking, registry, board), "viewer": viewer, "nav_current": "sites",
+        **_context(tasking, registry, board, chosen), "viewer": viewer, "nav_current": "sites",
         "may_change": bool(scope.roles & {Role.supervisor.value}) and day >= board.today(),
         "may_visit": bool(scope.roles & {Role.supervisor.value, Role.neighbourhood_officer.value}),
         "flash": {"added": "Task added.", "dropped": "Task dropped."}.get(done or "", "")})
@@ -106,14 +143,14 @@ def get_tasking(request: Request, board: TaskboardDep, scope: ScopeDep, registry
 @router.get("/v1/tasking.pdf", summary="The day's tasking of an area as a one-page PDF briefing sheet",
             response_class=Response,
             responses={404: {"description": "an area Vigil does not know, or not one of the caller's"}})
-def get_tasking_pdf(board: TaskboardDep, scope: ScopeDep, registry: RegistryDep, area: str | None = None,
-                    given: DayQuery = None) -> Response:
+def get_tasking_pdf(board: TaskboardDep, scope: ScopeDep, registry: RegistryDep, teams: TeamsDep,
+                    area: str | None = None, given: DayQuery = None, team: TeamQuery = None) -> Response:
     day = _day(given, board)
-    area = _area(area, scope, registry)
-    tasking = board.tasking(area, day, scope)
-    pdf = render_sheet_pdf(_context(tasking, registry, board))
+    tasking, chosen = _listed(board, scope, registry, teams, area, team, day)
+    pdf = render_sheet_pdf(_context(tasking, registry, board, chosen))
+    name = f"{tasking.area}-{chosen.code}" if chosen else tasking.area
     return Response(pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="tasking-{area}-{day.isoformat()}.pdf"',
+        "Content-Disposition": f'attachment; filename="tasking-{name}-{day.isoformat()}.pdf"',
         "Cache-Control": "no-store"})
 
 
@@ -154,7 +191,8 @@ def render_sheet_pdf(context: dict[str, Any]) -> bytes:
 
 @router.post("/v1/tasking/changes", status_code=201,
              summary="A supervisor adds a site to a day's list, or drops one from it, with the reason",
-             responses={404: {"description": "an area or site Vigil does not know, or not one of the caller's"}})
+             responses={404: {"description": "an area or site Vigil does not know, or not one of the caller's"}},
+             response_model=TaskChangedOut)
 def change_tasking(body: ChangeIn, board: TaskboardDep, scope: ScopeDep, registry: RegistryDep,
                    area: str | None = None, given: DayQuery = None) -> dict[str, Any]:
     day = _day(given, board)
@@ -165,14 +203,16 @@ def change_tasking(body: ChangeIn, board: TaskboardDep, scope: ScopeDep, registr
 
 
 @router.post("/v1/sites/{site_id}/visits", status_code=201,
-             summary="Record a visit or patrol to a site (time, who, notes; the notes are sealed)")
+             summary="Record a visit or patrol to a site (time, who, notes; the notes are sealed)",
+             response_model=VisitRecordedOut)
 def record_visit(site_id: str, body: VisitIn, board: TaskboardDep, scope: ScopeDep) -> dict[str, Any]:
     with as_problems():
         visit_id = board.record_visit(site_id, body, scope, RecordedVia.api)
     return {"site_id": site_id, "visit_id": visit_id}
 
 
-@router.get("/v1/sites/{site_id}/visits", summary="A site's visits in the last 90 days, newest first")
+@router.get("/v1/sites/{site_id}/visits", summary="A site's visits in the last 90 days, newest first",
+            response_model=VisitsOut)
 def list_visits(site_id: str, board: TaskboardDep, scope: ScopeDep, db: DatabaseDep,
                 clock: ClockDep) -> dict[str, Any]:
     with db.snapshot() as s, as_problems():
@@ -184,9 +224,11 @@ def list_visits(site_id: str, board: TaskboardDep, scope: ScopeDep, db: Database
 
 @internal.post("/internal/v1/sites/{site_id}/visits", status_code=201,
                summary="Record a visit for an officer, from a signed link another Vigil service checked (once per "
-                       "link); notify only", responses={200: {"description": "recorded before"},
-                                                        401: {"description": "no Vigil service's credential"},
-                                                        403: {"description": "a service other than notify"}})
+                       "link); notify only",
+               responses={200: {"description": "recorded before", "model": VisitRecordedForOut},
+                          401: {"description": "no Vigil service's credential"},
+                          403: {"description": "a service other than notify"}},
+               response_model=VisitRecordedForOut)
 def record_visit_on_behalf(site_id: str, body: VisitOnBehalfIn, board: TaskboardDep, vigil: VigilDep,
                            response: Response, authorization: Annotated[str | None, Header()] = None
                            ) -> dict[str, Any]:

@@ -5,7 +5,9 @@ Who they are is neighbourhood.py's answer, shared with the overdue routines of p
 accounts with the `neighbourhood_officer` role and the area. The tasks are kept (`tasking_tasks`: what a visit
 link's page shows) and each officer gets one email on the ledger, to `staff:<username>`, with a signed link per
 task to record the visit, made at send time (visits.py). The idempotency key is deterministic in the area, the
-day and the officer, so a redelivered announcement sends nothing twice.
+day and the officer (and the team), so a redelivered announcement sends nothing twice. Where assessment has
+neighbourhood teams, a team's list goes to the people notify's directory names for the team (`teams:`, by the
+same code), or to the area's officers when it names none.
 """
 
 from __future__ import annotations
@@ -75,16 +77,19 @@ class TaskingMessages:
             self.tasks.keep(s, e, task)
         if not e.tasks:
             return
-        officers = self.officers.of(e.area)
+        officers = self.officers.of_team(e.team, e.area) if e.team else self.officers.of(e.area)
         channel = "email" if "email" in self.staff.channels else LOG
         context = self._context(e, officers.chosen_by)
+        team = [e.team] if e.team else []  # an area's own list keeps the key it always had
         for recipient in officers.recipients:
-            queue(s, self.clock, key=deterministic_id(MORNING, e.area, e.day.isoformat(), recipient, channel),
+            queue(s, self.clock, key=deterministic_id(MORNING, e.area, e.day.isoformat(), *team, recipient, channel),
                   incident_id=None, purpose=MORNING, channel=channel, recipient_role=OFFICER, recipient=recipient,
                   payload={"template": MORNING, "context": context})
 
     def _context(self, e: SiteTaskingAnnounced, told_as: str) -> dict[str, Any]:
-        return {"area": e.area, "area_name": self.staff.area_name(e.area), "day": f"{e.day:%A} {e.day.day} "
+        area_name = self.staff.area_name(e.area)
+        return {"area": e.area, "area_name": f"{e.team_name or e.team}, {area_name}" if e.team else area_name,
+                "team": e.team, "day": f"{e.day:%A} {e.day.day} "
                 f"{e.day:%B %Y}", "told_as": told_as, "visit_links": {}, "links_expire": "",
                 "tasks": [{"task_id": t.task_id, "rank": t.rank, "site_name": t.site_name,
                            "postcode_district": t.postcode_district, "level": t.level,
