@@ -16,7 +16,18 @@ from services.notify.assessments.model import AssessmentState
 from services.notify.chase.rota import Override, UnknownOverride, UnknownPerson
 from services.notify.deps import AssessmentsDep, ChasesDep, LedgerDep, Manager, Reader, RotaDep
 from services.notify.ledger import DeliveryError, DeliveryStatus, LedgerService, UnknownDelivery
-from services.notify.schemas import OverrideIn, StaffNote
+from services.notify.schemas import (
+    AssessmentPromptOut,
+    ChaseOut,
+    DeliveryOut,
+    OnCallOut,
+    OverrideIn,
+    OverrideRemovedOut,
+    OverrideSetOut,
+    ResolvedOut,
+    RetriedOut,
+    StaffNote,
+)
 from shared.problems import Conflict, NotFound, Problem, Unprocessable
 from shared.staffaccess import STAFF_ONLY, Caller
 
@@ -45,7 +56,8 @@ def _problem(e: DeliveryError) -> Problem:
 
 
 @router.get("/v1/notifications", tags=["notifications"], summary="Dispatches, failures and give-ups",
-            description="To an account limited to some areas: only deliveries about incidents in them.")
+            description="To an account limited to some areas: only deliveries about incidents in them.",
+            response_model=list[DeliveryOut])
 def list_notifications(caller: Reader, ledger: LedgerDep, status: DeliveryStatus | None = None,
                        purpose: str | None = None, incident_id: str | None = None,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> list[dict[str, Any]]:
@@ -53,7 +65,7 @@ def list_notifications(caller: Reader, ledger: LedgerDep, status: DeliveryStatus
 
 
 @router.get("/v1/notifications/give-ups", tags=["notifications"],
-            summary="Deliveries that gave up and no one has dealt with yet")
+            summary="Deliveries that gave up and no one has dealt with yet", response_model=list[DeliveryOut])
 def give_ups(caller: Reader, ledger: LedgerDep) -> list[dict[str, Any]]:
     return [_listed(r) for r in ledger.give_ups(caller.areas)]
 
@@ -65,7 +77,8 @@ def _theirs(ledger: LedgerService, notification_id: str, caller: Caller) -> None
 
 
 @router.post("/v1/notifications/{notification_id}/retry", tags=["notifications"],
-             summary="Send a delivery that gave up once more (after the cause was fixed)", responses=DELIVERY_PROBLEMS)
+             summary="Send a delivery that gave up once more (after the cause was fixed)", responses=DELIVERY_PROBLEMS,
+             response_model=RetriedOut)
 def retry(notification_id: str, caller: Manager, ledger: LedgerDep, body: StaffNote | None = None) -> dict[str, Any]:
     _theirs(ledger, notification_id, caller)
     try:
@@ -76,7 +89,8 @@ def retry(notification_id: str, caller: Manager, ledger: LedgerDep, body: StaffN
 
 
 @router.post("/v1/notifications/{notification_id}/resolve", tags=["notifications"],
-             summary="Mark a give-up as dealt with (e.g. the person was phoned)", responses=DELIVERY_PROBLEMS)
+             summary="Mark a give-up as dealt with (e.g. the person was phoned)", responses=DELIVERY_PROBLEMS,
+             response_model=ResolvedOut)
 def resolve(notification_id: str, caller: Manager, ledger: LedgerDep, body: StaffNote | None = None) -> dict[str, Any]:
     _theirs(ledger, notification_id, caller)
     try:
@@ -88,7 +102,8 @@ def resolve(notification_id: str, caller: Manager, ledger: LedgerDep, body: Staf
 
 @router.get("/v1/chases/{incident_id}",
             tags=["chases"], summary="Where the Duty Inspector chase of an incident is",
-            responses={404: {"description": "no chase for this incident (or not in the caller's areas)"}})
+            responses={404: {"description": "no chase for this incident (or not in the caller's areas)"}},
+            response_model=ChaseOut)
 def chase(incident_id: str, caller: Reader, chases: ChasesDep) -> dict[str, Any]:
     found = chases.find(incident_id)
     if found is None or not caller.covers(found.area):
@@ -97,7 +112,8 @@ def chase(incident_id: str, caller: Reader, chases: ChasesDep) -> dict[str, Any]
             "page": found.page.label if found.page else "-"}
 
 
-@router.get("/v1/assessments", tags=["assessments"], summary="Community impact assessment prompts")
+@router.get("/v1/assessments", tags=["assessments"], summary="Community impact assessment prompts",
+            response_model=list[AssessmentPromptOut])
 def assessments(caller: Reader, prompts: AssessmentsDep, state: AssessmentState | None = None,
                 area: str | None = None) -> list[dict[str, Any]]:
     return [a for a in prompts.listed(state, area) if caller.covers(a["area"])]
@@ -112,7 +128,8 @@ def _their_area(caller: Caller, area: str) -> None:
 
 
 @router.get("/v1/rota/{area}",
-            tags=["rota"], summary="Who is on call for an area, and its escalation policy", responses=AREA_PROBLEMS)
+            tags=["rota"], summary="Who is on call for an area, and its escalation policy", responses=AREA_PROBLEMS,
+            response_model=OnCallOut)
 def on_call(area: str, caller: Reader, rota: RotaDep, at: datetime | None = None) -> dict[str, Any]:
     _their_area(caller, area)
     now = rota.on_call(area, at)
@@ -126,7 +143,8 @@ def _override(o: Override) -> dict[str, Any]:
 
 
 @router.put("/v1/rota/{area}/overrides", tags=["rota"], status_code=201,
-            summary="Put someone else on call for an area for a while (swap, sickness)", responses=AREA_PROBLEMS)
+            summary="Put someone else on call for an area for a while (swap, sickness)", responses=AREA_PROBLEMS,
+            response_model=OverrideSetOut)
 def add_override(area: str, body: OverrideIn, caller: Manager, rota: RotaDep) -> dict[str, Any]:
     _their_area(caller, area)
     try:
@@ -140,7 +158,8 @@ def add_override(area: str, body: OverrideIn, caller: Manager, rota: RotaDep) ->
 
 @router.delete("/v1/rota/{area}/overrides/{override_id}", tags=["rota"],
                summary="Take an override off before it ends: the area's rota applies again at once",
-               responses={404: {"description": "no such override for this area, or an area not in the caller's"}})
+               responses={404: {"description": "no such override for this area, or an area not in the caller's"}},
+               response_model=OverrideRemovedOut)
 def remove_override(area: str, override_id: str, caller: Manager, rota: RotaDep,
                     body: StaffNote | None = None) -> dict[str, Any]:
     _their_area(caller, area)

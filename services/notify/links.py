@@ -41,6 +41,7 @@ from services.notify.chase.model import ALERTING, Chase
 from services.notify.chase.store import ChaseStore
 from services.notify.ledger import queue
 from services.notify.policy import Directory
+from services.notify.schemas import SmsReplyOut
 from services.notify.settings import NotifySettings
 from services.notify.staff import StaffContacts, uk_time
 from shared.areas import default_registry
@@ -473,7 +474,8 @@ def escalate(token: str, request: Request, pages: LinkPagesDep) -> HTMLResponse:
              description="Signed by the gateway (docs/notify.md, \"Answering from the message\"). Answers what the "
                          "reply did; a reply from a number Vigil does not know is ignored.",
              responses={401: {"description": "no signature, a wrong one, or a timestamp over 5 minutes old"},
-                        503: {"description": "triage could not record it now; send it again"}})
+                        503: {"description": "triage could not record it now; send it again"}},
+             response_model=SmsReplyOut, response_model_exclude_unset=True)
 async def sms_inbound(request: Request, pages: LinkPagesDep,
                       timestamp: Annotated[str | None, Header(alias=TIMESTAMP_HEADER)] = None,
                       signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None) -> dict[str, Any]:

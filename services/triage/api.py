@@ -17,6 +17,16 @@ from fastapi.responses import JSONResponse
 
 from services.triage.access import NotPermitted, Staff
 from services.triage.accounts import AccountConflict, AccountFilter, InvalidUser, NewAccount, UnknownAccount
+from services.triage.answers import (
+    AccountOut,
+    AccountRecordOut,
+    CreatedAccountOut,
+    DisabledAccountOut,
+    HeldOut,
+    IncidentOut,
+    QueueItemOut,
+    StaffNameOut,
+)
 from services.triage.auth import BadCredentials, TooManyAttempts
 from services.triage.deps import (
     COOKIE,
@@ -133,7 +143,8 @@ def introspect(body: Introspect, auth: AuthDep) -> JSONResponse:
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/v1/incidents", tags=["incidents"], summary="The queue: by priority, then deadline")
+@router.get("/v1/incidents", tags=["incidents"], summary="The queue: by priority, then deadline",
+            response_model=list[QueueItemOut])
 def list_incidents(staff: CurrentStaff, queries: QueriesDep, area: str | None = None,
                    priority: Annotated[Priority | None, Query()] = None,
                    state: Annotated[str | None, Query(pattern="^(open|acknowledged|closed|all)$")] = None
@@ -143,12 +154,14 @@ def list_incidents(staff: CurrentStaff, queries: QueriesDep, area: str | None = 
 
 @router.get("/v1/held", tags=["incidents"], summary="Reports held for the reporting centre (caseworkers)",
             description="Reports whose reporter did not consent to sharing with the police: never in the queue; "
-                        "`GET /v1/incidents/{id}` shows one to a caseworker and answers 404 to the police.")
+                        "`GET /v1/incidents/{id}` shows one to a caseworker and answers 404 to the police.",
+            response_model=list[HeldOut])
 def held(staff: CurrentStaff, queries: QueriesDep) -> list[dict[str, Any]]:
     return queries.held(staff)
 
 
-@router.get("/v1/incidents/{incident_id}", tags=["incidents"], summary="An incident, its criteria and timeline")
+@router.get("/v1/incidents/{incident_id}", tags=["incidents"], summary="An incident, its criteria and timeline",
+            response_model=IncidentOut)
 def get_incident(incident_id: str, staff: CurrentStaff, queries: QueriesDep) -> dict[str, Any]:
     return queries.incident(staff, incident_id)
 
@@ -172,7 +185,7 @@ def viewing(incident_id: str, staff: CurrentStaff, workflow: WorkflowDep) -> Res
 
 
 @router.post("/v1/incidents/{incident_id}/acknowledge", tags=["actions"], summary="Acknowledge",
-             responses=CHANGE_REFUSED)
+             responses=CHANGE_REFUSED, response_model=IncidentOut)
 def acknowledge(incident_id: str, body: Versioned, staff: CurrentStaff, workflow: WorkflowDep,
                 queries: QueriesDep) -> dict[str, Any]:
     workflow.acknowledge(incident_id, staff, body.version)
@@ -180,7 +193,7 @@ def acknowledge(incident_id: str, body: Versioned, staff: CurrentStaff, workflow
 
 
 @router.post("/v1/incidents/{incident_id}/assign", tags=["actions"], summary="Assign a Duty Inspector",
-             responses=CHANGE_REFUSED)
+             responses=CHANGE_REFUSED, response_model=IncidentOut)
 def assign(incident_id: str, body: Assign, staff: CurrentStaff, workflow: WorkflowDep,
            queries: QueriesDep) -> dict[str, Any]:
     workflow.assign(incident_id, staff, body.duty_inspector, body.version)
@@ -188,7 +201,7 @@ def assign(incident_id: str, body: Assign, staff: CurrentStaff, workflow: Workfl
 
 
 @router.post("/v1/incidents/{incident_id}/override", tags=["actions"], summary="Override the criteria, with reason",
-             responses=CHANGE_REFUSED)
+             responses=CHANGE_REFUSED, response_model=IncidentOut)
 def override(incident_id: str, body: Override, staff: CurrentStaff, workflow: WorkflowDep,
              queries: QueriesDep) -> dict[str, Any]:
     workflow.override(incident_id, staff, body.priority, body.needs_duty_inspector, body.reason, body.version)
@@ -196,7 +209,7 @@ def override(incident_id: str, body: Override, staff: CurrentStaff, workflow: Wo
 
 
 @router.post("/v1/incidents/{incident_id}/regrade", tags=["actions"], summary="Change the 3x5x2 grading, with reason",
-             responses=CHANGE_REFUSED)
+             responses=CHANGE_REFUSED, response_model=IncidentOut)
 def regrade(incident_id: str, body: Regrade, staff: CurrentStaff, workflow: WorkflowDep,
             queries: QueriesDep) -> dict[str, Any]:
     workflow.regrade(incident_id, staff, body.grading(), body.reason, body.version)
@@ -204,7 +217,7 @@ def regrade(incident_id: str, body: Regrade, staff: CurrentStaff, workflow: Work
 
 
 @router.post("/v1/incidents/{incident_id}/cia-requests", tags=["actions"],
-             summary="Request a community impact assessment", responses=CHANGE_REFUSED)
+             summary="Request a community impact assessment", responses=CHANGE_REFUSED, response_model=IncidentOut)
 def request_cia(incident_id: str, body: RequestCia, staff: CurrentStaff, workflow: WorkflowDep,
                 queries: QueriesDep) -> dict[str, Any]:
     workflow.request_cia(incident_id, staff, body.due_at, body.version)
@@ -212,7 +225,7 @@ def request_cia(incident_id: str, body: RequestCia, staff: CurrentStaff, workflo
 
 
 @router.post("/v1/incidents/{incident_id}/cia", tags=["actions"], summary="Record a community impact assessment",
-             responses=CHANGE_REFUSED)
+             responses=CHANGE_REFUSED, response_model=IncidentOut)
 def record_cia(incident_id: str, body: RecordCia, staff: CurrentStaff, workflow: WorkflowDep,
                queries: QueriesDep) -> dict[str, Any]:
     workflow.record_cia(incident_id, staff, body.community_tension, body.risk_of_disorder, body.communities,
@@ -221,14 +234,15 @@ def record_cia(incident_id: str, body: RecordCia, staff: CurrentStaff, workflow:
 
 
 @router.post("/v1/incidents/{incident_id}/close", tags=["actions"], summary="Close with an outcome",
-             responses=CHANGE_REFUSED)
+             responses=CHANGE_REFUSED, response_model=IncidentOut)
 def close(incident_id: str, body: Close, staff: CurrentStaff, workflow: WorkflowDep,
           queries: QueriesDep) -> dict[str, Any]:
     workflow.close(incident_id, staff, body.outcome, body.version)
     return queries.incident(staff, incident_id)
 
 
-@router.get("/v1/duty-inspectors", tags=["incidents"], summary="Staff who can be assigned as Duty Inspector")
+@router.get("/v1/duty-inspectors", tags=["incidents"], summary="Staff who can be assigned as Duty Inspector",
+            response_model=list[StaffNameOut])
 def duty_inspectors(staff: CurrentStaff, queries: QueriesDep) -> list[dict[str, str]]:
     return queries.duty_inspectors(staff)
 
@@ -299,7 +313,7 @@ def _sentence(e: Exception) -> str:
     return text[:1].upper() + text[1:]
 
 
-@router.get("/v1/users", tags=["users"], summary="Staff accounts, by name (admins)")
+@router.get("/v1/users", tags=["users"], summary="Staff accounts, by name (admins)", response_model=list[AccountOut])
 def users(staff: CurrentStaff, accounts: AccountsDep,
           q: Annotated[str, Query(description="part of a name or username")] = "",
           role: str = "", area: Annotated[str, Query(description='a force area code, or "national"')] = "",
@@ -309,7 +323,7 @@ def users(staff: CurrentStaff, accounts: AccountsDep,
 
 @router.post("/v1/users", tags=["users"], status_code=201, summary="Create a staff account (admins)",
              description="Without `password` Vigil makes a temporary one and answers it once, as "
-                         "`temporary_password`; only its hash is kept.")
+                         "`temporary_password`; only its hash is kept.", response_model=CreatedAccountOut)
 def create_user(body: NewUser, staff: CurrentStaff, accounts: AccountsDep) -> JSONResponse:
     with account_problems():
         created = accounts.create(staff, NewAccount(body.username, body.display_name, body.roles, body.areas,
@@ -320,7 +334,8 @@ def create_user(body: NewUser, staff: CurrentStaff, accounts: AccountsDep) -> JS
     return JSONResponse(jsonable_encoder(answer), status_code=201, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/v1/users/{user_id}", tags=["users"], summary="One account, its recent sign-ins and its history")
+@router.get("/v1/users/{user_id}", tags=["users"], summary="One account, its recent sign-ins and its history",
+            response_model=AccountRecordOut)
 def user(user_id: str, staff: CurrentStaff, accounts: AccountsDep) -> dict[str, Any]:
     with account_problems():
         account, sign_ins, history = accounts.record(staff, user_id)
@@ -331,7 +346,7 @@ def user(user_id: str, staff: CurrentStaff, accounts: AccountsDep) -> dict[str, 
 
 @router.post("/v1/users/{user_id}/disable", tags=["users"],
              summary="Disable an account: its sessions end at once, other services refuse it within their cache's "
-                     "lifetime")
+                     "lifetime", response_model=DisabledAccountOut)
 def disable_user(user_id: str, staff: CurrentStaff, accounts: AccountsDep,
                  body: AccountChange | None = None) -> dict[str, Any]:
     with account_problems():
@@ -339,7 +354,8 @@ def disable_user(user_id: str, staff: CurrentStaff, accounts: AccountsDep,
         return accounts.get(staff, user_id).as_json() | {"sessions_ended": ended}
 
 
-@router.post("/v1/users/{user_id}/enable", tags=["users"], summary="Enable a disabled account")
+@router.post("/v1/users/{user_id}/enable", tags=["users"], summary="Enable a disabled account",
+             response_model=AccountOut)
 def enable_user(user_id: str, staff: CurrentStaff, accounts: AccountsDep,
                 body: AccountChange | None = None) -> dict[str, Any]:
     with account_problems():
@@ -347,21 +363,23 @@ def enable_user(user_id: str, staff: CurrentStaff, accounts: AccountsDep,
         return accounts.get(staff, user_id).as_json()
 
 
-@router.put("/v1/users/{user_id}/roles", tags=["users"], summary="Set an account's roles")
+@router.put("/v1/users/{user_id}/roles", tags=["users"], summary="Set an account's roles", response_model=AccountOut)
 def set_roles(user_id: str, body: NewRoles, staff: CurrentStaff, accounts: AccountsDep) -> dict[str, Any]:
     with account_problems():
         accounts.set_roles(staff, user_id, body.roles, body.reason)
         return accounts.get(staff, user_id).as_json()
 
 
-@router.put("/v1/users/{user_id}/areas", tags=["users"], summary="Set an account's areas (none: national)")
+@router.put("/v1/users/{user_id}/areas", tags=["users"], summary="Set an account's areas (none: national)",
+            response_model=AccountOut)
 def set_areas(user_id: str, body: NewAreas, staff: CurrentStaff, accounts: AccountsDep) -> dict[str, Any]:
     with account_problems():
         accounts.set_areas(staff, user_id, body.areas, body.reason)
         return accounts.get(staff, user_id).as_json()
 
 
-@router.put("/v1/users/{user_id}/contact", tags=["users"], summary="Set an account's email and phone")
+@router.put("/v1/users/{user_id}/contact", tags=["users"], summary="Set an account's email and phone",
+            response_model=AccountOut)
 def set_contact(user_id: str, body: NewContact, staff: CurrentStaff, accounts: AccountsDep) -> dict[str, Any]:
     with account_problems():
         accounts.set_contact(staff, user_id, body.email, body.phone)

@@ -27,6 +27,16 @@ from services.assessment.deps import (
 )
 from services.assessment.sites import queries
 from services.assessment.sites.access import CONTACT_READERS, EDITORS, LEAD_ADMINS, LINKERS
+from services.assessment.sites.answers import (
+    ContactsOut,
+    LeadOut,
+    LinkDecidedOut,
+    RecordedForOut,
+    RecordedOut,
+    ResolvedOut,
+    SiteOut,
+    SitesOut,
+)
 from services.assessment.sites.checks import checks_document, site_checks
 from services.assessment.sites.documents import entry_document, linked_document, report_document
 from services.assessment.sites.outcomes import RecordIn, RecordOnBehalfIn, ResolveIn
@@ -79,7 +89,8 @@ class LeadSites(BaseModel):
     site_ids: list[SiteId] = Field(max_length=50)
 
 
-@router.get("/v1/sites", summary="The sites you may see, by area and name, each with its risk level")
+@router.get("/v1/sites", summary="The sites you may see, by area and name, each with its risk level",
+            response_model=SitesOut)
 def list_sites(db: DatabaseDep, scope: ScopeDep, clock: ClockDep, scoring: ScoringDep,
                area: str | None = None) -> dict[str, Any]:
     now, levels = clock.now(), dict[str, str]()
@@ -90,7 +101,7 @@ def list_sites(db: DatabaseDep, scope: ScopeDep, clock: ClockDep, scoring: Scori
             "sites": [{**entry_document(site), "risk": risk.document()} for site, risk in found]}
 
 
-@router.post("/v1/sites", status_code=201, summary="Register a site (its contacts are sealed)")
+@router.post("/v1/sites", status_code=201, summary="Register a site (its contacts are sealed)", response_model=SiteOut)
 def register_site(body: SiteIn, sites: SitesDep, db: DatabaseDep, scope: ScopeDep,
                   response: Response) -> dict[str, Any]:
     if not scope.roles & EDITORS:
@@ -132,7 +143,8 @@ def get_routines(site_id: str, db: DatabaseDep, scope: ScopeDep, clock: ClockDep
 
 
 @router.post("/v1/sites/{site_id}/records", status_code=201,
-             summary="Record a routine's outcome: done, or issues found (with category; notes are sealed)")
+             summary="Record a routine's outcome: done, or issues found (with category; notes are sealed)",
+             response_model=RecordedOut)
 def record(site_id: str, body: RecordIn, sites: SitesDep, scope: ScopeDep) -> dict[str, Any]:
     with as_problems():
         outcome_id = sites.record(site_id, body, scope, RecordedVia.api)
@@ -141,9 +153,11 @@ def record(site_id: str, body: RecordIn, sites: SitesDep, scope: ScopeDep) -> di
 
 @internal.post("/internal/v1/sites/{site_id}/records", status_code=201,
                summary="Record a routine for a site lead, from a signed link another Vigil service checked (once "
-                       "per link); notify only", responses={200: {"description": "recorded before"},
-                                                        401: {"description": "no Vigil service's credential"},
-                                                        403: {"description": "a service other than notify"}})
+                       "per link); notify only",
+               responses={200: {"description": "recorded before", "model": RecordedForOut},
+                          401: {"description": "no Vigil service's credential"},
+                          403: {"description": "a service other than notify"}},
+               response_model=RecordedForOut)
 def record_on_behalf(site_id: str, body: RecordOnBehalfIn, sites: SitesDep, vigil: VigilDep,
                      response: Response, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     require_caller(vigil, authorization, {"notify"})  # notify checks the signed links site leads follow
@@ -155,7 +169,8 @@ def record_on_behalf(site_id: str, body: RecordOnBehalfIn, sites: SitesDep, vigi
 
 
 @router.post("/v1/sites/{site_id}/records/{outcome_id}/resolve",
-             summary="The issues a record found are put right (they stop raising the site's likelihood)")
+             summary="The issues a record found are put right (they stop raising the site's likelihood)",
+             response_model=ResolvedOut)
 def resolve(site_id: str, outcome_id: str, body: ResolveIn, sites: SitesDep, scope: ScopeDep) -> dict[str, Any]:
     with as_problems():
         sites.resolve(site_id, outcome_id, body, scope)
@@ -178,27 +193,29 @@ def get_plan(request: Request, site_id: str, db: DatabaseDep, scope: ScopeDep, c
         "as_of": now})
 
 
-@router.put("/v1/sites/{site_id}", summary="Change a site's register entry (the whole entry)")
+@router.put("/v1/sites/{site_id}", summary="Change a site's register entry (the whole entry)", response_model=SiteOut)
 def update_site(site_id: str, body: SiteIn, sites: SitesDep, db: DatabaseDep, scope: ScopeDep) -> dict[str, Any]:
     with as_problems():
         sites.update(site_id, body, scope.name, scope)
     return _entry(db, site_id)
 
 
-@router.get("/v1/sites/{site_id}/contacts", summary="A site's security contacts (personal data)")
+@router.get("/v1/sites/{site_id}/contacts", summary="A site's security contacts (personal data)",
+            response_model=ContactsOut)
 def get_contacts(site_id: str, sites: SitesDep, scope: ScopeDep) -> dict[str, Any]:
     with as_problems():
         return {"site_id": site_id, "contacts": sites.contacts(site_id, scope, CONTACT_READERS)}
 
 
-@router.post("/v1/sites/{site_id}/links", summary="Link a report to the site, or dismiss it as not about the site")
+@router.post("/v1/sites/{site_id}/links", summary="Link a report to the site, or dismiss it as not about the site",
+             response_model=LinkDecidedOut)
 def decide_link(site_id: str, body: LinkDecision, sites: SitesDep, scope: ScopeDep) -> dict[str, Any]:
     with as_problems():
         sites.decide_link(site_id, body.report_id, body.decision == "link", scope.name, scope)
     return {"site_id": site_id, "report_id": body.report_id, "decision": body.decision}
 
 
-@router.get("/v1/site-leads/{username}", summary="The sites a site lead's account is tied to")
+@router.get("/v1/site-leads/{username}", summary="The sites a site lead's account is tied to", response_model=LeadOut)
 def get_lead(username: str, db: DatabaseDep, scope: ScopeDep) -> dict[str, Any]:
     if not scope.roles & LEAD_ADMINS:
         raise Forbidden("only administrators tie accounts to sites")
@@ -206,7 +223,8 @@ def get_lead(username: str, db: DatabaseDep, scope: ScopeDep) -> dict[str, Any]:
         return {"username": username, "site_ids": sorted(queries.lead_sites(s, username))}
 
 
-@router.put("/v1/site-leads/{username}", summary="Tie a site lead's account to its sites (replacing the list)")
+@router.put("/v1/site-leads/{username}", summary="Tie a site lead's account to its sites (replacing the list)",
+            response_model=LeadOut)
 def set_lead(username: str, body: LeadSites, db: DatabaseDep, scope: ScopeDep, clock: ClockDep) -> dict[str, Any]:
     if not scope.roles & LEAD_ADMINS:
         raise Forbidden("only administrators tie accounts to sites")
