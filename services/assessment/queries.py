@@ -34,10 +34,11 @@ EARLIEST, LATEST = date(1925, 1, 1), date(2077, 11, 1)
 def period(start: date | None, end: date | None, today: date) -> tuple[datetime, datetime]:
     """A period of whole UK days, named by its first and last day; answers (start, end] instants in UTC."""
     last = end or today
-    first = start or last - timedelta(days=27)
-    if first < EARLIEST or last > LATEST:  # the faith calendars (services/assessment/calendar.py) end there
+    first = start or (last - timedelta(days=27) if last >= EARLIEST + timedelta(days=27) else EARLIEST)
+    if not EARLIEST <= first <= LATEST or not EARLIEST <= last <= LATEST:  # the faith calendars end there
         raise Unprocessable(f"choose days between {EARLIEST.isoformat()} and {LATEST.isoformat()}", errors=[
-            {"field": "from" if first < EARLIEST else "to", "message": "outside the dates Vigil can assess"}])
+            {"field": "to" if not EARLIEST <= last <= LATEST else "from",
+             "message": "outside the dates Vigil can assess"}])
     if first > last:
         raise Unprocessable("the period ends before it starts", errors=[
             {"field": "from", "message": "must be on or before 'to'"}])
