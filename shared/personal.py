@@ -7,7 +7,7 @@ its own credential and says why (`ReadPurpose`, and for which member of staff): 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -29,7 +29,10 @@ class ReportErased(LookupError):
     """The report was erased (410): its personal data is gone for good."""
 
 
-class PersonalDataClient:
+class IntakeClient:
+    """What the clients of intake's internal report routes share: the calling service's credential, one
+    connection pool, and what intake's answers mean (404 unknown, 410 erased, anything else not 200: try later)."""
+
     def __init__(self, base_url: str, headers: dict[str, str], timeout: float = 5.0,
                  client: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -37,15 +40,14 @@ class PersonalDataClient:
         self.client = client or httpx.Client(timeout=timeout)
 
     @classmethod
-    def from_settings(cls, settings: VigilSettings, caller: str, timeout: float = 5.0) -> PersonalDataClient:
-        """`caller`: the service asking (triage or notify; intake refuses the others)."""
+    def from_settings(cls, settings: VigilSettings, caller: str, timeout: float = 5.0) -> Self:
+        """`caller`: the service asking (intake names the services each route answers)."""
         return cls(settings.intake_internal_url, service_headers(settings, caller), timeout)
 
-    def get(self, report_id: str, purpose: ReadPurpose, on_behalf_of: str | None = None) -> dict[str, Any]:
-        url = f"{self.base_url}/internal/v1/reports/{quote(report_id, safe='')}/personal"
-        params = {"purpose": purpose.value} | ({"on_behalf_of": on_behalf_of} if on_behalf_of else {})
+    def _call(self, method: str, report_id: str, route: str, **request: Any) -> dict[str, Any]:
+        url = f"{self.base_url}/internal/v1/reports/{quote(report_id, safe='')}/{route}"
         try:
-            response = self.client.get(url, params=params, headers=self.headers)
+            response = self.client.request(method, url, headers=self.headers, **request)
         except httpx.HTTPError as e:
             raise PersonalDataUnavailable(f"intake unreachable: {type(e).__name__}") from e
         if response.status_code == 404:
@@ -54,8 +56,16 @@ class PersonalDataClient:
             raise ReportErased(report_id)
         if response.status_code != 200:
             raise PersonalDataUnavailable(f"intake answered HTTP {response.status_code}")
-        data: dict[str, Any] = response.json()
-        return data
+        answer: dict[str, Any] = response.json()
+        return answer
 
     def close(self) -> None:
         self.client.close()
+
+
+class PersonalDataClient(IntakeClient):
+    """Triage and notify only; intake refuses the others."""
+
+    def get(self, report_id: str, purpose: ReadPurpose, on_behalf_of: str | None = None) -> dict[str, Any]:
+        params = {"purpose": purpose.value} | ({"on_behalf_of": on_behalf_of} if on_behalf_of else {})
+        return self._call("GET", report_id, "personal", params=params)
