@@ -9,6 +9,7 @@ bookkeeping lives here once (triage's incidents, flood groups and area assessmen
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Self, TypeVar
@@ -17,7 +18,7 @@ E = TypeVar("E")
 
 
 @dataclass
-class Aggregate(Generic[E]):
+class Aggregate(ABC, Generic[E]):
     version: int = field(default=0, kw_only=True)
     pending: list[E] = field(default_factory=list, kw_only=True)
 
@@ -39,9 +40,9 @@ class Aggregate(Generic[E]):
         self.version += 1
         self.when(event)
 
+    @abstractmethod
     def when(self, event: E) -> None:
         """How one event changes the aggregate (the version is already counted)."""
-        raise NotImplementedError
 
     @property
     def loaded_version(self) -> int:

@@ -13,6 +13,7 @@ kept only when assessment recorded it, and assessment records once per link id t
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -152,7 +153,7 @@ class Refused(Exception):
         return 503 if self.unavailable else self.assessment.status if self.assessment else 409
 
 
-class RecordingLinks(Generic[S, F]):
+class RecordingLinks(ABC, Generic[S, F]):
     """A feature's links that record at assessment. Its `purpose`, `path` (under notify's links address) and `kind`
     (of the links' deterministic ids); its `view_type`; `_subject`, what a link is for, and `_send`, the form to
     assessment."""
@@ -176,11 +177,13 @@ class RecordingLinks(Generic[S, F]):
     def link_hours(self) -> float:
         return self.links.lifetimes[self.purpose].total_seconds() / 3600
 
+    @abstractmethod
     def _subject(self, s: Session, subject_id: str) -> S | None:
-        raise NotImplementedError
+        """Where the feature keeps what the link is for (None: unknown)."""
 
+    @abstractmethod
     def _send(self, view: RecordingView[S], form: F, claims: LinkClaims) -> Recorded:
-        raise NotImplementedError
+        """What the feature posts to assessment."""
 
     # ---- at send time -----------------------------------------------------------------------------------
 
@@ -236,7 +239,7 @@ class RecordingLinks(Generic[S, F]):
 
 # ---- the pages a link opens -------------------------------------------------------------------------------
 
-class RecordingPages(Generic[F]):
+class RecordingPages(ABC, Generic[F]):
     """The form (GET, which never records), then what happened (POST), in the feature's templates. The feature
     says how its form is read (`_read`), what it starts with (`_blank`), what else its pages show (`_context`)
     and its page when recorded (`_recorded`)."""
@@ -247,11 +250,13 @@ class RecordingPages(Generic[F]):
     def __init__(self, links: RecordingLinks[Any, F], templates: Jinja2Templates) -> None:
         self.links, self.templates = links, templates
 
+    @abstractmethod
     def _read(self, fields: Mapping[str, str]) -> F:
-        raise NotImplementedError
+        """The feature's form, from the posted fields (FormInvalid when wrong)."""
 
+    @abstractmethod
     def _recorded(self, request: Request, outcome: Outcome[Any, F]) -> HTMLResponse:
-        raise NotImplementedError
+        """The page after a record."""
 
     def _blank(self, view: RecordingView[Any]) -> dict[str, str]:
         return {}
