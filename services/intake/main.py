@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 from starlette.middleware import Middleware
 
@@ -32,6 +31,7 @@ from shared.areas import default_registry
 from shared.clock import Clock, SystemClock
 from shared.crypto import Fingerprinter
 from shared.service import ServiceCore, service_app
+from shared.service import problem_openapi as service_openapi
 from shared.settings import VigilSettings
 from shared.staffaccess import StaffAccess
 from shared.topics import INCIDENTS
@@ -103,37 +103,17 @@ Every error is `application/problem+json` (RFC 9457); a bad request names each f
 (`field`, `pointer`, `message`, `code`). Unknown fields are rejected. Public endpoints are rate limited
 per client address (429 with `Retry-After`)."""
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object", "title": "Problem", "required": ["title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "instance": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "field": {"type": "string"}, "pointer": {"type": "string"},
-            "message": {"type": "string"}, "code": {"type": "string"}}}}},
-}
-
-
 def problem_openapi(app: FastAPI) -> dict[str, Any]:
-    """Every error answer is documented as problem+json, which is what the handlers send."""
+    """The services' OpenAPI document (every error as problem+json: `shared.service.problem_openapi`), with the
+    report's schema, which POST /v1/reports reads itself (ADR 0016)."""
     if app.openapi_schema:
         return app.openapi_schema
-    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components["Problem"] = PROBLEM_SCHEMA
-    for name in ("HTTPValidationError", "ValidationError"):
-        components.pop(name, None)
-    for item in schema.get("paths", {}).values():
-        for op in item.values():
-            for code, response in op.get("responses", {}).items():
-                if code.isdigit() and int(code) >= 400:
-                    response["content"] = {"application/problem+json": {
-                        "schema": {"$ref": "#/components/schemas/Problem"}}}
+    schema = service_openapi(app)
+    components = schema["components"]["schemas"]
     _, report_schemas = models_json_schema([(ReportIn, "validation")], ref_template="#/components/schemas/{model}")
     for name, model_schema in report_schemas.get("$defs", {}).items():
-        components.setdefault(name, model_schema)  # POST /v1/reports reads its body itself (ADR 0016)
+        components.setdefault(name, model_schema)
     components["ReportIn"]["examples"] = [REPORT_EXAMPLE]
-    app.openapi_schema = schema
     return schema
 
 
