@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,7 +50,7 @@ from fastapi import FastAPI
 
 from bench import _servers
 from bench._openloop import open_loop
-from infra.procs import children, free_port, port_open, proc_status, wait_until
+from infra.procs import children, cpu_seconds, descendants, free_port, port_open, proc_status, wait_until
 from tests.support.infra import scratch_databases
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,8 +228,14 @@ def database(admin_url: str, sqlite_dir: Path | None) -> Iterator[str]:
 WARM_UP = 3  # seconds of unmeasured load on each server before the peak rounds
 
 
-def peaks(urls: dict[str, str], body: Path, rounds: int, seconds: int) -> dict[str, dict[str, Any]]:
-    """wrk against each server in turn, several rounds, so drifting load on a shared machine hits both alike."""
+Roots = Callable[[], dict[str, list[int]]]
+
+
+def peaks(urls: dict[str, str], body: Path, rounds: int, seconds: int,
+          roots: dict[str, Roots] | None = None) -> dict[str, dict[str, Any]]:
+    """wrk against each server in turn, several rounds, so drifting load on a shared machine hits both alike.
+    `roots`: per server, the processes whose CPU each of its rounds is charged (by group: the service, its
+    database), as microseconds per 2xx answer; unlike answers per second, that hardly moves with other load."""
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
     for name, url in urls.items():  # not measured: connections, prepared statements, the producer's metadata
         print(f"  warm-up: {name} for {WARM_UP}s ...", flush=True)
@@ -237,12 +243,39 @@ def peaks(urls: dict[str, str], body: Path, rounds: int, seconds: int) -> dict[s
     for i in range(rounds):
         for name, url in urls.items():
             print(f"  peak round {i + 1}/{rounds}: {name} for {seconds}s ...", flush=True)
-            runs[name].append(run_wrk(url, body, seconds))
+            before = {group: descendants_of(pids) for group, pids in (roots or {}).get(name, dict)().items()}
+            used = {group: cpu_seconds(pids) for group, pids in before.items()}
+            stats = run_wrk(url, body, seconds)
+            after = (roots or {}).get(name, dict)()
+            stats["cpu_s"] = {group: round(cpu_seconds(sorted(set(before[group]) | set(descendants_of(after[group]))))
+                                           - used[group], 3) for group in before if group in after}
+            runs[name].append(stats)
     combined = {}
     for name, rs in runs.items():
         ok = sum(r["requests"] - r["non2xx"] for r in rs)
-        combined[name] = {"ok_per_s": round(ok / sum(r["seconds"] for r in rs), 1), "rounds": rs}
+        combined[name] = {"ok_per_s": round(ok / sum(r["seconds"] for r in rs), 1), "rounds": rs,
+                          "cpu_us_per_2xx": {group: round(sum(r["cpu_s"][group] for r in rs) / max(ok, 1) * 1e6)
+                                             for group in rs[0]["cpu_s"]}}
     return combined
+
+
+def descendants_of(pids: list[int]) -> list[int]:
+    return [p for pid in pids for p in descendants(pid)]
+
+
+def postmaster(db_url: str) -> list[int]:
+    """The PostgreSQL server's main process, when it runs on this machine (its backends are its children)."""
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            backend = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    finally:
+        engine.dispose()
+    try:
+        parent = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return [parent] if Path(f"/proc/{parent}/comm").read_text().strip() == "postgres" else []
+    except (OSError, ValueError, IndexError):
+        return []
 
 
 def open_loops(name: str, url: str, rates: list[float], seconds: float, body: Path) -> list[dict[str, Any]]:
@@ -306,7 +339,9 @@ def measure(args: argparse.Namespace, body: Path, work: Path, db_url: str) -> di
     urls = {"echo": f"http://127.0.0.1:{echo_port}/echo", "intake": f"http://127.0.0.1:{intake_port}/v1/reports"}
     try:
         time.sleep(2)  # let each intake worker connect its relay and consumer before the clock starts
-        peak = peaks(urls, body, args.rounds, args.peak_seconds)
+        server = {} if args.sqlite else {"postgresql": pids} if (pids := postmaster(db_url)) else {}
+        peak = peaks(urls, body, args.rounds, args.peak_seconds,
+                     {"echo": lambda: {"echo": [echo.pid]}, "intake": lambda: {"intake": [intake.pid], **server}})
         sustainable = round(max(peak["intake"]["ok_per_s"] * 0.7, 1.0))
         result["echo"] = {"peak_wrk": peak["echo"]}
         result["intake"] = {"peak_wrk": peak["intake"]}
@@ -355,6 +390,11 @@ def rounds(r: dict[str, Any], name: str) -> str:
     return ", ".join(f"{x['ok_per_s']:.0f}" for x in r[name]["peak_wrk"]["rounds"])
 
 
+def cpu(r: dict[str, Any], name: str) -> str:
+    used = r[name]["peak_wrk"].get("cpu_us_per_2xx", {})
+    return " + ".join(f"{us} ({group})" for group, us in used.items()) or "not measured"
+
+
 def round_ratios(r: dict[str, Any]) -> str:
     """Each round's intake over the echo round just before it: the spread shows how steady the machine was."""
     pairs = zip(r["echo"]["peak_wrk"]["rounds"], r["intake"]["peak_wrk"]["rounds"], strict=True)
@@ -383,6 +423,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"| ratio intake / echo | ≥ {TARGET_RATIO} | | {v['ratio_to_echo']} ({ok[v['meets_ratio']]}) |",
         f"| per round: echo, intake (2xx/s), ratio | | {rounds(r, 'echo')} | {rounds(r, 'intake')}; "
         f"ratios {round_ratios(r)} |",
+        f"| CPU per 2xx in the peak rounds (µs; the service's processes, and its database server's) | | "
+        f"{cpu(r, 'echo')} | {cpu(r, 'intake')} |",
         f"| open loop offered (req/s) | {TARGET_RATE} | {el['offered_rate']} | {il['offered_rate']} |",
         f"| accepted/s (202, open loop) | ≥ {TARGET_RATE} | {round(el['sent'] / el['seconds'])} sent | "
         f"{v['accepted_per_s_open_loop']} ({ok[v['meets_rate']]}) |",

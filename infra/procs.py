@@ -39,6 +39,26 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """A process and every process under it (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += children(p)
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU the processes have used so far; a process already gone counts nothing."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def proc_status(pid: int) -> dict[str, str]:
     """/proc/PID/status as a dict (VmRSS, State, ...); empty once the process is gone."""
     try:

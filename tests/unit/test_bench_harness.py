@@ -1,9 +1,12 @@
 """The intake benchmark's own logic: the open-loop generator against a real local HTTP server, and the
-search for the highest rate that keeps p99 within target."""
+search for the highest rate that keeps p99 within target, and the CPU it charges each server."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -11,6 +14,7 @@ import pytest
 from bench import intake_load
 from bench._openloop import open_loop
 from bench._stats import percentile, summary_ms
+from infra.procs import cpu_seconds, descendants, wait_until
 from tests.support.loops import on_a_loop_of_its_own
 
 
@@ -119,3 +123,16 @@ def test_every_benchmark_takes_percentiles_the_same_way() -> None:
     assert summary_ms(samples) == {"p50": 51.0, "p90": 91.0, "p99": 100.0, "p999": 100.0, "max": 100.0,
                                    "mean": 50.5}
     assert summary_ms([]) == {}
+
+
+def test_cpu_is_charged_to_a_process_and_everything_under_it() -> None:
+    """The benchmark's CPU per answer: a child that burns CPU is found under its parent and its time counted."""
+    burn = "import sys, time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\nsys.stdin.read()"
+    child = subprocess.Popen([sys.executable, "-c", burn], stdin=subprocess.PIPE)
+    try:
+        assert child.pid in descendants(os.getpid())
+        wait_until(lambda: cpu_seconds([child.pid]) >= 0.25, 30, "the child to use 0.3 s of CPU")
+        assert cpu_seconds([child.pid, 2**22 + 7]) >= 0.25, "a process id that is not running counts nothing"
+    finally:
+        child.kill()
+        child.wait(10)
