@@ -51,6 +51,10 @@ class StaffAccount:
     email: str | None
     phone: str | None
 
+    def covers(self, area: str) -> bool:
+        """Whether the account may open the area's incidents: a national account (no areas) covers every one."""
+        return not self.areas or area in self.areas
+
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> StaffAccount:
         return cls(str(body["username"]), str(body.get("display_name") or body["username"]),
@@ -150,9 +154,10 @@ class StaffDirectory:
         self.directory = directory
         self.accounts = accounts
 
-    def contact(self, person_id: str) -> Contact:
-        """NotPageable when the account is disabled, or unknown with no contact in the directory;
-        TriageUnavailable when triage cannot say and the directory has no contact either."""
+    def contact(self, person_id: str, area: str | None = None) -> Contact:
+        """NotPageable when the account is disabled, does not cover `area` (an incident's: they could not open
+        it), or is unknown with no contact in the directory; TriageUnavailable when triage cannot say and the
+        directory has no contact either."""
         listed = self.directory.people.get(person_id)
         try:
             account = self.accounts.account(person_id) if self.accounts else None
@@ -166,6 +171,8 @@ class StaffDirectory:
             return _from_directory(listed)
         if not account.enabled:
             raise NotPageable("not paged, the staff account is disabled")
+        if area is not None and not account.covers(area):
+            raise NotPageable(f"not paged, the staff account does not cover area {area}")
         return _from_account(account, listed)
 
     def account_named(self, person_id: str) -> StaffAccount | None:

@@ -1,7 +1,7 @@
 """The rota's people are staff accounts: notify asks triage (real HTTP, the service credential) for a rota
 person's contact when it pages, and the alert goes through a real SMTP server to the account's address.
 An address an administrator changes at triage is used from the next page; a disabled account is passed over
-for the next level, and the ledger says why."""
+for the next level, and so is an account that does not cover the incident's area; the ledger says why."""
 
 from __future__ import annotations
 
@@ -34,12 +34,13 @@ from shared.servicecalls import service_headers
 from shared.settings import VigilSettings
 from shared.staffaccess import SESSION_COOKIE
 from tests.integration.test_notify_api import T0
-from tests.integration.test_notify_flow import envelope, triaged
+from tests.integration.test_notify_flow import MET, envelope, triaged
 from tests.support.asgi import serving
 from tests.support.smtp import Mailbox, smtp_server, wait_for_mail
 
 PASSWORD = "a long enough password"
 HTML = {"Accept": "text/html"}
+WALES = "W15000004"
 DORA, DORA_NEW, DAN, SUPT = "dora@example.org", "dora.nights@example.org", "dan@example.org", "supt@example.org"
 ACCOUNTS = {"dora": ("Insp. Dora Day", ["duty_inspector"], DORA), "dan": ("Insp. Dan Night", ["duty_inspector"], DAN),
             "supt": ("Supt. Sam Duty", ["supervisor"], SUPT), "ada": ("Ada Admin", ["admin"], None)}
@@ -178,3 +179,34 @@ def test_triage_answers_staff_contacts_only_to_vigil_services(dora_on_call: Depl
     assert httpx.get(f"{url}/nobody/contact", headers=service).status_code == 404
     inspectors = httpx.get(url, params={"role": "duty_inspector", "area": "E23000001"}, headers=service).json()
     assert [(a["username"], a["enabled"]) for a in inspectors] == [("dan", False), ("dora", True)]
+
+
+def test_an_on_call_account_limited_to_other_areas_is_passed_over_for_the_next_level(dan_on_call: Deployment) -> None:
+    """Dan could not open an incident outside his areas (need to know answers 404), so paging him for one would
+    leave it unacknowledged: the next level is paged at once, the ledger says why, the rota page shows it."""
+    site = dan_on_call
+    site.as_administrator("PUT", f"/v1/users/{site.user_ids['dan']}/areas", {"areas": [WALES]})
+    incident_id = site.page_an_incident()  # in the Met's area
+
+    wait_for_mail(site.mailbox, SUPT)
+    assert site.mailbox.to(DAN) == []
+    [skipped] = [d for d in site.deliveries(incident_id) if d["recipient"] == "person:dan"]
+    assert (skipped["status"], skipped["last_error"]) == (
+        "cancelled", f"not paged, the staff account does not cover area {MET}")
+    assert site.notify.chase.find(incident_id).page.level == 1  # type: ignore[union-attr]
+
+    site.as_administrator("PUT", f"/v1/users/{site.user_ids['dan']}/areas", {"areas": [WALES, MET]})
+    again = site.page_an_incident()
+    assert [m.recipients for m in wait_for_mail(site.mailbox, DAN)] == [[DAN]]
+    assert site.notify.chase.find(again).page.level == 0  # type: ignore[union-attr]
+
+
+def test_the_rota_page_marks_an_on_call_account_that_does_not_cover_the_area(tmp_path: Path) -> None:
+    directory = rota_of("dan")
+    directory.areas[MET] = directory.areas["default"].model_copy()
+    for site in deployment_with(tmp_path, directory):
+        site.as_administrator("PUT", f"/v1/users/{site.user_ids['dan']}/areas", {"areas": [WALES]})
+        with site.signed_in("supt") as supervisor:
+            home = supervisor.get(f"{site.notify_url}/", headers=HTML)
+        assert home.status_code == 200, home.text
+        assert "Insp. Dan Night (account does not cover Metropolitan Police)" in home.text, home.text

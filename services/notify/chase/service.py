@@ -219,7 +219,7 @@ class ChaseService:
         """The person's channels that are on (the log when none is); None when they cannot be paged, which the
         ledger records with the reason. When triage cannot say, the directory's channels: the send asks again."""
         try:
-            contact = self.contacts.contact(person_id)
+            contact = self.contacts.contact(person_id, chase.area)
         except NotPageable as e:
             self._not_paged(s, chase, page, plan, role, person_id, e.reason)
             return None

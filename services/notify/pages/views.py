@@ -66,10 +66,15 @@ class Names:
     areas: AreaRegistry
     staff: StaffDirectory | None = None
 
-    def person(self, person_id: str) -> str:
+    def person(self, person_id: str, area: str | None = None) -> str:
+        """`area`: a rota's; someone whose account does not cover it is marked (they are passed over too)."""
         account = self.staff.account_named(person_id) if self.staff else None
         if account is not None:
-            return account.display_name if account.enabled else f"{account.display_name} (account disabled)"
+            if not account.enabled:
+                return f"{account.display_name} (account disabled)"
+            if area is not None and area != DEFAULT_AREA and not account.covers(area):
+                return f"{account.display_name} (account does not cover {self.area(area)})"
+            return account.display_name
         found = self.directory.people.get(person_id)
         if found is None:
             return f"{person_id} (no longer in the directory)"
@@ -121,14 +126,14 @@ class AreaOnCall:
 
 
 def on_call_board(board: list[AreaDuties], names: Names) -> list[AreaOnCall]:
-    def view(d: Duty) -> DutyView:
-        return DutyView(names.person(d.person_id), d.starts_at, d.ends_at, d.by_override)
+    def view(d: Duty, area: str) -> DutyView:
+        return DutyView(names.person(d.person_id, area), d.starts_at, d.ends_at, d.by_override)
 
     def name(code: str) -> str:
         return ("All areas" if len(board) == 1 else "All other areas") if code == DEFAULT_AREA else names.area(code)
 
-    shown = [AreaOnCall(a.area, name(a.area), view(a.duties[0]),
-                        view(a.duties[1]) if len(a.duties) > 1 else None, a.policy, policy_title(a.policy))
+    shown = [AreaOnCall(a.area, name(a.area), view(a.duties[0], a.area),
+                        view(a.duties[1], a.area) if len(a.duties) > 1 else None, a.policy, policy_title(a.policy))
              for a in board]
     return sorted(shown, key=lambda a: (a.code == DEFAULT_AREA, a.name))
 
