@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from services.assessment import queries
+from services.assessment.answers import AreaOut, AreasOut, TimelineOut
 from services.assessment.deps import (
     AREA_READERS,
     STRATEGIC_READERS,
@@ -47,7 +48,7 @@ def _name(registry: AreaRegistry, area: str, caller: Caller) -> str:
 
 
 @router.get("/v1/areas", tags=["areas"], summary="Every force area's risk level, highest first",
-            description="An account limited to some areas sees those areas only.")
+            description="An account limited to some areas sees those areas only.", response_model=AreasOut)
 def list_areas(caller: Annotated[Caller, AREAS], db: DatabaseDep, registry: RegistryDep, scoring: ScoringDep,
                clock: ClockDep) -> dict[str, Any]:
     now = clock.now()
@@ -67,7 +68,7 @@ def list_areas(caller: Annotated[Caller, AREAS], db: DatabaseDep, registry: Regi
 
 
 @router.get("/v1/areas/{area}",
-            tags=["areas"], summary="One area's current picture: risk, reasons, counts, trend")
+            tags=["areas"], summary="One area's current picture: risk, reasons, counts, trend", response_model=AreaOut)
 def get_area(area: str, caller: Annotated[Caller, AREAS], db: DatabaseDep, registry: RegistryDep, scoring: ScoringDep,
              clock: ClockDep) -> dict[str, Any]:
     name = _name(registry, area, caller)
@@ -79,7 +80,8 @@ def get_area(area: str, caller: Annotated[Caller, AREAS], db: DatabaseDep, regis
 
 
 @router.get("/v1/areas/{area}/timeline", tags=["areas"],
-            summary="Reports and incidents in an area over a period, each with its grading and provenance")
+            summary="Reports and incidents in an area over a period, each with its grading and provenance",
+            response_model=TimelineOut)
 def get_timeline(area: str, caller: Annotated[Caller, AREAS], db: DatabaseDep, registry: RegistryDep, clock: ClockDep,
                  start: From = None, end: To = None) -> dict[str, Any]:
     _name(registry, area, caller)

@@ -28,14 +28,19 @@ from services.assessment.deps import (
 from services.assessment.sites import queries
 from services.assessment.sites.access import CONTACT_READERS, EDITORS, LEAD_ADMINS, LINKERS
 from services.assessment.sites.answers import (
+    HTML,
     ContactsOut,
     LeadOut,
     LinkDecidedOut,
+    PlanOut,
     RecordedForOut,
     RecordedOut,
     ResolvedOut,
+    RoutinesOut,
+    SiteDetailOut,
     SiteOut,
     SitesOut,
+    answer,
 )
 from services.assessment.sites.checks import checks_document, site_checks
 from services.assessment.sites.documents import entry_document, linked_document, report_document
@@ -114,7 +119,8 @@ def register_site(body: SiteIn, sites: SitesDep, db: DatabaseDep, scope: ScopeDe
     return _entry(db, site_id)
 
 
-@router.get("/v1/sites/{site_id}", summary="A site: its entry, risk matrix, incidents linked, routines and readiness")
+@router.get("/v1/sites/{site_id}", summary="A site: its entry, risk matrix, incidents linked, routines and readiness",
+            response_model=SiteDetailOut, response_model_exclude_unset=True)
 def get_site(site_id: str, db: DatabaseDep, scope: ScopeDep, clock: ClockDep, scoring: ScoringDep,
              sites: SitesDep) -> dict[str, Any]:
     now = clock.now()
@@ -131,7 +137,8 @@ def get_site(site_id: str, db: DatabaseDep, scope: ScopeDep, clock: ClockDep, sc
             **routines}
 
 
-@router.get("/v1/sites/{site_id}/routines", summary="The site's routines (when due, overdue), records and readiness")
+@router.get("/v1/sites/{site_id}/routines", summary="The site's routines (when due, overdue), records and readiness",
+            response_model=RoutinesOut, response_model_exclude_unset=True)
 def get_routines(site_id: str, db: DatabaseDep, scope: ScopeDep, clock: ClockDep, scoring: ScoringDep,
                  sites: SitesDep) -> dict[str, Any]:
     now = clock.now()
@@ -178,7 +185,7 @@ def resolve(site_id: str, outcome_id: str, body: ResolveIn, sites: SitesDep, sco
 
 
 @router.get("/v1/sites/{site_id}/plan", summary="The site's control strategy: periods and their measures, with why",
-            response_model=None, responses={200: {"content": {"application/json": {}, "text/html": {}}}})
+            response_model=None, responses={200: {"model": PlanOut, "content": HTML}})
 def get_plan(request: Request, site_id: str, db: DatabaseDep, scope: ScopeDep, clock: ClockDep, scoring: ScoringDep,
              guidance: GuidanceDep, templates: TemplatesDep, start: From = None, end: To = None) -> Response:
     now = clock.now()
@@ -186,7 +193,7 @@ def get_plan(request: Request, site_id: str, db: DatabaseDep, scope: ScopeDep, c
     with db.snapshot() as s, as_problems():
         plan = site_plan(s, SiteService.visible(s, site_id, scope), first, last, now, scoring, guidance)
     if not prefers_html(request.headers.get("accept")):
-        return JSONResponse(plan.document())
+        return JSONResponse(answer(PlanOut, plan.document()))
     viewer = Viewer(scope.display_name, scope.roles, scope.csrf_token)
     return templates.TemplateResponse(request, "sites/plan.html", {
         "viewer": viewer, "nav_current": "sites", "page_title": f"Security plan: {plan.site.name}", "plan": plan,

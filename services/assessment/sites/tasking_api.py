@@ -20,7 +20,15 @@ from jinja2 import Environment
 from services.assessment.deps import ClockDep, DatabaseDep, RegistryDep, ScopeDep, TemplatesDep, VigilDep
 from services.assessment.plain import LEVEL_STYLES, short_date
 from services.assessment.sites.access import CONTACT_READERS, Scope
-from services.assessment.sites.answers import TaskChangedOut, VisitRecordedForOut, VisitRecordedOut, VisitsOut
+from services.assessment.sites.answers import (
+    HTML,
+    TaskChangedOut,
+    TaskingOut,
+    VisitRecordedForOut,
+    VisitRecordedOut,
+    VisitsOut,
+    answer,
+)
 from services.assessment.sites.api import as_problems
 from services.assessment.sites.service import SiteService
 from services.assessment.sites.taskboard import ChangeIn, Taskboard, VisitIn, VisitOnBehalfIn
@@ -120,7 +128,7 @@ def _context(tasking: Tasking, registry: AreaRegistry, board: Taskboard, team: T
 
 @router.get("/v1/tasking", summary="The day's patrol and visit tasking of an area: sites ranked, their windows "
                                    "and reasons (JSON, or HTML for Accept: text/html)", response_model=None,
-            responses={200: {"content": {"application/json": {}, "text/html": {}}},
+            responses={200: {"model": TaskingOut, "content": HTML},
                        404: {"description": "an area Vigil does not know, or not one of the caller's"}})
 def get_tasking(request: Request, board: TaskboardDep, scope: ScopeDep, registry: RegistryDep,
                 templates: TemplatesDep, teams: TeamsDep, area: str | None = None, given: DayQuery = None,
@@ -128,8 +136,8 @@ def get_tasking(request: Request, board: TaskboardDep, scope: ScopeDep, registry
     day = _day(given, board)
     tasking, chosen = _listed(board, scope, registry, teams, area, team, day)
     if not prefers_html(request.headers.get("accept")):
-        return JSONResponse({**tasking.document(), "team": chosen.code if chosen else None,
-                             "as_of": board.clock.now().isoformat()})
+        return JSONResponse(answer(TaskingOut, {**tasking.document(), "team": chosen.code if chosen else None,
+                                                "as_of": board.clock.now().isoformat()}))
     viewer = Viewer(scope.display_name, scope.roles, scope.csrf_token)
     response: Response = templates.TemplateResponse(request, "sites/tasking.html", {
         **_context(tasking, registry, board, chosen), "viewer": viewer, "nav_current": "sites",
