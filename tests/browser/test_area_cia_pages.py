@@ -16,7 +16,8 @@ from playwright.sync_api import Page, expect
 
 from infra.assets import ensure_assets
 from shared.settings import VigilSettings
-from tests.browser.test_site_routine_links import PHONE, fits_the_screen, serious_violations
+from tests.browser.pages import serious_violations, sign_in_with_form
+from tests.browser.test_site_routine_links import PHONE, fits_the_screen
 from tests.integration.test_area_cia import MET, PASSWORD, AreaCiaStack, area_cia_stack
 from tests.support.waiting import eventually
 
@@ -34,10 +35,7 @@ def stack(vigil_settings: VigilSettings, new_database: Callable[[str], str],
 def test_a_supervisor_records_an_area_assessment_and_marks_its_action_done_at_phone_width(
         stack: AreaCiaStack, page: Page) -> None:
     page.set_viewport_size(PHONE)
-    page.goto(f"{stack.triage_url}/login")
-    page.get_by_label("Username").fill("sam")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_form(page, "sam", at=f"{stack.triage_url}/login", password=PASSWORD)
     expect(page.get_by_role("heading", name="Queue")).to_be_visible()
     page.goto(f"{stack.triage_url}/tension")
     declare = page.locator("form#declare")

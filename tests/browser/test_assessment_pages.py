@@ -7,10 +7,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from infra.assets import ensure_assets
@@ -26,6 +24,7 @@ from shared.db import Database
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
 from shared.web.site import StaffSite
+from tests.browser.pages import serious_violations, sign_in_through_session
 from tests.support.asgi import serving
 from tests.unit.test_assessment_pages import GMP, seed
 
@@ -75,12 +74,6 @@ def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-            for v in violations if v["impact"] in ("serious", "critical")]
-
-
 def check(page: Page) -> None:
     assert serious_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
@@ -92,12 +85,7 @@ def sign_in_as_analyst(page: Page, sites: dict[str, str]) -> None:
     """Open the analysts' home page signed out: it sends the browser to triage's sign-in, and once signed in
     (here through triage's session API, in the browser's own cookie jar; triage's tests drive its form) the
     map opens."""
-    page.goto(sites["assessment"] + "/")
-    assert page.url.startswith(sites["triage"] + "/login?next="), page.url
-    signed = page.context.request.post(sites["triage"] + "/v1/session",
-                                       data={"username": "ana", "password": PASSWORD})
-    assert signed.status == 200, signed.text()
-    page.goto(sites["assessment"] + "/")
+    sign_in_through_session(page, sites, "ana", "/", password=PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Risk by police force area")
 
 

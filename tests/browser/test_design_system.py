@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, expect
@@ -20,6 +18,7 @@ from shared.settings import VigilSettings
 from shared.web.errors import ErrorPages
 from shared.web.site import StaffSite, Viewer
 from shared.web.templates import page_templates
+from tests.browser.pages import serious_violations
 from tests.support.asgi import serving
 
 WIDTHS = {"desktop": 1280, "phone": 390}
@@ -110,12 +109,6 @@ def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     page.refused = refused  # type: ignore[attr-defined]
     yield page
     context.close()
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-            for v in violations if v["impact"] in ("serious", "critical")]
 
 
 def fits_the_width(page: Page) -> bool:

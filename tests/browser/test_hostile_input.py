@@ -1,10 +1,12 @@
 """Hostile text in every free-text field of a report and of staff actions, rendered by triage's pages in Chromium.
 
 Script, attribute and URL payloads, bidirectional overrides and very long Unicode go in through the real doors:
-the reporter's name, the place's name, the description and a follow-up (intake's API), an override's reason
-(the incident's form) and a heightened tension's reason (the tension page's form). Every page that shows them
-is opened with a dialog listener: no payload may open a dialog or add an element, and each is shown as
-written, character for character.
+the reporter's name, the place's name, the description and a follow-up (intake's API), an override's and a
+regrade's reasons (the incident's forms), a community impact assessment's communities, notes and actions (the
+incident's form: first refused, when it comes back holding them, then recorded, sealed with the report's key by
+intake, ADR 0055) and a heightened tension's reason (the tension page's form). Every page that shows them is
+opened with a dialog listener: no payload may open a dialog or add an element, and each is shown as written,
+character for character; axe finds nothing serious or critical on the pages that hold the payloads.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from services.triage.auth import Auth
 from shared.clock import SystemClock
 from shared.db import Database
 from shared.settings import VigilSettings
+from tests.browser.pages import serious_violations, sign_in_with_form
 from tests.factories import report_body
 from tests.integration.stack import running, stack_env
 
@@ -37,7 +40,11 @@ PLACE = f"{ATTRIBUTE}{IMAGE}"
 DESCRIPTION = f"{SCRIPT} {ATTRIBUTE} {IMAGE} {URL} {SVG} {BIDI} {LONG}"
 FOLLOW_UP = f"{URL} {SVG} {IMAGE}"
 OVERRIDE = f"{IMAGE} {ATTRIBUTE} {BIDI} " + "\u01c5\u0301" * 100
+REGRADE = f"{SVG} {SCRIPT} {BIDI} " + "\U0001d518\u0645\u0332" * 100  # at most 500
 TENSION = f"{SCRIPT}{URL}{BIDI}"
+COMMUNITIES = f"{ATTRIBUTE}{SVG} {BIDI}"  # an input's value: an attribute of the page; at most 2,000
+CIA_NOTES = f"{SCRIPT} {ATTRIBUTE} {IMAGE} {URL} {SVG} {BIDI} {LONG}"  # at most 10,000
+CIA_ACTIONS = f"{URL} {IMAGE} {BIDI} " + "\u01c5\u0301" * 1000  # at most 5,000
 
 
 @pytest.fixture
@@ -87,10 +94,7 @@ def test_hostile_text_is_shown_as_written_and_never_runs(page: Page, dialogs: li
                        headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert added.status_code == 202, added.text
 
-    page.goto(f"{services['triage']}/login")
-    page.get_by_label("Username").fill("sam")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_form(page, "sam", at=f"{services['triage']}/login", password=PASSWORD)
     row = page.locator("#queue-rows tr", has_text=reference)
     expect(row).to_be_visible(timeout=60_000)
     inert(page, dialogs, "the queue")
@@ -116,6 +120,36 @@ def test_hostile_text_is_shown_as_written_and_never_runs(page: Page, dialogs: li
     expect(page.locator("#timeline")).to_contain_text("Priority")
     inert(page, dialogs, "the timeline")
     shown_as_written(page, "#timeline .vigil-as-written", OVERRIDE)
+
+    page.goto(f"{incident}/regrade")
+    page.get_by_label("Source").select_option("3")
+    page.get_by_label("Intelligence").select_option("E")
+    page.get_by_label("Handling").select_option("C")
+    page.get_by_label("Reason").fill(REGRADE)
+    page.get_by_role("button", name="Change the grading").click()
+    expect(page.locator("#timeline")).to_contain_text("Grading")
+    inert(page, dialogs, "the timeline with the regrade")
+    shown_as_written(page, "#timeline .vigil-as-written", REGRADE)
+
+    page.goto(f"{incident}/record-cia")
+    page.get_by_label("Communities affected").fill(COMMUNITIES)
+    page.get_by_label("Assessment").fill(CIA_NOTES)
+    page.get_by_label("Actions and owners").fill(CIA_ACTIONS)
+    page.get_by_role("button", name="Record the assessment").click()  # no levels chosen: refused
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Choose the level of community tension")
+    inert(page, dialogs, "the refused assessment form")
+    assert serious_violations(page) == [], "the refused assessment form"
+    expect(page.get_by_label("Communities affected")).to_have_value(COMMUNITIES)
+    expect(page.get_by_label("Assessment")).to_have_value(CIA_NOTES)
+    expect(page.get_by_label("Actions and owners")).to_have_value(CIA_ACTIONS)
+    page.get_by_role("group", name="Community tension").get_by_label("Substantial").check()
+    page.get_by_role("group", name="Risk of disorder").get_by_label("Moderate").check()
+    page.get_by_role("button", name="Record the assessment").click()
+    expect(page.get_by_role("status").first).to_contain_text("Community impact assessment recorded.")
+    inert(page, dialogs, "the timeline with the assessment")
+    for text in (COMMUNITIES, CIA_NOTES, CIA_ACTIONS):
+        shown_as_written(page, '#timeline [data-kind="CommunityImpactAssessmentCompleted"] .vigil-as-written', text)
+    assert serious_violations(page) == [], "the incident page with every payload"
 
     page.get_by_role("link", name="Heightened tension").first.click()
     declare = page.locator("form#declare")

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from infra.assets import ensure_assets
 from shared.settings import VigilSettings
+from tests.browser.pages import sign_in_with_form
 from tests.browser.test_area_cia_pages import LONDON
 from tests.browser.test_hostile_input import (  # noqa: F401  (dialogs: a fixture)
     ATTRIBUTE,
@@ -45,10 +46,7 @@ def stack(vigil_settings: VigilSettings, new_database: Callable[[str], str],
 
 def test_hostile_assessment_notes_and_actions_are_shown_as_written_and_never_run(
         stack: AreaCiaStack, page: Page, dialogs: list[str]) -> None:  # noqa: F811
-    page.goto(f"{stack.triage_url}/login")
-    page.get_by_label("Username").fill("sam")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_form(page, "sam", at=f"{stack.triage_url}/login", password=PASSWORD)
     expect(page.get_by_role("heading", name="Queue")).to_be_visible()
     page.goto(f"{stack.triage_url}/tension")
     declare = page.locator("form#declare")

@@ -2,10 +2,15 @@
 
 The same payloads as test_hostile_input.py (script, attribute and URL payloads, bidirectional overrides, very
 long Unicode) go in through the real doors: a site's name and its service's name (the register's API), a visit's
-notes (the visit form) and a task's reason (the tasking page's form). The sites list, the site's page, the tasking
-page and the strategic assessment are opened in Chromium with a dialog listener: no payload may open a dialog or
-add an element, and each is shown as written. The two PDF documents (the tasking sheet and the strategic
-assessment) are read back with pdftotext: the payloads are there as text.
+notes (the visit form), a routine's notes (the form recording a check: first refused, when it comes back holding
+them, then recorded with an issue, whose notes the site's page shows) and a task's reason (the tasking page's form).
+The sites list, the site's page, the record form, the tasking page and the strategic assessment are opened in
+Chromium with a dialog listener: no payload may open a dialog or add an element, and each is shown as written; axe
+finds nothing serious or critical on the record form and the site's page holding them. The two PDF documents (the
+tasking sheet and the strategic assessment) are read back with pdftotext: the payloads are there as text (a
+routine's notes are in neither). A routine's notes also come in through the other door, the form a reminder's
+link opens on notify (tests/integration/test_site_routines.py's `sites_stack`: real Kafka, PostgreSQL, SMTP):
+refused, the form comes back holding them; recorded, the lead's site page in assessment shows them.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,7 +41,9 @@ from shared.clock import SystemClock
 from shared.crypto import Fingerprinter
 from shared.db import Database
 from shared.migrate import upgrade
+from shared.settings import VigilSettings
 from shared.web.site import StaffSite
+from tests.browser.pages import serious_violations, sign_in_through_session
 from tests.browser.test_assessment_pages import PASSWORD, _vigil
 from tests.browser.test_hostile_input import (  # noqa: F401  (dialogs: a fixture)
     ATTRIBUTE,
@@ -49,13 +56,16 @@ from tests.browser.test_hostile_input import (  # noqa: F401  (dialogs: a fixtur
     inert,
     shown_as_written,
 )
-from tests.browser.test_sites_pages import GMP, _report, sign_in
+from tests.browser.test_sites_pages import GMP, _report
+from tests.integration.test_site_routines import THURSDAY, SitesStack, record_link, sites_stack
 from tests.support.asgi import serving
 
 SITE = f"{IMAGE}{BIDI}"  # a site's name: at most 120 characters
 SERVICE = f"{SCRIPT}{SVG}"
 NOTES = f"{SCRIPT} {ATTRIBUTE} {IMAGE} {URL} {SVG} {BIDI} " + "\U0001d518\u0645\u0332" * 400 + "\u0e01\u0e33" * 200
 REASON = f"{SVG} {ATTRIBUTE} {URL} {BIDI}"
+ROUTINE_NOTES = (f"{URL} {SVG} {ATTRIBUTE} {SCRIPT} {IMAGE} {BIDI} "  # a routine's notes: at most 2,000 characters
+                 + "\U0001d518\u0645\u0332" * 450 + "\u0e01\u0e33" * 200)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +130,7 @@ def in_document(text: str, payload: str, what: str) -> None:
 def test_hostile_register_and_tasking_text_is_shown_as_written_and_never_runs(
         page: Page, dialogs: list[str], hostile_sites: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     base, site = hostile_sites["assessment"], hostile_sites["site"]
-    sign_in(page, hostile_sites, "sam", "/sites")
+    sign_in_through_session(page, hostile_sites, "sam", "/sites")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     inert(page, dialogs, "the sites register")
     shown_as_written(page, "main", SITE)
@@ -133,6 +143,22 @@ def test_hostile_register_and_tasking_text_is_shown_as_written_and_never_runs(
     for text in (SITE, SERVICE):
         shown_as_written(page, "main", text)
     shown_as_written(page, ".site-visits .vigil-as-written", NOTES)
+
+    page.goto(f"{base}/sites/{site}/record?routine=perimeter_walk")
+    page.get_by_label("Done, and I found issues").check()
+    page.get_by_label("What did you see or do? (optional)").fill(ROUTINE_NOTES)
+    page.get_by_role("button", name="Record").click()  # issues found, but not what kind: refused
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Select what kind of issue you found")
+    inert(page, dialogs, "the refused record form")
+    assert serious_violations(page) == [], "the refused record form"
+    expect(page.get_by_label("What did you see or do? (optional)")).to_have_value(ROUTINE_NOTES)
+    page.get_by_label("Done, and I found issues").check()
+    page.get_by_label("If you found issues, what kind?").select_option(label="Lighting")
+    page.get_by_role("button", name="Record").click()
+    expect(page.get_by_role("heading", name="Issues not yet resolved")).to_be_visible()
+    inert(page, dialogs, "the site's page with the routine's issue")
+    shown_as_written(page, ".site-issue .vigil-as-written", ROUTINE_NOTES)
+    assert serious_violations(page) == [], "the site's page with every payload"
 
     page.goto(f"{base}/sites")
     page.get_by_role("link", name="Tasking for Greater Manchester").click()
@@ -157,3 +183,40 @@ def test_hostile_register_and_tasking_text_is_shown_as_written_and_never_runs(
     shown_as_written(page, "main", SITE)
     strategic = pdf_text(page, f"{base}/v1/strategic-assessment.pdf?area={GMP}", tmp_path)
     in_document(strategic, SITE, "the strategic assessment's PDF")
+
+
+@pytest.fixture
+def routines(vigil_settings: VigilSettings, new_database: Callable[[str], str], tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[SitesStack]:
+    ensure_assets()
+    with sites_stack(vigil_settings, new_database, tmp_path, monkeypatch) as running:
+        yield running
+
+
+def test_hostile_routine_notes_from_a_reminders_link_are_shown_as_written_and_never_run(
+        page: Page, dialogs: list[str], routines: SitesStack) -> None:  # noqa: F811
+    site_id = routines.register_site_led_by_lee()
+    routines.announce_at(THURSDAY)
+    page.goto(record_link(routines.walk_reminder()))
+    expect(page.get_by_role("heading", name="Record the perimeter walk")).to_be_visible()
+    notes = page.get_by_label("What did you see or do? (optional)")
+    notes.fill(ROUTINE_NOTES)
+    page.get_by_role("button", name="Record").click()  # nothing found said: refused
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Say whether it was all in order")
+    inert(page, dialogs, "the refused form of the reminder's link")
+    assert serious_violations(page) == [], "the refused form of the reminder's link"
+    expect(notes).to_have_value(ROUTINE_NOTES)
+    assert routines.records(site_id) == []
+
+    page.get_by_label("Done, and I found issues").check()
+    page.get_by_label("If you found issues, what kind?").select_option(label="Lighting")
+    page.get_by_role("button", name="Record").click()
+    expect(page.locator(".govuk-panel")).to_contain_text("Perimeter walk recorded")
+    inert(page, dialogs, "the page saying the routine is recorded")
+
+    sign_in_through_session(page, {"triage": routines.triage_url, "assessment": routines.assessment_url}, "lee",
+                            f"/sites/{site_id}")
+    expect(page.get_by_role("heading", name="Issues not yet resolved")).to_be_visible()
+    inert(page, dialogs, "the lead's site page")
+    shown_as_written(page, ".site-issue .vigil-as-written", ROUTINE_NOTES)
+    assert serious_violations(page) == [], "the lead's site page"

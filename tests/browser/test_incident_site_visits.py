@@ -9,7 +9,8 @@ from playwright.sync_api import Page, expect
 
 from infra.assets import ensure_assets
 from shared.settings import VigilSettings
-from tests.browser.test_site_routine_links import PHONE, fits_the_screen, serious_violations
+from tests.browser.pages import serious_violations
+from tests.browser.test_site_routine_links import PHONE, fits_the_screen
 from tests.browser.test_triage_ui import sign_in
 from tests.integration.test_incident_site_visits import (  # noqa: F401  (the stack fixture)
     NOTES,

@@ -7,18 +7,17 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 from sqlalchemy import create_engine, text
 
 from services.intake.i18n import Catalogues
 from shared.events.reports import ReportAmended, ReportWithdrawn
 from shared.migrate import upgrade
+from tests.browser.pages import serious_violations
 from tests.browser.test_intake_form import fill_report, submit
 from tests.factories import report_body
 from tests.support.infra import create_database
@@ -71,12 +70,6 @@ def stream_types(database: str, reference: str) -> list[str]:
                 "WHERE r.reference = :ref ORDER BY e.version"), {"ref": reference}).scalars())
     finally:
         engine.dispose()
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-            for v in violations if v["impact"] in ("serious", "critical")]
 
 
 def test_a_reporter_follows_up_adds_information_and_withdraws_without_javascript(

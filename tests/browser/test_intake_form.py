@@ -5,15 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
 from services.intake.i18n import Catalogues
 from shared.migrate import upgrade
+from tests.browser.pages import serious_violations
 from tests.support.infra import create_database
 from tests.support.services import ServiceProcess
 
@@ -60,13 +59,6 @@ def fill_report(page: Page, lang: str) -> None:
 
 def submit(page: Page, lang: str) -> None:
     page.get_by_role("button", name=tr(lang)("Send report")).click()
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    results = Axe().run(page)
-    violations: list[dict[str, Any]] = results.response["violations"]
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-            for v in violations if v["impact"] in ("serious", "critical")]
 
 
 def test_a_visitor_reports_in_english_and_can_follow_up_with_the_reference(page: Page,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.pages import sign_in_with_form
 from tests.integration.access_world import NATIONAL_SUPERVISOR, PASSWORD, World, access_world
 from tests.support.infra import scratch_databases
 
@@ -29,10 +30,7 @@ def test_a_supervisor_sees_their_areas_incidents_and_not_anothers(page: Page, wo
     own, other = world.objects["incident"], world.objects["incident_other"]
     own_ref, other_ref = reference(world, own), reference(world, other)
     base = world.urls["triage"]
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill("supervisor")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_form(page, "supervisor", at=f"{base}/login", password=PASSWORD)
     expect(page.get_by_role("heading", name="Queue")).to_be_visible()
 
     page.goto(f"{base}/incidents?status=all")

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from infra.assets import ensure_assets
@@ -40,6 +39,7 @@ from shared.clock import MovableClock, SystemClock
 from shared.db import Database
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
+from tests.browser.pages import serious_violations, sign_in_with_form
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,12 +161,6 @@ def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[tuple[st
     context.close()
 
 
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-            for v in violations if v["impact"] in ("serious", "critical")]
-
-
 def check(page: Page) -> None:
     assert serious_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
@@ -178,9 +172,7 @@ def sign_in_from_notify(page: Page, staff_site: dict[str, str]) -> None:
     page.goto(staff_site["notify"] + "/")
     expect(page).to_have_url(f"{staff_site['triage']}/login?next=" + staff_site["notify"].replace(":", "%3A")
                              .replace("/", "%2F") + "%2F")
-    page.get_by_label("Username").fill("sue")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_form(page, "sue", password=PASSWORD)
 
 
 def test_a_supervisor_signs_in_and_adds_then_removes_an_override(sized: tuple[str, Page],

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from infra.assets import ensure_assets
 from services.notify.chase.model import ChaseState
 from services.triage.incident import State
 from shared.settings import VigilSettings
+from tests.browser.pages import serious_violations
 from tests.integration.test_pager_replies import DI_EMAIL, Stack, pager_stack
 from tests.support.waiting import eventually
 
@@ -29,12 +28,6 @@ def stack(vigil_settings: VigilSettings, new_database: Callable[[str], str],
     ensure_assets()
     with pager_stack(vigil_settings, new_database, monkeypatch) as running:
         yield running
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-            for v in violations if v["impact"] in ("serious", "critical")]
 
 
 def acknowledge_link(stack: Stack, reference: str) -> str:

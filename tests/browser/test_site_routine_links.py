@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from infra.assets import ensure_assets
 from shared.settings import VigilSettings
+from tests.browser.pages import serious_violations
 from tests.integration.test_site_routines import THURSDAY, SitesStack, record_link, sites_stack
 
 PHONE = {"width": 375, "height": 740}
@@ -28,12 +27,6 @@ def stack(vigil_settings: VigilSettings, new_database: Callable[[str], str], tmp
     ensure_assets()
     with sites_stack(vigil_settings, new_database, tmp_path, monkeypatch) as running:
         yield running
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-            for v in violations if v["impact"] in ("serious", "critical")]
 
 
 def fits_the_screen(page: Page) -> bool:

@@ -29,6 +29,7 @@ from shared.crypto import Fingerprinter
 from shared.db import Database
 from shared.migrate import upgrade
 from shared.web.site import StaffSite
+from tests.browser.pages import sign_in_through_session
 from tests.browser.test_assessment_pages import PASSWORD, SCREENSHOTS, WIDTHS, _vigil, check
 from tests.support.asgi import serving
 
@@ -106,18 +107,8 @@ def _page(browser: Browser, width: str) -> Iterator[Page]:
     context.close()
 
 
-def sign_in(page: Page, sites: dict[str, str], username: str, path: str) -> None:
-    """Open a site page signed out: it sends the browser to triage's sign-in; signed in, the page opens."""
-    page.goto(sites["assessment"] + path)
-    assert page.url.startswith(sites["triage"] + "/login?next="), page.url
-    signed = page.context.request.post(sites["triage"] + "/v1/session",
-                                       data={"username": username, "password": PASSWORD})
-    assert signed.status == 200, signed.text()
-    page.goto(sites["assessment"] + path)
-
-
 def test_a_supervisor_reads_a_sites_matrix_plan_and_checks(sized: Page, sites: dict[str, str]) -> None:
-    sign_in(sized, sites, "sam", "/sites")
+    sign_in_through_session(sized, sites, "sam", "/sites", password=PASSWORD)
     expect(sized.get_by_role("heading", level=1)).to_have_text("Places of worship")
     check(sized)
     sized.get_by_role("link", name="Central Mosque").click()
@@ -144,7 +135,7 @@ def test_a_supervisor_reads_a_sites_matrix_plan_and_checks(sized: Page, sites: d
 
 def test_a_security_lead_records_a_walk_on_a_phone(phone: Page, sites: dict[str, str]) -> None:
     mosque = sites["mosque"]
-    sign_in(phone, sites, "lena", f"/sites/{mosque}")
+    sign_in_through_session(phone, sites, "lena", f"/sites/{mosque}", password=PASSWORD)
     expect(phone.get_by_role("heading", level=1)).to_have_text("Central Mosque")
     phone.get_by_role("link", name=re.compile(r"^Record\W+perimeter walk$")).click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Record a perimeter walk")

@@ -12,16 +12,17 @@ from playwright.sync_api import Page, expect
 
 from infra.assets import ensure_assets
 from shared.settings import VigilSettings
+from tests.browser.pages import serious_violations, sign_in_through_session
 from tests.browser.test_assessment_pages import check
-from tests.browser.test_site_routine_links import PHONE, fits_the_screen, serious_violations
-from tests.browser.test_sites_pages import phone, sign_in, sites, sized  # noqa: F401  (fixtures)
+from tests.browser.test_site_routine_links import PHONE, fits_the_screen
+from tests.browser.test_sites_pages import phone, sites, sized  # noqa: F401  (fixtures)
 from tests.integration.test_site_routines import SitesStack, sites_stack
 from tests.integration.test_tasking_morning import VISIT_LINK, at, morning_message
 
 
 def test_a_supervisor_reads_the_list_and_drops_a_task_with_a_reason(sized: Page,  # noqa: F811
                                                                      sites: dict[str, str]) -> None:  # noqa: F811
-    sign_in(sized, sites, "sam", "/sites")
+    sign_in_through_session(sized, sites, "sam", "/sites")
     sized.get_by_role("link", name="Tasking for Greater Manchester").click()
     expect(sized.get_by_role("heading", level=1)).to_contain_text("Patrols and visits")
     expect(sized.locator(f"#task-{sites['mosque']}")).to_contain_text("incident at the site in the last 14 days")
@@ -45,7 +46,7 @@ def test_a_supervisor_reads_the_list_and_drops_a_task_with_a_reason(sized: Page,
 
 def test_a_supervisor_records_a_visit_on_a_phone(phone: Page, sites: dict[str, str]) -> None:  # noqa: F811
     mosque = sites["mosque"]
-    sign_in(phone, sites, "sam", f"/sites/{mosque}")
+    sign_in_through_session(phone, sites, "sam", f"/sites/{mosque}")
     phone.get_by_role("link", name="Record a visit").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Record a visit")
     check(phone)

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from infra.assets import ensure_assets
@@ -19,6 +17,7 @@ from services.triage.settings import TriageSettings
 from shared.clock import SystemClock
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
+from tests.browser.pages import serious_violations, sign_in_with_form
 from tests.support.asgi import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,12 +58,6 @@ def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-            for v in violations if v["impact"] in ("serious", "critical")]
-
-
 def check(page: Page) -> None:
     assert serious_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
@@ -73,10 +66,7 @@ def check(page: Page) -> None:
 
 
 def sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login?next=/admin")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_form(page, username, at=f"{base}/login?next=/admin", password=PASSWORD)
 
 
 def test_an_administrator_lists_creates_and_disables_an_account(sized: Page, triage: str) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 
@@ -26,6 +25,7 @@ from shared.clock import SystemClock
 from shared.db import Database
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
+from tests.browser.pages import serious_violations, sign_in_with_form
 from tests.factories import report_body
 from tests.support.infra import scratch_databases
 from tests.support.services import ServiceProcess
@@ -113,9 +113,7 @@ def watched_page(browser: Browser, width: str) -> Iterator[Page]:
 
 def check(page: Page) -> None:
     """Every page visited: no serious or critical axe violation, no sideways scrolling, nothing refused."""
-    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
-    serious = [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-               for v in violations if v["impact"] in ("serious", "critical")]
+    serious = serious_violations(page)
     assert serious == [], f"{page.url}: {serious}"
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
         f"{page.url} scrolls sideways"
@@ -125,9 +123,7 @@ def check(page: Page) -> None:
 def sign_in(page: Page, username: str) -> None:
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     check(page)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_form(page, username, password=PASSWORD)
 
 
 def report(stack: Stack, **overrides: Any) -> str:

@@ -13,6 +13,7 @@ from services.triage.auth import Auth
 from shared.clock import SystemClock
 from shared.db import Database
 from shared.settings import VigilSettings
+from tests.browser.pages import sign_in_with_form
 from tests.factories import report_body
 from tests.integration.stack import running, stack_env
 
@@ -34,10 +35,7 @@ def services(vigil_settings: VigilSettings, new_database: Callable[[str], str],
 
 
 def sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_form(page, username, at=f"{base}/login", password=PASSWORD)
     expect(page.get_by_role("heading", name="Queue")).to_be_visible()
 
 
