@@ -11,7 +11,9 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, Field
 
+from shared.answers import Given, Instant
 from shared.events.reports import ReadPurpose
 from shared.servicecalls import service_headers
 from shared.settings import VigilSettings
@@ -27,6 +29,28 @@ class UnknownReport(LookupError):
 
 class ReportErased(LookupError):
     """The report was erased (410): its personal data is gone for good."""
+
+
+class PersonalUpdate(BaseModel):
+    at: Instant = Field(description="when the reporter added it")
+    information: str
+
+
+class PersonalData(BaseModel):
+    """A report's personal data as intake answers it to triage and notify (and triage to a member of staff): only
+    the fields the reporter gave, so each may be absent (never null); the latest value wins."""
+
+    name: Given[str] = None
+    email: Given[str] = None
+    phone: Given[str] = None
+    organisation: Given[str] = None
+    postcode: Given[str] = None
+    place_name: Given[str] = None
+    online_platform: Given[str] = None
+    url: Given[str] = None
+    description: Given[str] = Field(None, description="the reporter's own words")
+    external_reference: Given[str] = Field(None, description="a reporting centre's case reference")
+    updates: Given[list[PersonalUpdate]] = Field(None, description="what the reporter added later, oldest first")
 
 
 class IntakeClient:

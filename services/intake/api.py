@@ -38,6 +38,7 @@ from services.intake.pages import FIGURES
 from services.intake.writer import StoreUnavailable
 from shared.crypto import KeyDestroyed
 from shared.events.reports import ReadPurpose
+from shared.personal import PersonalData
 from shared.problems import (
     Conflict,
     Gone,
@@ -89,12 +90,28 @@ class BatchIn(BaseModel):
         json_schema_extra={"items": {"$ref": "#/components/schemas/ReportIn"}})
 
 
+class FieldProblemOut(BaseModel):
+    field: str = Field(description="where in the batch, e.g. reports.3.incident.types")
+    pointer: str = Field(description="the same as a JSON pointer, e.g. /reports/3/incident/types")
+    message: str
+    code: str
+
+
+class ItemProblem(BaseModel):
+    """Why one report of a batch was not accepted, in problem+json's members (RFC 9457)."""
+
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblemOut] | None = Field(None, description="each field to correct (422)")
+
+
 class BatchItem(BaseModel):
     index: int
     status: int = Field(description="202 accepted, 409 conflict, 422 rejected")
     external_reference: str | None = None
     accepted: Accepted | None = None
-    problem: dict[str, Any] | None = None
+    problem: ItemProblem | None = None
 
 
 class BatchResult(BaseModel):
@@ -229,9 +246,8 @@ def batch_item(request: Request, index: int, ext: str | None, outcome: Receipt |
         return BatchItem(index=index, status=422, external_reference=ext,
                          problem=_problem(422, rejected(outcome, f"reports.{index}.").extra["errors"]))
     if isinstance(outcome, IdempotencyConflict):
-        return BatchItem(index=index, status=409, external_reference=ext, problem={
-            "title": "Conflict", "status": 409,
-            "detail": "this external_reference was already used for a different report"})
+        return BatchItem(index=index, status=409, external_reference=ext, problem=ItemProblem(
+            title="Conflict", status=409, detail="this external_reference was already used for a different report"))
     if isinstance(outcome, (StoreUnavailable, OperationalError)):
         raise unavailable() from outcome
     if isinstance(outcome, Exception):
@@ -239,9 +255,10 @@ def batch_item(request: Request, index: int, ext: str | None, outcome: Receipt |
     return BatchItem(index=index, status=202, external_reference=ext, accepted=accepted(request, outcome))
 
 
-def _problem(status: int, errors: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"title": "Invalid report", "status": status,
-            "detail": "Please correct: " + ", ".join(e["field"] for e in errors[:10]), "errors": errors}
+def _problem(status: int, errors: list[dict[str, Any]]) -> ItemProblem:
+    return ItemProblem(title="Invalid report", status=status,
+                       detail="Please correct: " + ", ".join(e["field"] for e in errors[:10]),
+                       errors=[FieldProblemOut.model_validate(e) for e in errors])
 
 
 def view(s: StatusView) -> ReportStatus:
@@ -291,6 +308,7 @@ def add_update(reference: REFERENCE, update: Annotated[UpdateIn, Body()], app: I
 
 @router.get("/internal/v1/reports/{report_id}/personal", tags=["internal"],
             summary="Personal data of a report, for triage and notify only; every read is recorded",
+            response_model=PersonalData,
             description="Each read is recorded, before the data leaves intake, as `vigil.report.personal_data_read.v1`"
                         ": the calling service (as its credential says), `purpose` and `on_behalf_of`.",
             responses={401: {"description": "no Vigil service's credential"},

@@ -1,15 +1,21 @@
 """What triage's incident API answers, as response models: the OpenAPI document describes every field, and what a
-handler returns is checked against them (the session's answers are in schemas.py)."""
+handler returns is checked against them (the session's answers are in schemas.py, flood groups' in groups_api.py,
+area assessments' in area_cia_routes.py).
+
+Times: `Instant` fields are written as `datetime.isoformat()` writes them (`+00:00`); plain `datetime` fields (the
+tension map, rulesets, the personal-data audit, flood groups) with `Z`: each as it was before it was typed.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.answers import Instant
+from shared.answers import Given, Instant
+from shared.events.areas import RiskLevel
 from shared.events.incidents import MatchedRule
-from shared.events.reports import Grading
+from shared.events.reports import Grading, IncidentFacts
 
 
 class StaffNameOut(BaseModel):
@@ -55,6 +61,12 @@ class TimelineEntryOut(BaseModel):
     matched: list[MatchedRule] | None = Field(description="the criteria met, for a triage decision")
 
 
+class FactsOut(IncidentFacts):
+    """The report's facts as the rules read them (`vigil.report.submitted.v1`'s), and who reported."""
+
+    reporter_role: str | None = None
+
+
 class IncidentOut(BaseModel):
     """An incident, its criteria, its timeline and what the caller may do to it."""
 
@@ -83,7 +95,7 @@ class IncidentOut(BaseModel):
     outcome: str | None
     closed_at: Instant | None
     version: int
-    facts: dict[str, Any] | None = Field(description="the report's facts (no personal data); null if not known")
+    facts: FactsOut | None = Field(description="the report's facts (no personal data); null if not known")
     being_viewed_by: list[StaffNameOut]
     timeline: list[TimelineEntryOut]
     allowed_actions: list[str]
@@ -134,3 +146,67 @@ class AccountEventOut(BaseModel):
 class AccountRecordOut(AccountOut):
     sign_ins: list[SignInOut] = Field(description="recent sign-ins")
     history: list[AccountEventOut]
+
+
+class PasswordResetOut(BaseModel):
+    user_id: str
+    temporary_password: Given[str] = Field(None, description="made by Vigil when none was given; answered once")
+
+
+class DeclarationOut(BaseModel):
+    """A declaration of heightened tension."""
+
+    tension_id: str
+    area: str = Field(description='a police force area code, or "national"')
+    reason: str
+    starts_at: datetime
+    ends_at: datetime | None = Field(description="null: until lifted")
+    declared_by: str = Field(description="user id")
+    declared_at: datetime
+    proposal_id: str | None = Field(description="assessment's proposal it confirmed, if any")
+    lifted_at: datetime | None
+    lifted_by: str | None = Field(description='user id, or "system" when it ended as scheduled')
+    lift_reason: str | None
+
+
+class DeclarationShownOut(DeclarationOut):
+    in_force: bool = Field(description="false: planned, starting later")
+
+
+class ProposalOut(BaseModel):
+    """Assessment's proposal to declare heightened tension, waiting for a supervisor."""
+
+    proposal_id: str
+    area: str
+    level: RiskLevel
+    reasons: list[str]
+    raised_at: datetime
+    status: str = Field(description="pending")
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+class TensionMapOut(BaseModel):
+    declarations: list[DeclarationShownOut] = Field(description="in force now or starting later")
+    proposals: list[ProposalOut] = Field(description="only for those who may declare tension; otherwise empty")
+
+
+class RulesetOut(BaseModel):
+    version: str
+    name: str
+    sha256: str
+    published_by: str
+    published_at: datetime
+
+
+class PersonalDataViewOut(BaseModel):
+    """One look at a reporter's personal details."""
+
+    id: int
+    incident_id: str
+    report_id: str
+    user_id: str
+    viewed_at: datetime
+    outcome: str = Field(description="shown, erased or unavailable")
+    reference: str | None = Field(description="the incident's reference")
+    display_name: str | None = Field(description="the viewer's name; null for an account no longer known")

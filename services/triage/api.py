@@ -21,11 +21,16 @@ from services.triage.answers import (
     AccountOut,
     AccountRecordOut,
     CreatedAccountOut,
+    DeclarationOut,
     DisabledAccountOut,
     HeldOut,
     IncidentOut,
+    PasswordResetOut,
+    PersonalDataViewOut,
     QueueItemOut,
+    RulesetOut,
     StaffNameOut,
+    TensionMapOut,
 )
 from services.triage.auth import BadCredentials, TooManyAttempts
 from services.triage.deps import (
@@ -69,6 +74,7 @@ from services.triage.schemas import (
 )
 from shared.clock import utc
 from shared.events.incidents import Priority
+from shared.personal import PersonalData
 from shared.problems import (
     Conflict,
     Gone,
@@ -167,7 +173,9 @@ def get_incident(incident_id: str, staff: CurrentStaff, queries: QueriesDep) -> 
 
 
 @router.get("/v1/incidents/{incident_id}/personal", tags=["incidents"],
-            summary="The reporter's personal data, from intake; each view is recorded")
+            summary="The reporter's personal data, from intake; each view is recorded", response_model=PersonalData,
+            responses={410: {"description": "the reporter's personal data was erased"},
+                       503: {"description": "intake could not be reached; try again"}})
 def personal(incident_id: str, staff: CurrentStaff, workflow: WorkflowDep) -> JSONResponse:
     outcome, data = workflow.record_personal_view(incident_id, staff)
     if outcome == "erased":
@@ -247,19 +255,21 @@ def duty_inspectors(staff: CurrentStaff, queries: QueriesDep) -> list[dict[str, 
     return queries.duty_inspectors(staff)
 
 
-@router.get("/v1/tension", tags=["tension"], summary="Heightened tension in force or planned, and proposals")
+@router.get("/v1/tension", tags=["tension"], summary="Heightened tension in force or planned, and proposals",
+            response_model=TensionMapOut)
 def tension(staff: CurrentStaff, queries: QueriesDep) -> dict[str, Any]:
     found = queries.tension_map(staff)
     return {"declarations": found.declarations, "proposals": found.proposals}
 
 
-@router.post("/v1/tension", tags=["tension"], status_code=201, summary="Declare heightened tension (supervisors)")
+@router.post("/v1/tension", tags=["tension"], status_code=201, summary="Declare heightened tension (supervisors)",
+             response_model=DeclarationOut)
 def declare(body: Declare, staff: CurrentStaff, tension: TensionDep) -> dict[str, Any]:
     return tension.declare(staff, body.area, body.reason, body.starts_at, body.ends_at, body.proposal_id)
 
 
 @router.post("/v1/tension/{tension_id}/lift", tags=["tension"], summary="Lift heightened tension (supervisors)",
-             responses=CHANGE_REFUSED)
+             responses=CHANGE_REFUSED, response_model=DeclarationOut)
 def lift(tension_id: str, body: Lift, staff: CurrentStaff, tension: TensionDep) -> dict[str, Any]:
     return tension.lift(staff, tension_id, body.reason)
 
@@ -271,7 +281,8 @@ def dismiss(proposal_id: str, staff: CurrentStaff, tension: TensionDep) -> Respo
     return Response(status_code=204)
 
 
-@router.get("/v1/rulesets", tags=["rulesets"], summary="Published rulesets, newest (in force) first")
+@router.get("/v1/rulesets", tags=["rulesets"], summary="Published rulesets, newest (in force) first",
+            response_model=list[RulesetOut])
 def rulesets(staff: CurrentStaff, queries: QueriesDep) -> list[dict[str, Any]]:
     return queries.rulesets(staff)
 
@@ -279,7 +290,7 @@ def rulesets(staff: CurrentStaff, queries: QueriesDep) -> list[dict[str, Any]]:
 @router.get("/v1/audit/personal-data-views", tags=["audit"],
             summary="Who looked at which reporter's personal details, newest first (supervisors, admins)",
             description="Filters combine; `X-Total-Count` counts every match, so a client can page with "
-                        "`offset` and `limit`.")
+                        "`offset` and `limit`.", response_model=list[PersonalDataViewOut])
 def personal_data_views(staff: CurrentStaff, oversight: OversightDep, response: Response,
                         incident_id: str | None = None, user_id: str | None = None,
                         reference: Annotated[str | None, Query(description="an incident's reference")] = None,
@@ -387,7 +398,8 @@ def set_contact(user_id: str, body: NewContact, staff: CurrentStaff, accounts: A
 
 
 @router.post("/v1/users/{user_id}/password", tags=["users"],
-             summary="Reset a password: the one given, or a temporary one answered once; sessions end")
+             summary="Reset a password: the one given, or a temporary one answered once; sessions end",
+             response_model=PasswordResetOut)
 def reset_password(user_id: str, staff: CurrentStaff, accounts: AccountsDep,
                    body: NewPassword | None = None) -> JSONResponse:
     with account_problems():

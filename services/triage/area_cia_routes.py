@@ -12,18 +12,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.triage.access import Action, NotPermitted, Staff
-from services.triage.area_cia import AreaCias, AreaCiaView, NewAction
+from services.triage.area_cia import AreaCias, NewAction
 from services.triage.auth import csrf_matches
 from services.triage.deps import CurrentStaff, PageStaff
 from services.triage.forms import FormDep, SubmittedForm
 from services.triage.incident import AlreadyDone, IncidentError, InvalidCommand, Level, UnknownIncident
 from services.triage.schemas import UtcDateTime
 from services.triage.ui import EXPIRED, area_name, refuse, render, sentence, to_login
+from shared.answers import Instant
 from shared.web.filters import from_london_input
 
 api = APIRouter(tags=["area community impact assessments"])
@@ -67,46 +67,104 @@ class CloseBody(_Body):
     reason: str = Field(min_length=1, max_length=500)
 
 
-def _json(view: AreaCiaView, status: int = 200) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(view.as_json()), status_code=status)
+# -- answers (times as `datetime.isoformat()` writes them) ------------------------------------------
+
+class CiaListedOut(BaseModel):
+    """An assessment as the area's list shows it: its latest levels."""
+
+    cia_id: str
+    area: str
+    state: str = Field(description="open or closed")
+    community_tension: Level
+    risk_of_disorder: Level
+    next_review_at: Instant | None
+    open_actions: int
+    recorded_by: str = Field(description="user id")
+    recorded_at: Instant
+    updated_at: Instant
+    closed_at: Instant | None
+
+
+class AreaCiasOut(BaseModel):
+    area: str
+    cias: list[CiaListedOut] = Field(description="open ones first, then the latest recorded")
+
+
+class AssessmentOut(BaseModel):
+    """The first assessment (`n` 0) or a review (1, 2, ...)."""
+
+    n: int
+    community_tension: Level
+    risk_of_disorder: Level
+    next_review_at: Instant | None
+    by: str = Field(description="user id")
+    at: Instant
+    notes: str
+
+
+class CiaActionOut(BaseModel):
+    action_id: str
+    description: str
+    owner: str = Field(description="the staff username who owns it")
+    due_at: Instant
+    done: bool
+    done_at: Instant | None
+    done_by: str | None = Field(description="user id")
+    set_by_review: int = Field(description="the assessment (`n`) that set it")
+
+
+class AreaCiaOut(BaseModel):
+    """An assessment with its reviews and actions."""
+
+    cia_id: str
+    area: str
+    state: str = Field(description="open or closed")
+    closed_at: Instant | None
+    closed_by: str | None = Field(description="user id")
+    close_reason: str | None
+    assessments: list[AssessmentOut]
+    actions: list[CiaActionOut]
 
 
 # --- the JSON API ------------------------------------------------------------------------------------
 
-@api.get("/v1/areas/{area}/cias", summary="The area's community impact assessments, open ones first")
+@api.get("/v1/areas/{area}/cias", summary="The area's community impact assessments, open ones first",
+         response_model=AreaCiasOut)
 def list_cias(area: str, staff: CurrentStaff, cias: AreaCiasDep) -> dict[str, Any]:
-    return {"area": area, "cias": jsonable_encoder(cias.listed(staff, area))}
+    return {"area": area, "cias": cias.listed(staff, area)}
 
 
-@api.post("/v1/areas/{area}/cias", status_code=201, summary="Record a community impact assessment of an area")
-def record(area: str, body: AssessBody, staff: CurrentStaff, cias: AreaCiasDep) -> JSONResponse:
+@api.post("/v1/areas/{area}/cias", status_code=201, summary="Record a community impact assessment of an area",
+          response_model=AreaCiaOut)
+def record(area: str, body: AssessBody, staff: CurrentStaff, cias: AreaCiasDep, response: Response) -> dict[str, Any]:
     view = cias.record(staff, area, body.community_tension, body.risk_of_disorder, body.notes, body.new_actions(),
                        body.next_review_at)
-    response = _json(view, 201)
     response.headers["Location"] = f"/v1/areas/{area}/cias/{view.cia.cia_id}"
-    return response
+    return view.as_json()
 
 
-@api.get("/v1/areas/{area}/cias/{cia_id}", summary="One assessment with its reviews and actions")
-def get_cia(area: str, cia_id: str, staff: CurrentStaff, cias: AreaCiasDep) -> JSONResponse:
-    return _json(cias.get(staff, area, cia_id))
+@api.get("/v1/areas/{area}/cias/{cia_id}", summary="One assessment with its reviews and actions",
+         response_model=AreaCiaOut)
+def get_cia(area: str, cia_id: str, staff: CurrentStaff, cias: AreaCiasDep) -> dict[str, Any]:
+    return cias.get(staff, area, cia_id).as_json()
 
 
-@api.post("/v1/areas/{area}/cias/{cia_id}/reviews", summary="Review it: the levels now, notes, new actions")
-def review(area: str, cia_id: str, body: AssessBody, staff: CurrentStaff, cias: AreaCiasDep) -> JSONResponse:
-    return _json(cias.review(staff, area, cia_id, body.community_tension, body.risk_of_disorder, body.notes,
-                             body.new_actions(), body.next_review_at))
+@api.post("/v1/areas/{area}/cias/{cia_id}/reviews", summary="Review it: the levels now, notes, new actions",
+          response_model=AreaCiaOut)
+def review(area: str, cia_id: str, body: AssessBody, staff: CurrentStaff, cias: AreaCiasDep) -> dict[str, Any]:
+    return cias.review(staff, area, cia_id, body.community_tension, body.risk_of_disorder, body.notes,
+                       body.new_actions(), body.next_review_at).as_json()
 
 
-@api.post("/v1/areas/{area}/cias/{cia_id}/closure", summary="Close it, with a reason")
-def close(area: str, cia_id: str, body: CloseBody, staff: CurrentStaff, cias: AreaCiasDep) -> JSONResponse:
-    return _json(cias.close(staff, area, cia_id, body.reason))
+@api.post("/v1/areas/{area}/cias/{cia_id}/closure", summary="Close it, with a reason", response_model=AreaCiaOut)
+def close(area: str, cia_id: str, body: CloseBody, staff: CurrentStaff, cias: AreaCiasDep) -> dict[str, Any]:
+    return cias.close(staff, area, cia_id, body.reason).as_json()
 
 
 @api.post("/v1/areas/{area}/cias/{cia_id}/actions/{action_id}/done",
-          summary="Mark an action done (its owner, or a supervisor)")
-def action_done(area: str, cia_id: str, action_id: str, staff: CurrentStaff, cias: AreaCiasDep) -> JSONResponse:
-    return _json(cias.mark_done(staff, area, cia_id, action_id))
+          summary="Mark an action done (its owner, or a supervisor)", response_model=AreaCiaOut)
+def action_done(area: str, cia_id: str, action_id: str, staff: CurrentStaff, cias: AreaCiasDep) -> dict[str, Any]:
+    return cias.mark_done(staff, area, cia_id, action_id).as_json()
 
 
 # --- the staff pages ---------------------------------------------------------------------------------

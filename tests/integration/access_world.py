@@ -210,7 +210,7 @@ def _seed_triage(triage: Any, objects: dict[str, str]) -> None:
     objects["tension_other"] = triage.tension.declare(national, OTHER, "a march")["tension_id"]
     with triage.db.transaction() as s:
         for proposal_id, area in (("p-own", AREA), ("p-other", OTHER)):
-            triage.tension.store.propose(s, proposal_id, area, "high", ["a spike"], datetime.now(UTC))
+            triage.tension.store.propose(s, proposal_id, area, "severe", ["a spike"], datetime.now(UTC))
     objects |= {"proposal": "p-own", "proposal_other": "p-other"}
 
 

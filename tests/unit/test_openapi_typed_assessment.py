@@ -1,7 +1,6 @@
-"""Assessment's OpenAPI document types every JSON answer: each 2xx application/json response of each route has a
-schema that names its fields, all the way down (no bare object, no array of bare objects, no value of any shape),
-so schemathesis (tests/integration/test_service_fuzz.py) checks the answers against what they really are. A new
-route answering an untyped `dict` fails here."""
+"""Assessment's typed answers (every service's are checked for untyped fields by tests/unit/test_openapi_typed.py):
+the routes that negotiate JSON or HTML document both, and the answers' models write what the handlers did
+before they were typed, null and absent fields included."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from pydantic import BaseModel
 
 from services.assessment.answers import TimelineOut
@@ -31,47 +29,6 @@ Schema = dict[str, Any]
 NEGOTIATED = ("/v1/sites/{site_id}/plan", "/v1/tasking")   # JSON, or HTML for Accept: text/html
 
 
-def untyped(schema: Schema, components: dict[str, Schema], where: str, seen: frozenset[str] = frozenset()
-            ) -> Iterator[str]:
-    """Where in `schema` a value's shape is not described: an empty schema, an object without properties (or
-    typed additional properties), an array without typed items."""
-    ref = schema.get("$ref")
-    if ref is not None:
-        name = ref.rsplit("/", 1)[-1]
-        if name not in seen:
-            yield from untyped(components[name], components, f"{where} ({name})", seen | {name})
-        return
-    if not schema:
-        yield f"{where}: any value"
-        return
-    for key in ("anyOf", "oneOf", "allOf"):
-        for n, part in enumerate(schema.get(key, [])):
-            yield from untyped(part, components, f"{where}|{n}", seen)
-    if schema.get("type") == "object":
-        properties: dict[str, Schema] = schema.get("properties", {})
-        extra = schema.get("additionalProperties")
-        if not properties and (extra is None or extra is True or extra == {}):
-            yield f"{where}: an object without properties"
-        for name, part in properties.items():
-            yield from untyped(part, components, f"{where}.{name}", seen)
-        if isinstance(extra, dict) and extra:
-            yield from untyped(extra, components, f"{where}{{}}", seen)
-    if schema.get("type") == "array":
-        yield from untyped(schema.get("items", {}), components, f"{where}[]", seen)
-
-
-def untyped_answers(document: dict[str, Any]) -> list[str]:
-    components = document.get("components", {}).get("schemas", {})
-    found = []
-    for path, operations in document["paths"].items():
-        for method, operation in operations.items():
-            for status, response in operation.get("responses", {}).items():
-                json_answer = response.get("content", {}).get("application/json")
-                if status.startswith("2") and json_answer is not None:
-                    found += untyped(json_answer.get("schema", {}), components, f"{method.upper()} {path} {status}")
-    return found
-
-
 @pytest.fixture(scope="module")
 def openapi() -> Iterator[dict[str, Any]]:
     vigil = VigilSettings(environment="test", kafka_bootstrap="127.0.0.1:1", topic_prefix="unused.")
@@ -80,53 +37,12 @@ def openapi() -> Iterator[dict[str, Any]]:
     assessment.db.dispose()
 
 
-def test_every_json_answer_of_every_route_is_typed_all_the_way_down(openapi: dict[str, Any]) -> None:
-    assert untyped_answers(openapi) == []
-
-
 def test_the_routes_that_negotiate_document_both_answers_the_json_one_typed(openapi: dict[str, Any]) -> None:
     for path in NEGOTIATED:
         content = openapi["paths"][path]["get"]["responses"]["200"]["content"]
         assert set(content) == {"application/json", "text/html"}, path
         assert content["application/json"]["schema"]["$ref"].startswith("#/components/schemas/"), path
         assert content["text/html"]["schema"] == {"type": "string"}, path
-
-
-def test_the_check_finds_an_untyped_answer_at_the_top_or_nested() -> None:
-    class Loose(BaseModel):
-        name: str
-        extra: dict[str, Any]
-        rows: list[dict[str, Any]]
-
-    app = FastAPI()
-
-    @app.get("/bare")
-    def bare() -> dict[str, Any]:
-        return {}
-
-    @app.get("/rows")
-    def rows() -> list[dict[str, Any]]:
-        return []
-
-    @app.get("/loose", response_model=Loose)
-    def loose() -> dict[str, Any]:
-        return {}
-
-    @app.get("/anything", response_model=None, responses={200: {"content": {"application/json": {}}}})
-    def anything() -> dict[str, Any]:
-        return {}
-
-    @app.get("/fine", response_model=DrillsOut)
-    def fine() -> dict[str, Any]:
-        return {}
-
-    assert sorted(untyped_answers(app.openapi())) == [
-        "GET /anything 200: any value",
-        "GET /bare 200: an object without properties",
-        "GET /loose 200 (Loose).extra: an object without properties",
-        "GET /loose 200 (Loose).rows[]: an object without properties",
-        "GET /rows 200[]: an object without properties",
-    ]
 
 
 def test_the_readiness_answer_names_a_drill_for_each_procedure_of_the_guidance() -> None:
