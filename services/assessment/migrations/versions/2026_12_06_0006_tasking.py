@@ -2,7 +2,7 @@
 
 Revision ID: assessment_0006
 Revises: assessment_0005
-Create Date: 2026-12-08
+Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op

@@ -5,7 +5,7 @@ the reporter's follow-up page and status can tell them, and where they can reach
 
 Revision ID: intake_0006
 Revises: intake_0005
-Create Date: 2026-12-08
+Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op

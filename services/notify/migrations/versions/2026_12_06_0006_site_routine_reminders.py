@@ -2,7 +2,7 @@
 
 Revision ID: notify_0006
 Revises: notify_0005
-Create Date: 2026-12-08
+Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op

@@ -3,7 +3,7 @@ rule's baselines, flood grouping); suspected flood groups.
 
 Revision ID: triage_0004
 Revises: triage_0003
-Create Date: 2026-12-07
+Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op

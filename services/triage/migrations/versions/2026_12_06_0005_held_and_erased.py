@@ -3,7 +3,7 @@ reporter's data was erased.
 
 Revision ID: triage_0005
 Revises: triage_0004
-Create Date: 2026-12-08
+Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op

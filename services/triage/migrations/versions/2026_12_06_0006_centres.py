@@ -6,7 +6,7 @@
 
 Revision ID: triage_0006
 Revises: triage_0005
-Create Date: 2026-12-08
+Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op

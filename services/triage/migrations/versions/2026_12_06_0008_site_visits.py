@@ -3,7 +3,7 @@ shows as an action taken on the linked incident's community impact assessment. N
 
 Revision ID: triage_0008
 Revises: triage_0007
-Create Date: 2026-12-07
+Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op

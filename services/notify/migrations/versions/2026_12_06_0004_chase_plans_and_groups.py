@@ -2,7 +2,7 @@
 
 Revision ID: notify_0004
 Revises: notify_0003
-Create Date: 2026-12-07
+Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
