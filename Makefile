@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 # The system's python3 if it is 3.11 or newer, else python3 from PATH (ADR 0029).
 PYTHON ?= $(shell sh infra/python.sh)
 
-.PHONY: run test setup jars assets lint schemas bench clean lock
+.PHONY: run test setup jars assets lint schemas bench clean lock audit
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,12 @@ $(VENV)/.installed: requirements-dev.lock pyproject.toml
 # versions that fit every range); then run make test.
 lock: setup
 	sh infra/lock.sh
+
+# The locked packages against a vulnerability database (PyPI's, which needs the network); the reviewed
+# exceptions, each with its reason, are in infra/audit-ignore.txt (docs/security.md).
+audit: setup
+	$(VENV)/bin/pip-audit --requirement requirements-dev.lock --disable-pip --strict --progress-spinner off \
+		$$(sed -n 's/^\([A-Z][A-Za-z0-9-]*\) .*/--ignore-vuln \1/p' infra/audit-ignore.txt)
 
 jars: setup
 	@$(PY) -c "from infra.kafka.local import ensure_jars; ensure_jars()"

@@ -7,8 +7,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 UV="${UV:-.venv/bin/uv}"
+# pip itself is left out (pip-audit's pip-api needs one): it is the installer, already in the environment.
 "$UV" pip compile pyproject.toml infra/python-build.in --extra dev --generate-hashes --universal \
-  --python-version 3.11 --quiet ${UPGRADE:+--upgrade} -o requirements-dev.lock
+  --python-version 3.11 --quiet --no-emit-package pip ${UPGRADE:+--upgrade} -o requirements-dev.lock
 pins="$(mktemp)"
 trap 'rm -f "$pins"' EXIT
 sed 's/ \\$//' requirements-dev.lock | grep -E '^[a-z0-9]' > "$pins"

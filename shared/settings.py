@@ -57,6 +57,10 @@ SECRET_HOLDERS: dict[str, frozenset[str]] = {
     **{f"{service}_service_token": frozenset({service}) for service in SERVICES},
 }
 
+# A service's own secrets, under its own prefix (no other service reads them): kept from the others' environments
+# by launchers that share one environment among the services.
+OWN_SECRETS: dict[str, tuple[str, ...]] = {"triage": ("TRIAGE_OIDC_CLIENT_SECRET",)}  # single sign-on, ADR 0060
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -181,7 +185,8 @@ class VigilSettings(BaseSettings):
 def foreign_secrets(service: str) -> list[str]:
     """The environment variables of shared secrets `service` must not be handed (for launchers that share one
     environment among the services, such as `vigil up`)."""
-    return [f"VIGIL_{name.upper()}" for name, holders in SECRET_HOLDERS.items() if service not in holders]
+    return ([f"VIGIL_{name.upper()}" for name, holders in SECRET_HOLDERS.items() if service not in holders]
+            + [variable for owner, names in OWN_SECRETS.items() if owner != service for variable in names])
 
 
 def new_service_token() -> tuple[str, str]:

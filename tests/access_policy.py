@@ -163,6 +163,8 @@ POLICY |= {("triage", k): v for k, v in {
     "PUT /v1/users/{user_id}/areas": Rule(frozenset({ADMIN}), json={"areas": ["E23000001"], "reason": "moved"}),
     "PUT /v1/users/{user_id}/contact": Rule(frozenset({ADMIN}), json={"email": "a@police.example"}),
     "POST /v1/users/{user_id}/password": Rule(frozenset({ADMIN}), json={}),
+    # an account without a link answers 409 to an administrator: admitted, and refused to everyone else
+    "DELETE /v1/users/{user_id}/sso-link": Rule(frozenset({ADMIN})),
     "GET /v1/groups": Rule(frozenset({SUP})),
     "GET /v1/groups/{group_id}": Rule(frozenset({SUP})),
     "POST /v1/groups/{group_id}/confirm": Rule(frozenset({SUP}), json={"reason": "one flood"}),
@@ -187,6 +189,9 @@ POLICY |= {("triage", k): v for k, v in {
     # The staff pages. Anyone may see the sign-in page and try it.
     "GET /": Rule(STAFF),
     "GET /login": PUBLIC,
+    # single sign-on (ADR 0060): anyone may begin and come back; 404 where it is not configured, never a 5xx
+    "GET /login/oidc": PUBLIC,
+    "GET /login/oidc/callback": PUBLIC,
     "POST /login": Rule(EVERYONE, form={"username": "$national", "password": "$password"}),
     # Signing out ends the session there is, if any, and sends everyone to the sign-in page.
     "POST /logout": Rule(EVERYONE, form={}, fresh=True, answers={k: 303 for k in EVERYONE}),

@@ -32,6 +32,8 @@ from shared.events.staff import (
     StaffContactDetailsChanged,
     StaffPasswordReset,
     StaffRolesChanged,
+    StaffSsoLinkCleared,
+    StaffSsoLinked,
 )
 from shared.eventstore import EventStore
 from shared.ids import new_id
@@ -255,6 +257,26 @@ class StaffAccounts:
             self._record(s, StaffPasswordReset(account_id=user_id, changed_by=ref, changed_at=now,
                                                temporary=temporary is not None, sessions_ended=ended), user_id)
         return temporary
+
+    def link_sso(self, user_id: str, issuer: str, subject: str) -> None:
+        """Link a single sign-on identity at its first sign-in (identities.py decided it may): by Vigil itself."""
+        now = self.clock.now()
+        with self.db.transaction() as s:
+            if not staff_store.link_identity(s, user_id, issuer, subject, now):
+                raise AccountConflict("the account was linked to another identity meanwhile")
+            self._record(s, StaffSsoLinked(account_id=user_id, changed_by="system", changed_at=now, issuer=issuer),
+                         user_id)
+
+    def clear_sso_link(self, by: Changer, user_id: str, reason: str | None = None) -> None:
+        """The linked identity no longer signs in to the account; sessions already open stay open."""
+        ref, now, why = _ref(by), self.clock.now(), _reason(reason)
+        with self.db.transaction() as s:
+            account = _one(s, user_id)
+            if account.sso_issuer is None:
+                raise AccountConflict(f"{account.username} has no single sign-on link")
+            staff_store.link_identity(s, user_id, None, None, now)
+            self._record(s, StaffSsoLinkCleared(account_id=user_id, changed_by=ref, changed_at=now, reason=why,
+                                                issuer=account.sso_issuer), user_id)
 
     # --- checks --------------------------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ from shared.events.staff import (
     StaffContactDetailsChanged,
     StaffPasswordReset,
     StaffRolesChanged,
+    StaffSsoLinkCleared,
+    StaffSsoLinked,
 )
 from shared.problems import Conflict, Forbidden, NotFound, Unauthorized
 from shared.staffaccess import Role
@@ -62,7 +64,8 @@ ROLE_HINTS: dict[str, str] = {Role.triage_officer: "Works the queue: acknowledge
               Role.site_lead: "Security lead of a place of worship (not police staff)"}
 DONE = {"created": "Account created.", "roles": "Roles changed.", "areas": "Areas changed.",
         "contact": "Contact details changed.", "disabled": "Account disabled: they were signed out everywhere.",
-        "enabled": "Account enabled: they can sign in again.", "unchanged": "Nothing changed."}
+        "enabled": "Account enabled: they can sign in again.", "unchanged": "Nothing changed.",
+        "unlinked": "Single sign-on link removed."}
 OUTCOMES = {"shown": "Shown", "erased": "Erased (nothing shown)", "unavailable": "Not available (nothing shown)"}
 
 
@@ -269,7 +272,7 @@ def account_page(request: Request, staff: AdminStaff, accounts: AccountsDep, use
 
 
 CHANGES = {"roles": "Change roles", "areas": "Change areas", "contact": "Change contact details",
-           "disable": "Disable account", "password": "Reset password"}
+           "disable": "Disable account", "password": "Reset password", "unlink": "Remove single sign-on link"}
 
 
 @router.get("/admin/accounts/{user_id}/{change}")
@@ -325,6 +328,9 @@ def _apply(request: Request, staff: Staff, accounts: AccountsDep, account: Accou
     if change == "enable":
         accounts.enable(staff, account.user_id, why)
         return _to(here, "enabled")
+    if change == "unlink":
+        accounts.clear_sso_link(staff, account.user_id, why)
+        return _to(here, "unlinked")
     return _reset(request, staff, accounts, account, values, form)
 
 
@@ -350,7 +356,8 @@ def history_item(env: Envelope, names: dict[str, str]) -> dict[str, Any]:
 def _change_title(event: object) -> str:
     titles: dict[type[object], str] = {StaffAccountCreated: "Account created", StaffAccountDisabled: "Disabled",
               StaffAccountEnabled: "Enabled", StaffRolesChanged: "Roles changed", StaffAreasChanged: "Areas changed",
-              StaffContactDetailsChanged: "Contact details changed", StaffPasswordReset: "Password reset"}
+              StaffContactDetailsChanged: "Contact details changed", StaffPasswordReset: "Password reset",
+              StaffSsoLinked: "Single sign-on linked", StaffSsoLinkCleared: "Single sign-on link removed"}
     return titles.get(type(event), "Changed")
 
 
@@ -368,6 +375,10 @@ def _change_detail(event: object) -> str:
             return f"{event.sessions_ended} session{'s' if event.sessions_ended != 1 else ''} ended."
         case StaffPasswordReset():
             return "A temporary password was made." if event.temporary else "The administrator set a password."
+        case StaffSsoLinked():
+            return f"At the first sign-in from {event.issuer}, by its verified email address."
+        case StaffSsoLinkCleared():
+            return f"The account at {event.issuer} no longer signs in."
     return ""
 
 

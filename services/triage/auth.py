@@ -19,16 +19,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from services.triage import passwords, staff_store, tables
+from sqlalchemy.exc import IntegrityError
+
+from services.triage import identities, passwords, staff_store, tables
 from services.triage.access import Staff
-from services.triage.accounts import CommandLine, Created, InvalidUser, NewAccount, StaffAccounts
+from services.triage.accounts import AccountConflict, CommandLine, Created, InvalidUser, NewAccount, StaffAccounts
+from services.triage.identities import Refusal
+from services.triage.sso import Identity
 from services.triage.throttle import SignInThrottle
 from shared.clock import Clock
 from shared.db import Database
 from shared.eventstore import EventStore
 
-__all__ = ["POLL_HEADER", "Auth", "BadCredentials", "InvalidUser", "SignedIn", "TooManyAttempts", "coarse_network",
-           "csrf_matches", "is_poll"]
+__all__ = ["POLL_HEADER", "Auth", "BadCredentials", "InvalidUser", "NotLinked", "PasswordsOff", "SignedIn",
+           "TooManyAttempts", "coarse_network", "csrf_matches", "is_poll"]
 SOURCE = "/vigil/triage"  # the event source of triage's own store (shared.service.ServiceCore)
 POLL_HEADER = "X-Vigil-Poll"
 ACTIVITY_WRITES_EVERY = timedelta(seconds=30)
@@ -36,6 +40,18 @@ ACTIVITY_WRITES_EVERY = timedelta(seconds=30)
 
 class BadCredentials(Exception):
     """Wrong username or password: one message for both, so names cannot be probed."""
+
+
+class PasswordsOff(BadCredentials):
+    """Password sign-in is turned off: staff sign in with their organisation's account (TRIAGE_OIDC_PASSWORDS)."""
+
+
+class NotLinked(Exception):
+    """A single sign-on identity that signs in to no account (identities.py says why)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        self.refusal = refusal
+        super().__init__(refusal.value)
 
 
 class TooManyAttempts(Exception):
@@ -62,8 +78,10 @@ class SignedIn:
 
 class Auth:
     def __init__(self, db: Database, clock: Clock, idle_minutes: int = 30, max_hours: int = 12,
-                 events: EventStore | None = None, throttle: SignInThrottle | None = None) -> None:
+                 events: EventStore | None = None, throttle: SignInThrottle | None = None,
+                 passwords_allowed: bool = True) -> None:
         self.db = db
+        self.passwords_allowed = passwords_allowed
         self.clock = clock
         self.idle = timedelta(minutes=idle_minutes)
         self.max_age = timedelta(hours=max_hours)
@@ -82,6 +100,8 @@ class Auth:
         """`address`: the client's, kept only as its coarse network. An attempt the throttle holds back is
         refused (TooManyAttempts) before its password is checked."""
         username = username.strip().lower()
+        if not self.passwords_allowed:
+            raise PasswordsOff("password sign-in is turned off: sign in with your organisation's account")
         if wait := self.throttle.address_wait(address):
             raise TooManyAttempts(wait)
         with self.db.sessions() as s:
@@ -100,6 +120,29 @@ class Auth:
             staff_store.record_sign_in(s, account.user_id, now, coarse_network(address))
             if passwords.needs_rehash(account.password_hash):
                 staff_store.set_password_hash(s, account.user_id, passwords.hashed(password))
+        return SignedIn(token, account.as_staff(csrf))
+
+    def sign_in_with(self, identity: Identity, address: str | None = None) -> SignedIn:
+        """A session for the account a single sign-on identity signs in to (identities.py), linking it first
+        at its first sign-in. The account's own roles and areas apply; NotLinked when there is none."""
+        with self.db.sessions() as s:
+            linked = staff_store.linked_to(s, identity.issuer, identity.subject)
+            same_email = staff_store.with_email(s, identity.email) if identity.email and linked is None else []
+        choice = identities.choose(identity, linked, same_email)
+        if choice.account is None:
+            raise NotLinked(choice.refusal or Refusal.unknown)
+        if choice.link:
+            try:
+                self.accounts.link_sso(choice.account.user_id, identity.issuer, identity.subject)
+            except (AccountConflict, IntegrityError):  # another first sign-in linked it meanwhile
+                raise NotLinked(Refusal.taken) from None
+        return self._open(choice.account, address, "sso")
+
+    def _open(self, account: staff_store.Account, address: str | None, method: str) -> SignedIn:
+        token, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(24), self.clock.now()
+        with self.db.transaction() as s:
+            staff_store.open_session(s, _digest(token), account.user_id, csrf, now, now + self.max_age)
+            staff_store.record_sign_in(s, account.user_id, now, coarse_network(address), method)
         return SignedIn(token, account.as_staff(csrf))
 
     def resolve(self, token: str | None, activity: bool = True) -> Staff | None:

@@ -18,6 +18,7 @@ from services.triage.auth import Auth, csrf_matches, is_poll
 from services.triage.oversight import Oversight
 from services.triage.queries import Queries
 from services.triage.settings import TriageSettings
+from services.triage.sso import SingleSignOn
 from services.triage.tension import Tension
 from services.triage.workflow import Workflow
 from shared.edge import client_address as behind_proxies
@@ -39,6 +40,7 @@ class Provided:
     workflow: Workflow
     tension: Tension
     queries: Queries
+    sso: SingleSignOn | None = None  # staff single sign-on, when configured (ADR 0060)
 
 
 def provide(app: FastAPI, provided: Provided) -> None:
@@ -74,7 +76,12 @@ def _queries(request: Request) -> Queries:
     return _provided(request).queries
 
 
+def _sso(request: Request) -> SingleSignOn | None:
+    return _provided(request).sso
+
+
 VigilDep = Annotated[VigilSettings, Depends(_vigil)]
+SsoDep = Annotated[SingleSignOn | None, Depends(_sso)]
 SettingsDep = Annotated[TriageSettings, Depends(_settings)]
 AuthDep = Annotated[Auth, Depends(_auth)]
 WorkflowDep = Annotated[Workflow, Depends(_workflow)]

@@ -26,17 +26,21 @@ from services.triage.queries import Queries
 from services.triage.rules import DEFAULT_RULESET, Ruleset, load_ruleset_file
 from services.triage.settings import TriageSettings
 from services.triage.site_visits import SiteVisits
+from services.triage.sso import CALLBACK_PATH, OidcClient, SingleSignOn
+from services.triage.sso_routes import router as sso_router
 from services.triage.tension import Tension, TensionStore
 from services.triage.ui import router as ui_router
 from services.triage.workflow import Workflow
 from shared.areas import default_registry
 from shared.clock import Clock, SystemClock
+from shared.db import Database
 from shared.events.incidents import Priority
 from shared.personal import PersonalDataClient
 from shared.service import ServiceCore, service_app
 from shared.settings import PLAIN_HTTP_ENVIRONMENTS, VigilSettings
 from shared.stafftext import StaffTextClient
 from shared.topics import AREAS, REPORTS, SITES
+from shared.web.site import StaffSite
 
 SERVICE = "triage"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -49,6 +53,19 @@ def sealing_staff_text(vigil: VigilSettings, settings: TriageSettings) -> bool:
         raise ValueError("TRIAGE_SEAL_STAFF_TEXT=false is for development and tests: staff text about a report "
                          "must travel sealed with the report's key")
     return settings.seal_staff_text
+
+
+def single_sign_on(vigil: VigilSettings, settings: TriageSettings, db: Database, clock: Clock) -> SingleSignOn | None:
+    """Staff single sign-on at the force's OpenID Connect provider (ADR 0060), if configured: over HTTPS outside
+    development and test. The provider sends people back to triage's public address (VIGIL_STAFF_TRIAGE_URL)."""
+    if not settings.oidc_issuer:
+        return None
+    if not settings.oidc_issuer.startswith("https://") and vigil.environment not in PLAIN_HTTP_ENVIRONMENTS:
+        raise ValueError("TRIAGE_OIDC_ISSUER must be an https:// URL outside development and test")
+    redirect_uri = StaffSite().triage_url.rstrip("/") + CALLBACK_PATH
+    client = OidcClient(settings.oidc_issuer, settings.oidc_client_id,
+                        settings.oidc_client_secret.get_secret_value(), redirect_uri)
+    return SingleSignOn(db, clock, client, settings.oidc_label, settings.oidc_passwords)
 
 
 class Triage(ServiceCore):
@@ -66,7 +83,9 @@ class Triage(ServiceCore):
                                  texts)
         self.queries = Queries(self.db, clock, incidents, self.decisions.memory, self.tension.store,
                                self.rulesets.store, self.workflow.store, settings.default_centre, texts)
-        self.auth = Auth(self.db, clock, settings.session_idle_minutes, settings.session_max_hours)
+        self.auth = Auth(self.db, clock, settings.session_idle_minutes, settings.session_max_hours,
+                         passwords_allowed=settings.oidc_passwords)
+        self.sso = single_sign_on(vigil, settings, self.db, clock)
         self.area_cias = AreaCias(self.db, AreaCiaStore(self.store), clock, default_registry())
         self.consume("reports", [REPORTS], self.decisions.on_report_event)
         self.consume("areas", [AREAS], self.tension.on_area_event)
@@ -95,12 +114,13 @@ def build(vigil: VigilSettings | None = None, settings: TriageSettings | None = 
 
 def create_app(triage: Triage | None = None, with_worker: bool = True) -> FastAPI:
     triage = triage or build()
-    routers = [router, ui_router, admin_router, internal_router, groups_router, area_cia_api, area_cia_pages]
+    routers = [router, ui_router, admin_router, internal_router, groups_router, area_cia_api, area_cia_pages,
+               sso_router]
     app = service_app(triage, "Vigil triage", "Critical-incident criteria, the Duty Inspector's "
                       "workflow and the staff UI.", routers, with_worker)
     install_error_mapping(app)
     app.state.area_cias = triage.area_cias  # area_cia_routes.py's (ADR 0059)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     provide(app, Provided(triage.vigil, triage.settings, triage.auth, triage.workflow, triage.tension,
-                          triage.queries))
+                          triage.queries, triage.sso))
     return app

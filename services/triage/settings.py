@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,3 +28,27 @@ class TriageSettings(BaseSettings):
     default_centre: str = Field("default", min_length=1, max_length=64, description=(
         "the reporting centre whose caseworkers hold the public form's reports kept from the police; a centre's "
         "own reports belong to it (its intake centre id)"))
+    oidc_issuer: str = Field("", description=(
+        "single sign-on (ADR 0060): the OpenID Connect issuer of the force's identity provider, exactly as its "
+        "discovery document names it (Entra ID: https://login.microsoftonline.com/<tenant id>/v2.0); empty: off"))
+    oidc_client_id: str = Field("", description="Vigil's client id at the provider")
+    oidc_client_secret: SecretStr = Field(SecretStr(""), description=(
+        "Vigil's client secret at the provider (sent with client_secret_basic); triage's alone"))
+    oidc_label: str = Field("Sign in with your organisation's account", min_length=1, max_length=80,
+                            description="the single sign-on button's text on the sign-in page")
+    oidc_passwords: bool = Field(True, description=(
+        "with single sign-on on, whether staff may still sign in with a Vigil password; false: only single "
+        "sign-on (the command line still makes accounts and resets passwords)"))
+
+    @model_validator(mode="after")
+    def _single_sign_on_complete(self) -> TriageSettings:
+        if self.oidc_issuer:
+            if not self.oidc_client_id or not self.oidc_client_secret.get_secret_value():
+                raise ValueError("TRIAGE_OIDC_ISSUER needs TRIAGE_OIDC_CLIENT_ID and TRIAGE_OIDC_CLIENT_SECRET, as "
+                                 "registered at the provider")
+            if not self.oidc_issuer.startswith(("https://", "http://")):
+                raise ValueError("TRIAGE_OIDC_ISSUER is a URL, such as https://login.microsoftonline.com/<tenant>/v2.0")
+        elif not self.oidc_passwords:
+            raise ValueError("TRIAGE_OIDC_PASSWORDS=false needs single sign-on (TRIAGE_OIDC_ISSUER): otherwise "
+                             "nobody could sign in")
+        return self

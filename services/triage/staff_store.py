@@ -65,6 +65,8 @@ class AccountDetails:
     updated_at: datetime | None
     last_sign_in_at: datetime | None
     centre: str | None = None  # a caseworker's reporting centre; None: the deployment's default centre
+    sso_issuer: str | None = None  # the single sign-on identity linked to the account (ADR 0060), if any
+    sso_subject: str | None = None
 
     @property
     def national(self) -> bool:
@@ -82,6 +84,7 @@ class AccountDetails:
 class SignInRecord:
     signed_in_at: datetime
     network: str | None
+    method: str | None = None  # "password" or "sso"; None: recorded before the method was kept
 
 
 def _roles(stored: str) -> frozenset[str]:
@@ -144,7 +147,8 @@ def account_details(s: Session, user_id: str | None = None, username: str | None
         q = q.where(_users.c.username == username)
     return [AccountDetails(r["user_id"], r["username"], r["display_name"], sorted(_roles(r["roles"])),
                            _codes(r["areas"]), r["email"], r["phone"], r["active"], r["created_at"],
-                           r["updated_at"], r["last_sign_in_at"], r["centre"]) for r in s.execute(q).mappings()]
+                           r["updated_at"], r["last_sign_in_at"], r["centre"], r["sso_issuer"], r["sso_subject"])
+            for r in s.execute(q).mappings()]
 
 
 def set_enabled(s: Session, user_id: str, enabled: bool, at: datetime) -> None:
@@ -161,6 +165,47 @@ def set_areas(s: Session, user_id: str, areas: list[str], at: datetime) -> None:
 
 def set_contact(s: Session, user_id: str, email: str | None, phone: str | None, at: datetime) -> None:
     s.execute(update(_users).where(_users.c.user_id == user_id).values(email=email, phone=phone, updated_at=at))
+
+
+# --- single sign-on identities (ADR 0060) ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Linkable:
+    """An account as single sign-on sees it: whether it may sign in, and the identity linked to it."""
+
+    account: Account
+    enabled: bool
+    sso_issuer: str | None
+    sso_subject: str | None
+
+
+def _linkable(row: Any) -> Linkable:
+    account = Account(row["user_id"], row["username"], row["display_name"], _roles(row["roles"]),
+                      row["password_hash"], frozenset(_codes(row["areas"])))
+    return Linkable(account, bool(row["active"]), row["sso_issuer"], row["sso_subject"])
+
+
+def linked_to(s: Session, issuer: str, subject: str) -> Linkable | None:
+    """The account this identity is linked to, enabled or not."""
+    row = s.execute(select(_users).where(_users.c.sso_issuer == issuer, _users.c.sso_subject == subject)
+                    ).mappings().first()
+    return _linkable(row) if row else None
+
+
+def with_email(s: Session, email: str) -> list[Linkable]:
+    """The accounts holding this email address (compared without case), enabled or not."""
+    rows = s.execute(select(_users).where(func.lower(_users.c.email) == email.strip().lower())).mappings()
+    return [_linkable(r) for r in rows]
+
+
+def link_identity(s: Session, user_id: str, issuer: str | None, subject: str | None, at: datetime) -> bool:
+    """Link a single sign-on identity to an account that has none, or (with None) unlink the account's: whether
+    it was done (a link is not made over another, even by two first sign-ins at once)."""
+    q = update(_users).where(_users.c.user_id == user_id)
+    if subject is not None:
+        q = q.where(_users.c.sso_subject.is_(None))
+    done = s.execute(q.values(sso_issuer=issuer, sso_subject=subject, updated_at=at))
+    return bool(getattr(done, "rowcount", 0))
 
 
 def enabled_with_role(s: Session, role: Role) -> set[str]:
@@ -227,9 +272,10 @@ def end_sessions_of(s: Session, user_id: str) -> int:
 
 # --- sign-ins -------------------------------------------------------------------------------------
 
-def record_sign_in(s: Session, user_id: str, at: datetime, network: str | None) -> None:
-    """Kept for an administrator to read: the latest few, for a while, each with a coarse network only."""
-    s.execute(insert(_sign_ins).values(user_id=user_id, signed_in_at=at, network=network))
+def record_sign_in(s: Session, user_id: str, at: datetime, network: str | None, method: str = "password") -> None:
+    """Kept for an administrator to read: the latest few, for a while, each with a coarse network only and how
+    the person signed in ("password" or "sso")."""
+    s.execute(insert(_sign_ins).values(user_id=user_id, signed_in_at=at, network=network, method=method))
     kept = (select(_sign_ins.c.id).where(_sign_ins.c.user_id == user_id)
             .order_by(_sign_ins.c.signed_in_at.desc(), _sign_ins.c.id.desc()).limit(SIGN_INS_KEPT))
     s.execute(delete(_sign_ins).where(_sign_ins.c.user_id == user_id, _sign_ins.c.id.not_in(kept)))
@@ -242,9 +288,10 @@ def usual_network(s: Session, user_id: str, network: str) -> bool:
 
 
 def sign_ins(s: Session, user_id: str) -> list[SignInRecord]:
-    rows = s.execute(select(_sign_ins.c.signed_in_at, _sign_ins.c.network).where(_sign_ins.c.user_id == user_id)
+    rows = s.execute(select(_sign_ins.c.signed_in_at, _sign_ins.c.network, _sign_ins.c.method)
+                     .where(_sign_ins.c.user_id == user_id)
                      .order_by(_sign_ins.c.signed_in_at.desc(), _sign_ins.c.id.desc()).limit(SIGN_INS_KEPT))
-    return [SignInRecord(r.signed_in_at, r.network) for r in rows]
+    return [SignInRecord(r.signed_in_at, r.network, r.method) for r in rows]
 
 
 # --- who has an incident open ---------------------------------------------------------------------

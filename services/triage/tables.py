@@ -143,6 +143,10 @@ staff_users = Table(
     Column("updated_at", UTCDateTime(), nullable=True),
     # a caseworker's reporting centre (an intake centre id); NULL: the deployment's default centre
     Column("centre", String(64), nullable=True),
+    # the single sign-on identity linked to the account (ADR 0060): the provider's issuer and its `sub` there
+    Column("sso_issuer", String(400), nullable=True),
+    Column("sso_subject", String(255), nullable=True),
+    Index("ux_staff_users_sso", "sso_issuer", "sso_subject", unique=True),
 )
 
 # Recent sign-ins per account: the time and a coarse address (IPv4 /24, IPv6 /48), never a full one.
@@ -152,7 +156,18 @@ staff_sign_ins = Table(
     Column("user_id", String(36), nullable=False),
     Column("signed_in_at", UTCDateTime(), nullable=False),
     Column("network", String(64), nullable=True),
+    Column("method", String(16), nullable=True),  # "password" or "sso" (ADR 0060); NULL: before it was kept
     Index("ix_staff_sign_ins_user_time", "user_id", "signed_in_at"),
+)
+
+# Single sign-ons begun at the provider and not yet back (sso.py): each used once, kept for minutes.
+sso_sign_ins = Table(
+    "sso_sign_ins", metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("nonce", String(128), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("next_url", String(2000), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
 )
 
 staff_sessions = Table(

@@ -24,13 +24,14 @@ from pydantic import BaseModel
 
 from services.triage import ui_views
 from services.triage.access import Action, NotPermitted, Staff
-from services.triage.auth import BadCredentials, TooManyAttempts, csrf_matches
+from services.triage.auth import BadCredentials, PasswordsOff, TooManyAttempts, csrf_matches
 from services.triage.deps import (
     COOKIE,
     AuthDep,
     PageStaff,
     QueriesDep,
     SettingsDep,
+    SsoDep,
     TensionDep,
     WorkflowDep,
     clear_session_cookie,
@@ -189,21 +190,24 @@ def home(staff: PageStaff) -> RedirectResponse:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "") -> Response:
-    return render(request, "login.html", None, page_title="Sign in", next=safe_next(next) or "")
+def login_page(request: Request, sso: SsoDep, next: str = "") -> Response:
+    return render(request, "login.html", None, page_title="Sign in", next=safe_next(next) or "", sso=sso)
 
 
 @router.post("/login")
-def login(request: Request, form: FormDep, auth: AuthDep, settings: SettingsDep) -> Response:
+def login(request: Request, form: FormDep, auth: AuthDep, settings: SettingsDep, sso: SsoDep) -> Response:
     target, username = safe_next(form.get("next")), form.get("username")
     try:
         body = form.parse(SignIn)
         signed = auth.sign_in(body.username, body.password, client_address(request))
+    except PasswordsOff as e:
+        return render(request, "login.html", None, status=403, page_title="Sign in", next=target or "", sso=sso,
+                      error=sentence(e), error_field="sso")
     except (FormInvalid, BadCredentials):
-        return render(request, "login.html", None, status=401, page_title="Sign in", next=target or "",
+        return render(request, "login.html", None, status=401, page_title="Sign in", next=target or "", sso=sso,
                       username=username, error="Enter a correct username and password.", error_field="username")
     except TooManyAttempts as e:
-        busy = render(request, "login.html", None, status=429, page_title="Sign in", next=target or "",
+        busy = render(request, "login.html", None, status=429, page_title="Sign in", next=target or "", sso=sso,
                       username=username, error=sentence(e), error_field="username")
         busy.headers["Retry-After"] = str(e.retry_after)
         return busy

@@ -84,3 +84,21 @@ class StaffPasswordReset(_AccountChange):
 
     temporary: bool
     sessions_ended: int
+
+
+@event_type("vigil.staff.sso_linked.v1", TOPIC)
+class StaffSsoLinked(_AccountChange):
+    """A single sign-on identity was linked to the account (ADR 0060): at the person's first sign-in with it, by
+    the verified email address the provider gave (`changed_by` "system"). The provider's `sub` for the person
+    is kept on the account, not here."""
+
+    issuer: str
+    linked_by: str = "email"
+
+
+@event_type("vigil.staff.sso_link_cleared.v1", TOPIC)
+class StaffSsoLinkCleared(_AccountChange):
+    """An administrator removed the account's single sign-on link: the identity no longer signs in to it, and
+    the next identity with the account's verified email address may link again."""
+
+    issuer: str
