@@ -267,15 +267,15 @@ def postmaster(db_url: str) -> list[int]:
     """The PostgreSQL server's main process, when it runs on this machine (its backends are its children)."""
     engine = sa.create_engine(db_url)
     try:
-        with engine.connect() as conn:
+        with engine.connect() as conn:  # read while the backend is there: it ends with the connection
             backend = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+            try:
+                parent = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                return [parent] if Path(f"/proc/{parent}/comm").read_text().strip() == "postgres" else []
+            except (OSError, ValueError, IndexError):
+                return []
     finally:
         engine.dispose()
-    try:
-        parent = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        return [parent] if Path(f"/proc/{parent}/comm").read_text().strip() == "postgres" else []
-    except (OSError, ValueError, IndexError):
-        return []
 
 
 def open_loops(name: str, url: str, rates: list[float], seconds: float, body: Path) -> list[dict[str, Any]]:
