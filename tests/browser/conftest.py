@@ -1,7 +1,8 @@
 """Browser tests drive Debian's Chromium through the Python playwright package.
 
 Generic on purpose: a session-scoped `browser` and a function-scoped `page` (a fresh context
-each, so cookies never leak between tests); any service's browser tests can use them.
+each, so cookies never leak between tests); any service's browser tests can use them. `sized` is a page
+that notes what the Content-Security-Policy refused, at a desktop's width and then at a phone's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.browser.pages import WIDTHS, watched_page
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,3 +44,9 @@ def page(browser: Browser) -> Iterator[Page]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture(params=list(WIDTHS), ids=list(WIDTHS))
+def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    """A watched page (tests.browser.pages.watched_page) at a desktop's width, then at a phone's."""
+    yield from watched_page(browser, request.param)

@@ -1,4 +1,9 @@
-"""What the browser tests do on every service's pages: ask axe what is seriously wrong, and sign in.
+"""What the browser tests do on every service's pages: open them at a desktop's width and a phone's, ask axe what is
+seriously wrong, and sign in.
+
+`watched_page` is a page in a fresh context at one of `WIDTHS` (the `sized` fixture in conftest.py gives each in
+turn) that notes in `page.refused` what the Content-Security-Policy refused; `looks_right` is what every such page
+must be: nothing serious for axe, no sideways scrolling, nothing refused.
 
 `serious_violations` is axe-core's answer cut to what fails a page: each serious or critical violation, with the
 first three elements it found. `sign_in_with_form` fills triage's sign-in form (every service's staff pages send
@@ -8,12 +13,38 @@ jar, for the tests of another service's pages that leave the form to triage's ow
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 PASSWORD = "a long enough password"
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+
+def watched_page(browser: Browser, width: str) -> Iterator[Page]:
+    """A page at WIDTHS[width] (named in `page.width_name`), UK locale and time, that notes in `page.refused`
+    anything the Content-Security-Policy refused."""
+    context = browser.new_context(locale="en-GB", timezone_id="Europe/London",
+                                  viewport={"width": WIDTHS[width], "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.width_name = width  # type: ignore[attr-defined]
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.refused = refused  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def looks_right(page: Page) -> None:
+    """A watched page as it is now: no serious or critical axe violation, no sideways scrolling, nothing refused."""
+    serious = serious_violations(page)
+    assert serious == [], f"{page.url}: {serious}"
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
+        f"{page.url} scrolls sideways"
+    assert page.refused == [], f"{page.url}: the Content-Security-Policy refused {page.refused}"  # type: ignore[attr-defined]
 
 
 def serious_violations(page: Page) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from infra.assets import ensure_assets
 from services.assessment.main import build as build_assessment
@@ -24,12 +24,11 @@ from shared.db import Database
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
 from shared.web.site import StaffSite
-from tests.browser.pages import serious_violations, sign_in_through_session
+from tests.browser.pages import looks_right, sign_in_through_session
 from tests.support.asgi import serving
 from tests.unit.test_assessment_pages import GMP, seed
 
 PASSWORD = "a long enough password"
-WIDTHS = {"desktop": 1280, "phone": 390}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -61,26 +60,6 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             service.db.dispose()
 
 
-@pytest.fixture(params=list(WIDTHS), ids=list(WIDTHS))
-def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="en-GB", viewport={"width": WIDTHS[request.param], "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    page.refused = refused  # type: ignore[attr-defined]
-    page.width_name = request.param  # type: ignore[attr-defined]
-    yield page
-    context.close()
-
-
-def check(page: Page) -> None:
-    assert serious_violations(page) == []
-    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
-        "the page scrolls sideways"
-    assert page.refused == [], "the Content-Security-Policy refused something"  # type: ignore[attr-defined]
-
-
 def sign_in_as_analyst(page: Page, sites: dict[str, str]) -> None:
     """Open the analysts' home page signed out: it sends the browser to triage's sign-in, and once signed in
     (here through triage's session API, in the browser's own cookie jar; triage's tests drive its form) the
@@ -102,14 +81,14 @@ def test_an_analyst_reads_the_map_and_drills_down_to_an_area(sized: Page, sites:
                      full_page=True)
     sized.get_by_text("Show the map as a table").click()
     expect(sized.locator("table.analysis-areas tbody tr")).to_have_count(45)
-    check(sized)
+    looks_right(sized)
 
     sized.get_by_role("link", name="Greater Manchester: Critical risk").focus()
     sized.keyboard.press("Enter")
     expect(sized.get_by_role("heading", level=1)).to_have_text("Greater Manchester")
     expect(sized.get_by_text("a sudden rise, so at least severe.", exact=False)).to_be_visible()
     expect(sized.get_by_role("img", name="Reports per week in Greater Manchester")).to_be_visible()
-    check(sized)
+    looks_right(sized)
 
     sized.get_by_label("Period").select_option("4")
     sized.get_by_label("Hate crime strand").select_option("race")
@@ -126,7 +105,7 @@ def test_the_strategic_assessment_is_one_click_from_an_area(sized: Page, sites: 
     sized.get_by_role("link", name="Strategic assessment for Greater Manchester").click()
     expect(sized.get_by_role("heading", level=1)).to_have_text("Strategic assessment")
     expect(sized.get_by_text("Greater Manchester").first).to_be_visible()
-    check(sized)
+    looks_right(sized)
 
 
 def test_the_csv_export_downloads_with_small_counts_suppressed(page: Page, sites: dict[str, str]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from infra.assets import ensure_assets
 from shared.problems import NotFound, Unauthorized
@@ -18,10 +18,9 @@ from shared.settings import VigilSettings
 from shared.web.errors import ErrorPages
 from shared.web.site import StaffSite, Viewer
 from shared.web.templates import page_templates
-from tests.browser.pages import serious_violations
+from tests.browser.pages import looks_right
 from tests.support.asgi import serving
 
-WIDTHS = {"desktop": 1280, "phone": 390}
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 STAFF_PAGE = """{% extends "vigil/layout.html" %}
 {% from "vigil/moj.html" import mojSubNavigation, mojBadge, mojTimeline, mojAlert %}
@@ -98,29 +97,6 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         yield {"staff": staff, "public": public}
 
 
-@pytest.fixture(params=list(WIDTHS), ids=list(WIDTHS))
-def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
-    width = WIDTHS[request.param]
-    context = browser.new_context(locale="en-GB", viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    page.refused = refused  # type: ignore[attr-defined]
-    yield page
-    context.close()
-
-
-def fits_the_width(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
-
-
-def check(page: Page) -> None:
-    assert serious_violations(page) == []
-    assert fits_the_width(page), "the page scrolls sideways"
-    assert page.refused == [], "the Content-Security-Policy refused something"  # type: ignore[attr-defined]
-
-
 @pytest.mark.parametrize(("path", "status", "heading"), [
     ("/nowhere", 404, "Page not found"),
     ("/v1/incidents/AC3D4F6G7H", 404, "Page not found"),
@@ -133,7 +109,7 @@ def test_a_staff_error_page_is_a_styled_accessible_page(sized: Page, sites: dict
     assert answer is not None and answer.status == status
     expect(sized.get_by_role("heading", level=1)).to_have_text(heading)
     assert sized.evaluate("getComputedStyle(document.querySelector('h1')).fontFamily").startswith("system-ui")
-    check(sized)
+    looks_right(sized)
 
 
 def test_sign_in_again_returns_to_the_page_the_person_was_on(sized: Page, sites: dict[str, str]) -> None:
@@ -147,7 +123,7 @@ def test_a_public_error_page_keeps_the_quick_exit(sized: Page, sites: dict[str, 
     answer = sized.goto(sites["public"] + "/nowhere")
     assert answer is not None and answer.status == 404
     expect(sized.get_by_role("heading", level=1)).to_have_text("Page not found")
-    check(sized)
+    looks_right(sized)
     sized.get_by_role("button", name="Leave this site quickly").click()
     sized.wait_for_url("**/left-quickly")
 
@@ -163,7 +139,7 @@ def test_a_staff_page_in_the_layout_works_on_a_desktop_and_a_phone(sized: Page, 
     expect(sized.get_by_role("link", name="Incidents")).to_have_attribute("aria-current", "page")
     number = sized.locator("p[lang=ar] bdi")
     assert number.inner_text() == "0808 168 9111"
-    check(sized)
+    looks_right(sized)
 
 
 def test_api_docs_are_served_from_vigils_own_swagger_ui(sized: Page, sites: dict[str, str]) -> None:
@@ -172,8 +148,8 @@ def test_api_docs_are_served_from_vigils_own_swagger_ui(sized: Page, sites: dict
     sized.goto(sites["staff"] + "/docs")
     expect(sized.get_by_role("heading", name="Tiny staff service")).to_be_visible()
     expect(sized.get_by_text("/v1/incidents/{reference}")).to_be_visible()
-    check(sized)
+    looks_right(sized)
     sized.locator(".opblock-summary-control").first.click()
     sized.get_by_role("button", name="Try it out").click()
     expect(sized.get_by_role("button", name="Execute")).to_be_visible()
-    check(sized)
+    looks_right(sized)

@@ -12,14 +12,13 @@ from playwright.sync_api import Browser, Page
 
 from services.intake.i18n import Catalogues
 from shared.migrate import upgrade
-from tests.browser.pages import serious_violations
+from tests.browser.pages import WIDTHS, serious_violations
 from tests.support.infra import create_database
 from tests.support.services import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "services" / "intake" / "locale"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-WIDTHS = {"desktop": 1280, "phone": 390}
 CATALOGUES = Catalogues(LOCALE, ["en", "ar", "tr", "ur"], "en")
 REFERENCE = re.compile(r"^[ACDEFGHJKMNPQRTWXY34679]{10}$")
 

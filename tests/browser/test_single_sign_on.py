@@ -10,20 +10,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from infra.assets import ensure_assets
 from services.triage.auth import Auth
 from shared.clock import SystemClock
 from shared.db import Database
 from shared.migrate import upgrade
-from tests.browser.pages import serious_violations
+from tests.browser.pages import looks_right
 from tests.support.oidc import OidcAccount, OidcClientRegistration, running_provider
 from tests.support.services import ServiceProcess
 
 PASSWORD = "a long enough password"
 SECRET = "vigil-browser-client-secret-0123456789"
-WIDTHS = {"desktop": 1280, "phone": 390}
 LABEL = "Sign in with your organisation's account"
 
 
@@ -59,25 +58,6 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
             yield Sites(triage.url, provider.url)
         finally:
             triage.stop()
-
-
-@pytest.fixture(params=list(WIDTHS), ids=list(WIDTHS))
-def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="en-GB", viewport={"width": WIDTHS[request.param], "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    page.refused = refused  # type: ignore[attr-defined]
-    yield page
-    context.close()
-
-
-def looks_right(page: Page) -> None:
-    assert serious_violations(page) == []
-    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
-        "the page scrolls sideways"
-    assert page.refused == [], page.refused  # type: ignore[attr-defined]
 
 
 def at_the_provider(page: Page, sites: Sites, sub: str) -> None:

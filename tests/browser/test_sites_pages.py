@@ -29,8 +29,8 @@ from shared.crypto import Fingerprinter
 from shared.db import Database
 from shared.migrate import upgrade
 from shared.web.site import StaffSite
-from tests.browser.pages import sign_in_through_session
-from tests.browser.test_assessment_pages import PASSWORD, SCREENSHOTS, WIDTHS, _vigil, check
+from tests.browser.pages import looks_right, sign_in_through_session, watched_page
+from tests.browser.test_assessment_pages import PASSWORD, SCREENSHOTS, _vigil
 from tests.support.asgi import serving
 
 GMP = "E23000005"
@@ -85,32 +85,15 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             service.db.dispose()
 
 
-@pytest.fixture(params=list(WIDTHS), ids=list(WIDTHS))
-def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
-    yield from _page(browser, request.param)
-
-
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[Page]:
-    yield from _page(browser, "phone")
-
-
-def _page(browser: Browser, width: str) -> Iterator[Page]:
-    context = browser.new_context(locale="en-GB", viewport={"width": WIDTHS[width], "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    page.refused = refused  # type: ignore[attr-defined]
-    page.width_name = width  # type: ignore[attr-defined]
-    yield page
-    context.close()
+    yield from watched_page(browser, "phone")
 
 
 def test_a_supervisor_reads_a_sites_matrix_plan_and_checks(sized: Page, sites: dict[str, str]) -> None:
     sign_in_through_session(sized, sites, "sam", "/sites", password=PASSWORD)
     expect(sized.get_by_role("heading", level=1)).to_have_text("Places of worship")
-    check(sized)
+    looks_right(sized)
     sized.get_by_role("link", name="Central Mosque").click()
     expect(sized.get_by_role("heading", level=1)).to_have_text("Central Mosque")
     expect(sized.locator("td.site-matrix__cell")).to_have_count(25)
@@ -123,14 +106,14 @@ def test_a_supervisor_reads_a_sites_matrix_plan_and_checks(sized: Page, sites: d
     expect(sized.get_by_role("heading", name="Security plan, the next four weeks")).to_be_visible()
     expect(sized.get_by_text("V00001")).to_be_visible()
     expect(sized.get_by_role("button", name="Link V00002 to this site")).to_be_visible()
-    check(sized)
+    looks_right(sized)
     sized.screenshot(path=str(SCREENSHOTS / f"site-page-{sized.width_name}.png"),  # type: ignore[attr-defined]
                      full_page=True)
 
     sized.get_by_role("link", name="The whole plan, with who and why").click()
     expect(sized.get_by_role("heading", level=1)).to_contain_text("Security plan")
     expect(sized.get_by_role("heading", name="Ordinary week").first).to_be_visible()
-    check(sized)
+    looks_right(sized)
 
 
 def test_a_security_lead_records_a_walk_on_a_phone(phone: Page, sites: dict[str, str]) -> None:
@@ -139,10 +122,10 @@ def test_a_security_lead_records_a_walk_on_a_phone(phone: Page, sites: dict[str,
     expect(phone.get_by_role("heading", level=1)).to_have_text("Central Mosque")
     phone.get_by_role("link", name=re.compile(r"^Record\W+perimeter walk$")).click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Record a perimeter walk")
-    check(phone)
+    looks_right(phone)
     phone.get_by_role("button", name="Record").click()
     expect(phone.get_by_role("alert")).to_contain_text("Select what you found")
-    check(phone)
+    looks_right(phone)
     phone.get_by_label("Done, and I found issues").check()
     phone.get_by_label("If you found issues, what kind?").select_option(label="Fencing or gates")
     phone.get_by_label("What did you see or do? (optional)").fill("Side gate padlock cut")
@@ -150,7 +133,7 @@ def test_a_security_lead_records_a_walk_on_a_phone(phone: Page, sites: dict[str,
     expect(phone.get_by_text("Recorded. Thank you.")).to_be_visible()
     expect(phone.get_by_text("Side gate padlock cut")).to_be_visible()
     expect(phone.get_by_role("button", name="Mark as resolved")).to_be_visible()
-    check(phone)
+    looks_right(phone)
 
     phone.goto(sites["assessment"] + f"/sites/{sites['synagogue']}")
     expect(phone.get_by_role("heading", level=1)).to_have_text("Page not found")

@@ -12,22 +12,21 @@ from playwright.sync_api import Page, expect
 
 from infra.assets import ensure_assets
 from shared.settings import VigilSettings
-from tests.browser.pages import serious_violations, sign_in_through_session
-from tests.browser.test_assessment_pages import check
+from tests.browser.pages import looks_right, serious_violations, sign_in_through_session
 from tests.browser.test_site_routine_links import PHONE, fits_the_screen
-from tests.browser.test_sites_pages import phone, sites, sized  # noqa: F401  (fixtures)
+from tests.browser.test_sites_pages import phone, sites  # noqa: F401  (fixtures)
 from tests.integration.test_site_routines import SitesStack, sites_stack
 from tests.integration.test_tasking_morning import VISIT_LINK, at, morning_message
 
 
-def test_a_supervisor_reads_the_list_and_drops_a_task_with_a_reason(sized: Page,  # noqa: F811
+def test_a_supervisor_reads_the_list_and_drops_a_task_with_a_reason(sized: Page,
                                                                      sites: dict[str, str]) -> None:  # noqa: F811
     sign_in_through_session(sized, sites, "sam", "/sites")
     sized.get_by_role("link", name="Tasking for Greater Manchester").click()
     expect(sized.get_by_role("heading", level=1)).to_contain_text("Patrols and visits")
     expect(sized.locator(f"#task-{sites['mosque']}")).to_contain_text("incident at the site in the last 14 days")
     expect(sized.get_by_role("link", name="Download the briefing sheet (PDF)")).to_be_visible()
-    check(sized)
+    looks_right(sized)
     task = sized.locator(f"#task-{sites['mosque']}")
     task.get_by_text("Drop this task").first.click()
     task.get_by_label("Reason").fill("armed patrol posted there all day")
@@ -35,7 +34,7 @@ def test_a_supervisor_reads_the_list_and_drops_a_task_with_a_reason(sized: Page,
     expect(sized.get_by_text("Task dropped.")).to_be_visible()
     expect(sized.get_by_role("heading", name="Dropped by a supervisor")).to_be_visible()
     expect(sized.get_by_text("armed patrol posted there all day")).to_be_visible()
-    check(sized)
+    looks_right(sized)
     task = sized.locator("li", has_text="Central Mosque").filter(has=sized.get_by_text("Add this task"))
     task.get_by_text("Add this task").first.click()
     task.get_by_label("Reason").fill("the patrol was stood down")
@@ -49,13 +48,13 @@ def test_a_supervisor_records_a_visit_on_a_phone(phone: Page, sites: dict[str, s
     sign_in_through_session(phone, sites, "sam", f"/sites/{mosque}")
     phone.get_by_role("link", name="Record a visit").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Record a visit")
-    check(phone)
+    looks_right(phone)
     phone.get_by_label("What did you see or hear? (optional)").fill("Spoke to the chair of trustees")
     phone.get_by_role("button", name="Record the visit").click()
     expect(phone.get_by_text("Visit recorded. Thank you.")).to_be_visible()
     expect(phone.get_by_role("heading", name="Police visits")).to_be_visible()
     expect(phone.get_by_text("Spoke to the chair of trustees")).to_be_visible()
-    check(phone)
+    looks_right(phone)
 
 
 @pytest.fixture

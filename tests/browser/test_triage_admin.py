@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from infra.assets import ensure_assets
 from services.triage.main import build, create_app
@@ -17,13 +17,12 @@ from services.triage.settings import TriageSettings
 from shared.clock import SystemClock
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
-from tests.browser.pages import serious_violations, sign_in_with_form
+from tests.browser.pages import looks_right, sign_in_with_form
 from tests.support.asgi import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "a long enough password"
-WIDTHS = {"desktop": 1280, "phone": 390}
 STAFF = [("ada", "Ada Administrator", ["admin"], []),
          ("dora", "Dora Inspector", ["duty_inspector"], ["E23000001"]),
          ("olly", "Olly Officer", ["triage_officer"], ["E23000001"]),
@@ -45,26 +44,6 @@ def triage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     service.db.dispose()
 
 
-@pytest.fixture(params=list(WIDTHS), ids=list(WIDTHS))
-def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="en-GB", viewport={"width": WIDTHS[request.param], "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    page.refused = refused  # type: ignore[attr-defined]
-    page.width_name = request.param  # type: ignore[attr-defined]
-    yield page
-    context.close()
-
-
-def check(page: Page) -> None:
-    assert serious_violations(page) == []
-    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
-        "the page scrolls sideways"
-    assert page.refused == [], "the Content-Security-Policy refused something"  # type: ignore[attr-defined]
-
-
 def sign_in(page: Page, base: str, username: str) -> None:
     sign_in_with_form(page, username, at=f"{base}/login?next=/admin", password=PASSWORD)
 
@@ -75,7 +54,7 @@ def test_an_administrator_lists_creates_and_disables_an_account(sized: Page, tri
     expect(sized.locator('tr[data-username="sam"]')).to_contain_text("Duty Inspector, Supervisor")
     expect(sized.locator('tr[data-username="sam"]')).to_contain_text("Metropolitan Police")
     expect(sized.locator('tr[data-username="ana"]')).to_contain_text("National")
-    check(sized)
+    looks_right(sized)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     sized.screenshot(path=str(SCREENSHOTS / f"admin-accounts-{sized.width_name}.png"),  # type: ignore[attr-defined]
                      full_page=True)
@@ -87,7 +66,7 @@ def test_an_administrator_lists_creates_and_disables_an_account(sized: Page, tri
 
     sized.get_by_role("button", name="Create an account").click()
     expect(sized.get_by_role("heading", name="Create a staff account")).to_be_visible()
-    check(sized)
+    looks_right(sized)
     username = f"kit{sized.width_name}"  # type: ignore[attr-defined]
     sized.get_by_label("Full name").fill("Kit Caseworker")
     sized.get_by_label("Username").fill(username)
@@ -97,21 +76,21 @@ def test_an_administrator_lists_creates_and_disables_an_account(sized: Page, tri
     sized.get_by_role("button", name="Create account").click()
     expect(sized.get_by_role("heading", name="Account created")).to_be_visible()
     temporary = sized.locator("#temporary-password").inner_text()
-    check(sized)
+    looks_right(sized)
     assert httpx.post(f"{triage}/v1/session", json={"username": username, "password": temporary}).status_code == 200
 
     sized.get_by_role("link", name="Go to Kit Caseworker's account").click()
     expect(sized.get_by_role("heading", name="Kit Caseworker")).to_contain_text("Enabled")
-    check(sized)
+    looks_right(sized)
     sized.get_by_role("button", name="Disable account").click()
     expect(sized.get_by_role("heading", name="Are you sure you want to disable this account?")).to_be_visible()
-    check(sized)
+    looks_right(sized)
     sized.get_by_label("Why (optional)").fill("Left the centre")
     sized.get_by_role("button", name="Disable account").click()
     expect(sized.get_by_role("heading", name="Kit Caseworker")).to_contain_text("Disabled")
     expect(sized.locator(".govuk-notification-banner")).to_contain_text("Account disabled")
     expect(sized.locator("#history")).to_contain_text("Reason: Left the centre")
-    check(sized)
+    looks_right(sized)
     assert httpx.post(f"{triage}/v1/session", json={"username": username, "password": temporary}).status_code == 401
 
 
@@ -123,7 +102,7 @@ def test_every_other_page_of_the_console_passes_axe_and_fits_a_phone(sized: Page
                           ("/password", "Reset password")]:
         sized.goto(account + path)
         expect(sized.get_by_role("heading", name=heading, level=1)).to_be_visible()
-        check(sized)
+        looks_right(sized)
     sized.goto(account + "/areas")
     sized.get_by_label("National").check()
     expect(sized.locator("input[name=areas]:checked")).to_have_count(1)  # the design system's exclusive box
@@ -132,4 +111,4 @@ def test_every_other_page_of_the_console_passes_axe_and_fits_a_phone(sized: Page
     for path, heading in [("/admin/audit", "Personal data views"), ("/admin/rulesets", "Rulesets")]:
         sized.goto(triage + path)
         expect(sized.get_by_role("heading", name=heading, level=1)).to_be_visible()
-        check(sized)
+        looks_right(sized)

@@ -25,14 +25,13 @@ from shared.clock import SystemClock
 from shared.db import Database
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
-from tests.browser.pages import serious_violations, sign_in_with_form
+from tests.browser.pages import looks_right, sign_in_with_form, watched_page
 from tests.factories import report_body
 from tests.support.infra import scratch_databases
 from tests.support.services import ServiceProcess
 from tests.support.waiting import eventually
 
 PASSWORD = "a long enough password"
-WIDTHS = {"desktop": 1280, "phone": 390}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -86,43 +85,16 @@ def add_staff(database_url: str) -> None:
     db.dispose()
 
 
-@pytest.fixture(params=list(WIDTHS), ids=list(WIDTHS))
-def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
-    yield from watched_page(browser, request.param)
-
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     yield from watched_page(browser, "desktop")
 
 
-def watched_page(browser: Browser, width: str) -> Iterator[Page]:
-    """A page at one of WIDTHS that notes anything the Content-Security-Policy refused."""
-    context = browser.new_context(locale="en-GB", viewport={"width": WIDTHS[width], "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.width_name = width  # type: ignore[attr-defined]
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    page.refused = refused  # type: ignore[attr-defined]
-    yield page
-    context.close()
-
-
 # --- helpers ----------------------------------------------------------------------------------------
-
-def check(page: Page) -> None:
-    """Every page visited: no serious or critical axe violation, no sideways scrolling, nothing refused."""
-    serious = serious_violations(page)
-    assert serious == [], f"{page.url}: {serious}"
-    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
-        f"{page.url} scrolls sideways"
-    assert page.refused == [], f"{page.url}: the Content-Security-Policy refused {page.refused}"  # type: ignore[attr-defined]
-
 
 def sign_in(page: Page, username: str) -> None:
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    check(page)
+    looks_right(page)
     sign_in_with_form(page, username, password=PASSWORD)
 
 
@@ -180,7 +152,7 @@ def test_a_triage_officer_searches_filters_opens_and_assigns(sized: Page, stack:
     expect(row).to_contain_text("Arson")
     expect(row).to_contain_text(re.compile(r"\d\d:\d\d (GMT|BST), \w{3} \d{1,2} \w{3} \d{4} (just now|\d+ min ago)"))
     expect(row.locator(".vigil-quiet-tag")).to_have_text("Duty Inspector")
-    check(sized)
+    looks_right(sized)
     screenshot(sized, "triage-queue")
 
     sized.get_by_label("Reference").fill(critical.lower())
@@ -188,7 +160,7 @@ def test_a_triage_officer_searches_filters_opens_and_assigns(sized: Page, stack:
     expect(sized).to_have_url(f"{stack.triage}/queue?q={critical.lower()}")
     expect(sized.locator("#queue-rows tr")).to_have_count(1)
     expect(queue_row(sized, critical)).to_be_visible()
-    check(sized)
+    looks_right(sized)
 
     sized.get_by_role("link", name="Clear search and filters").click()
     sized.get_by_text("Filters", exact=True).click()
@@ -199,22 +171,22 @@ def test_a_triage_officer_searches_filters_opens_and_assigns(sized: Page, stack:
     expect(queue_row(sized, other)).to_have_count(0)
     for priority in sized.locator("#queue-rows .vigil-priority").all_inner_texts():
         assert priority == "P1"
-    check(sized)
+    looks_right(sized)
 
     queue_row(sized, critical).get_by_role("link", name=critical).click()
     expect(sized.get_by_role("heading", name=f"Incident {critical}")).to_be_visible()
     expect(sized.get_by_role("button", name="Acknowledge")).to_have_count(0)  # critical: the Duty Inspector's
-    check(sized)
+    looks_right(sized)
     screenshot(sized, "triage-incident")
     sized.get_by_role("button", name="Assign a Duty Inspector").click()
     expect(sized.get_by_role("heading", name="Assign a Duty Inspector")).to_be_visible()
-    check(sized)
+    looks_right(sized)
     sized.get_by_label("Dora Inspector").check()
     sized.get_by_role("button", name="Assign", exact=True).click()
     expect(sized.get_by_role("status").first).to_contain_text("Duty Inspector assigned.")
     expect(sized.locator("#timeline")).to_contain_text("Dora Inspector is the Duty Inspector.")
     expect(sized.locator("#timeline")).to_contain_text("Duty Inspector assigned by Olly Officer")
-    check(sized)
+    looks_right(sized)
 
 
 def test_a_duty_inspector_opens_a_link_signs_in_and_acknowledges(sized: Page, stack: Stack) -> None:
@@ -225,14 +197,14 @@ def test_a_duty_inspector_opens_a_link_signs_in_and_acknowledges(sized: Page, st
     expect(sized).to_have_url(f"{stack.triage}/incidents/{incident_id}")
     expect(sized.get_by_role("heading", name=f"Incident {reference}")).to_be_visible()
     expect(sized.locator(".left[data-countdown]")).to_contain_text("m")
-    check(sized)
+    looks_right(sized)
     sized.get_by_role("button", name="Acknowledge").click()
     expect(sized.get_by_role("status").first).to_contain_text("Acknowledged.")
     expect(sized.locator("#timeline .moj-timeline__item")).to_have_count(2)
     expect(sized.locator("#timeline")).to_contain_text("Acknowledged by Dora Inspector")
     expect(sized.get_by_role("button", name="Acknowledge")).to_have_count(0)
     expect(sized.locator("#state")).to_have_text("Acknowledged")
-    check(sized)
+    looks_right(sized)
 
 
 def test_the_queue_keeps_keyboard_focus_while_rows_arrive(page: Page, stack: Stack) -> None:
@@ -279,7 +251,7 @@ def test_the_victims_words_keep_their_line_breaks_and_a_view_is_recorded_once(pa
     page.goto(f"{stack.triage}/incidents/{incident_id}/personal")
     sign_in(page, "dora")
     expect(page.get_by_role("heading", name="The reporter's personal details")).to_be_visible()
-    check(page)
+    looks_right(page)
     assert personal_views(stack, incident_id) == 0
     page.get_by_role("button", name="Show the reporter's personal details").click()
     expect(page).to_have_url(f"{stack.triage}/incidents/{incident_id}/personal")  # redirected after the POST
@@ -287,7 +259,7 @@ def test_the_victims_words_keep_their_line_breaks_and_a_view_is_recorded_once(pa
     expect(described).to_have_count(1)
     assert described.inner_text() == words
     assert described.evaluate("el => getComputedStyle(el).whiteSpace") == "pre-line"
-    check(page)
+    looks_right(page)
     page.reload()
     page.reload()
     expect(described).to_have_count(1)
@@ -300,7 +272,7 @@ def test_a_session_that_ends_mid_action_comes_back_to_the_page_after_signing_in(
     page.goto(f"{stack.triage}/incidents/{incident_id}/close")
     sign_in(page, "dora")
     expect(page.get_by_role("heading", name="Close the incident")).to_be_visible()
-    check(page)
+    looks_right(page)
     page.get_by_label("Duplicate of another report").check()
     page.context.clear_cookies()  # the session ends while the form is open
     page.get_by_role("button", name="Continue").click()
@@ -311,7 +283,7 @@ def test_a_session_that_ends_mid_action_comes_back_to_the_page_after_signing_in(
     page.get_by_label("Duplicate of another report").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name=f"Are you sure you want to close incident {reference}?")).to_be_visible()
-    check(page)
+    looks_right(page)
     page.get_by_role("button", name="Close the incident").click()
     expect(page.get_by_role("status").first).to_contain_text("Incident closed.")
     expect(page.locator("#timeline")).to_contain_text("Outcome: Duplicate of another report.")
