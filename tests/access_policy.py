@@ -161,6 +161,7 @@ POLICY |= {("triage", k): v for k, v in {
     "POST /v1/users/{user_id}/enable": Rule(frozenset({ADMIN}), json={"reason": "back"}),
     "PUT /v1/users/{user_id}/roles": Rule(frozenset({ADMIN}), json={"roles": [AN], "reason": "moved"}),
     "PUT /v1/users/{user_id}/areas": Rule(frozenset({ADMIN}), json={"areas": ["E23000001"], "reason": "moved"}),
+    "PUT /v1/users/{user_id}/centre": Rule(frozenset({ADMIN}), json={"centre": "", "reason": "moved"}),
     "PUT /v1/users/{user_id}/contact": Rule(frozenset({ADMIN}), json={"email": "a@police.example"}),
     "POST /v1/users/{user_id}/password": Rule(frozenset({ADMIN}), json={}),
     # an account without a link answers 409 to an administrator: admitted, and refused to everyone else

@@ -29,6 +29,7 @@ from shared.events.staff import (
     StaffAccountDisabled,
     StaffAccountEnabled,
     StaffAreasChanged,
+    StaffCentreChanged,
     StaffContactDetailsChanged,
     StaffPasswordReset,
     StaffRolesChanged,
@@ -201,7 +202,9 @@ class StaffAccounts:
                                                 reason=_reason(reason)), user_id)
 
     def set_roles(self, by: Changer, user_id: str, roles: Iterable[str], reason: str | None = None) -> bool:
-        """False when the account already had exactly these roles (nothing is recorded)."""
+        """False when the account already had exactly these roles (nothing is recorded). Taking the caseworker
+        role from an account that names a reporting centre clears the centre in the same change, recorded as a
+        change of centre of its own: only a caseworker works for a centre (`centre_left_by`)."""
         ref, now, wanted, why = _ref(by), self.clock.now(), self.valid_roles(roles), _reason(reason)
         with self.db.transaction() as s:
             account = _one(s, user_id)
@@ -212,6 +215,24 @@ class StaffAccounts:
             staff_store.set_roles(s, user_id, wanted, now)
             self._record(s, StaffRolesChanged(account_id=user_id, changed_by=ref, changed_at=now, reason=why,
                                               roles=wanted, previous_roles=account.roles), user_id)
+            if (left := centre_left_by(account.centre, wanted)) is not None:
+                staff_store.set_centre(s, user_id, None, now)
+                self._record(s, StaffCentreChanged(account_id=user_id, changed_by=ref, changed_at=now, reason=why,
+                                                   centre=None, previous_centre=left), user_id)
+        return True
+
+    def set_centre(self, by: Changer, user_id: str, centre: str | None, reason: str | None = None) -> bool:
+        """A caseworker's reporting centre (an intake centre id; empty: the deployment's default centre). It
+        applies from the caseworker's next request: their session reads it afresh. False when nothing changed."""
+        ref, now, why = _ref(by), self.clock.now(), _reason(reason)
+        with self.db.transaction() as s:
+            account = _one(s, user_id)
+            wanted = valid_centre(centre, account.roles)
+            if wanted == account.centre:
+                return False
+            staff_store.set_centre(s, user_id, wanted, now)
+            self._record(s, StaffCentreChanged(account_id=user_id, changed_by=ref, changed_at=now, reason=why,
+                                               centre=wanted, previous_centre=account.centre), user_id)
         return True
 
     def set_areas(self, by: Changer, user_id: str, areas: Iterable[str], reason: str | None = None) -> bool:
@@ -347,6 +368,12 @@ def valid_centre(centre: str | None, roles: list[str]) -> str | None:
         raise InvalidUser("a centre is its id, as intake knows it: lower-case letters, digits, dots, dashes or "
                           "underscores, at most 64", "centre")
     return given
+
+
+def centre_left_by(centre: str | None, roles: list[str]) -> str | None:
+    """The centre an account must leave when these become its roles: its own, once it is no longer a
+    caseworker's; None when it keeps it (or has none)."""
+    return centre if centre is not None and Role.caseworker not in roles else None
 
 
 def valid_email(value: str | None) -> str | None:

@@ -32,6 +32,7 @@ from shared.events.staff import (
     StaffAccountDisabled,
     StaffAccountEnabled,
     StaffAreasChanged,
+    StaffCentreChanged,
     StaffContactDetailsChanged,
     StaffPasswordReset,
     StaffRolesChanged,
@@ -63,6 +64,7 @@ ROLE_HINTS: dict[str, str] = {Role.triage_officer: "Works the queue: acknowledge
               Role.neighbourhood_officer: "Community impact assessments, patrols and visits",
               Role.site_lead: "Security lead of a place of worship (not police staff)"}
 DONE = {"created": "Account created.", "roles": "Roles changed.", "areas": "Areas changed.",
+        "centre": "Reporting centre changed: it applies from their next page.",
         "contact": "Contact details changed.", "disabled": "Account disabled: they were signed out everywhere.",
         "enabled": "Account enabled: they can sign in again.", "unchanged": "Nothing changed.",
         "unlinked": "Single sign-on link removed."}
@@ -271,7 +273,8 @@ def account_page(request: Request, staff: AdminStaff, accounts: AccountsDep, use
                   history=[history_item(env, names) for env in reversed(history)], done=DONE.get(done))
 
 
-CHANGES = {"roles": "Change roles", "areas": "Change areas", "contact": "Change contact details",
+CHANGES = {"roles": "Change roles", "areas": "Change areas", "centre": "Change reporting centre",
+           "contact": "Change contact details",
            "disable": "Disable account", "password": "Reset password", "unlink": "Remove single sign-on link"}
 
 
@@ -282,7 +285,7 @@ def change_page(request: Request, staff: AdminStaff, accounts: AccountsDep, user
         raise NotFound("there is no such page")
     account = _account(accounts, staff, user_id)
     values = {"roles": account.roles, "areas": account.areas or [NATIONAL], "email": account.email or "",
-              "phone": account.phone or ""}
+              "phone": account.phone or "", "centre": account.centre or ""}
     return render(request, staff, f"{change}.html", f"{CHANGES[change]}: {account.display_name}", account=account,
                   values=values, problems=Problems())
 
@@ -297,7 +300,7 @@ def change(request: Request, staff: AdminStaff, form: Form, accounts: AccountsDe
     values: dict[str, Any] = {
         "roles": _list(form, "roles"), "areas": _list(form, "areas"),
         "email": _text(form, "email"), "phone": _text(form, "phone"), "reason": _text(form, "reason"),
-        "method": _text(form, "method")}
+        "method": _text(form, "method"), "centre": _text(form, "centre")}
     problems = _area_problems(values) if change == "areas" else Problems()
     try:
         if not problems.fields:
@@ -319,6 +322,9 @@ def _apply(request: Request, staff: Staff, accounts: AccountsDep, account: Accou
     if change == "areas":
         done = accounts.set_areas(staff, account.user_id, _areas_of(values), why)
         return _to(here, "areas" if done else "unchanged")
+    if change == "centre":
+        done = accounts.set_centre(staff, account.user_id, values["centre"], why)
+        return _to(here, "centre" if done else "unchanged")
     if change == "contact":
         done = accounts.set_contact(staff, account.user_id, values["email"], values["phone"])
         return _to(here, "contact" if done else "unchanged")
@@ -356,6 +362,7 @@ def history_item(env: Envelope, names: dict[str, str]) -> dict[str, Any]:
 def _change_title(event: object) -> str:
     titles: dict[type[object], str] = {StaffAccountCreated: "Account created", StaffAccountDisabled: "Disabled",
               StaffAccountEnabled: "Enabled", StaffRolesChanged: "Roles changed", StaffAreasChanged: "Areas changed",
+              StaffCentreChanged: "Reporting centre changed",
               StaffContactDetailsChanged: "Contact details changed", StaffPasswordReset: "Password reset",
               StaffSsoLinked: "Single sign-on linked", StaffSsoLinkCleared: "Single sign-on link removed"}
     return titles.get(type(event), "Changed")
@@ -369,6 +376,8 @@ def _change_detail(event: object) -> str:
             return f"{_roles(event.previous_roles)} → {_roles(event.roles)}."
         case StaffAreasChanged():
             return f"{_areas(event.previous_areas)} → {_areas(event.areas)}."
+        case StaffCentreChanged():
+            return f"{_centre(event.previous_centre)} → {_centre(event.centre)}."
         case StaffContactDetailsChanged():
             return f"Changed: {', '.join(c.value for c in event.changed)}."
         case StaffAccountDisabled():
@@ -380,6 +389,10 @@ def _change_detail(event: object) -> str:
         case StaffSsoLinkCleared():
             return f"The account at {event.issuer} no longer signs in."
     return ""
+
+
+def _centre(centre: str | None) -> str:
+    return centre or "the default centre"
 
 
 def _roles(roles: list[str]) -> str:

@@ -60,6 +60,7 @@ from services.triage.schemas import (
     IntrospectionOut,
     Lift,
     NewAreas,
+    NewCentre,
     NewContact,
     NewPassword,
     NewRoles,
@@ -386,6 +387,15 @@ def set_roles(user_id: str, body: NewRoles, staff: CurrentStaff, accounts: Accou
 def set_areas(user_id: str, body: NewAreas, staff: CurrentStaff, accounts: AccountsDep) -> dict[str, Any]:
     with account_problems():
         accounts.set_areas(staff, user_id, body.areas, body.reason)
+        return accounts.get(staff, user_id).as_json()
+
+
+@router.put("/v1/users/{user_id}/centre", tags=["users"],
+            summary="Set a caseworker's reporting centre (empty: the default centre); from their next request",
+            response_model=AccountOut)
+def set_centre(user_id: str, body: NewCentre, staff: CurrentStaff, accounts: AccountsDep) -> dict[str, Any]:
+    with account_problems():
+        accounts.set_centre(staff, user_id, body.centre, body.reason)
         return accounts.get(staff, user_id).as_json()
 
 

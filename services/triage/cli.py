@@ -6,6 +6,7 @@
     vigil triage user enable USERNAME [--reason TEXT]
     vigil triage user roles USERNAME --role R [--role R ...] [--reason TEXT]
     vigil triage user areas USERNAME (--area CODE [--area CODE ...] | --national) [--reason TEXT]
+    vigil triage user centre USERNAME (--centre ID | --default) [--reason TEXT]   (a caseworker's)
     vigil triage user contact USERNAME [--email E] [--phone P]   (a detail left out is cleared)
     vigil triage user reset-password USERNAME [--password-stdin]
     vigil triage create-user --username ada --name "Ada L" --role admin   (asks for the password)
@@ -34,7 +35,7 @@ ROLES = ", ".join(Role)
 
 def register(_commands: Any, modes: Any) -> None:
     _register_users(modes.add_parser("user", help="staff accounts: list, create, disable, enable, roles, areas, "
-                                                  "contact details, password resets")
+                                                  "centres, contact details, password resets")
                     .add_subparsers(dest="user_command", required=True, metavar="ACTION"))
     user = modes.add_parser("create-user", help="create a staff account (asks for the password); the same as "
                                                 "`user create` with a password of your own")
@@ -78,6 +79,11 @@ def _register_users(actions: Any) -> None:
     areas.add_argument("--area", action="append", default=[], help="a force area code; repeat for several")
     areas.add_argument("--national", action="store_true", help="no particular area: national")
     areas.add_argument("--reason", default="", help="why, for the history")
+    centre = _user_action(actions, "centre", "set a caseworker's reporting centre (from their next request)",
+                          user_centre)
+    centre.add_argument("--centre", default="", help="the centre's id, as intake knows it (tell-mama ...)")
+    centre.add_argument("--default", action="store_true", help="no centre of its own: the deployment's default")
+    centre.add_argument("--reason", default="", help="why, for the history")
     contact = _user_action(actions, "contact", "set an account's email and phone for notifications", user_contact)
     contact.add_argument("--email", default="", help="left out: none")
     contact.add_argument("--phone", default="", help="left out: none")
@@ -229,6 +235,20 @@ def user_areas(args: argparse.Namespace) -> int:
         changed = accounts.set_areas(_by(args), _named(accounts, args).user_id, args.area, args.reason)
         areas = ", ".join(sorted({a.upper() for a in args.area})) or "national"
         print(f"{args.username} now covers {areas}" if changed else f"{args.username} already covered {areas}")
+        return 0
+
+    return _refused(run)
+
+
+def user_centre(args: argparse.Namespace) -> int:
+    if bool(args.centre.strip()) == bool(args.default):
+        print("error: give --centre ID or --default, not both", file=sys.stderr)
+        return 2
+
+    def run(accounts: Any) -> int:
+        changed = accounts.set_centre(_by(args), _named(accounts, args).user_id, args.centre, args.reason)
+        centre = args.centre.strip().lower() or "the default centre"
+        print(f"{args.username} now works for {centre}" if changed else f"{args.username} already worked for {centre}")
         return 0
 
     return _refused(run)

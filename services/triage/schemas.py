@@ -54,6 +54,11 @@ class NewAreas(AccountChange):
     areas: list[str] = Field([], description="police force area codes; none means national")
 
 
+class NewCentre(AccountChange):
+    centre: str | None = Field(None, max_length=64, description=(
+        "a caseworker's reporting centre, as intake knows it; empty or left out: the deployment's default centre"))
+
+
 class NewContact(_Body):
     email: str | None = Field(None, max_length=254, description="empty or left out: none")
     phone: str | None = Field(None, max_length=32, description="empty or left out: none")

@@ -163,6 +163,10 @@ def set_areas(s: Session, user_id: str, areas: list[str], at: datetime) -> None:
     s.execute(update(_users).where(_users.c.user_id == user_id).values(areas=_stored(areas), updated_at=at))
 
 
+def set_centre(s: Session, user_id: str, centre: str | None, at: datetime) -> None:
+    s.execute(update(_users).where(_users.c.user_id == user_id).values(centre=centre, updated_at=at))
+
+
 def set_contact(s: Session, user_id: str, email: str | None, phone: str | None, at: datetime) -> None:
     s.execute(update(_users).where(_users.c.user_id == user_id).values(email=email, phone=phone, updated_at=at))
 

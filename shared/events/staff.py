@@ -69,6 +69,15 @@ class StaffAreasChanged(_AccountChange):
     previous_areas: list[str]
 
 
+@event_type("vigil.staff.centre_changed.v1", TOPIC)
+class StaffCentreChanged(_AccountChange):
+    """A caseworker's reporting centre (an intake centre id) changed; None: the deployment's default centre. Also
+    recorded, to None, when a change of roles takes the caseworker role from an account that named a centre."""
+
+    centre: str | None
+    previous_centre: str | None
+
+
 @event_type("vigil.staff.contact_details_changed.v1", TOPIC)
 class StaffContactDetailsChanged(_AccountChange):
     """Which details changed and which are now held; the addresses and numbers stay in triage's database."""

@@ -1,6 +1,7 @@
 """Staff accounts as administrators keep them, and the console's pages, on an SQLite file without Kafka:
 each change is one event without contact values or passwords, disabling ends sessions, the last administrator
-stays, sign-ins keep only a coarse network, the audit filters and pages, and the pages refuse the wrong role."""
+stays, sign-ins keep only a coarse network, the audit filters and pages, the pages refuse the wrong role, and a
+caseworker's reporting centre changes after the account is made."""
 
 from __future__ import annotations
 
@@ -23,13 +24,23 @@ from services.triage.accounts import (
     InvalidUser,
     NewAccount,
     StaffAccounts,
+    centre_left_by,
+    valid_centre,
 )
+from services.triage.admin import history_item
 from services.triage.auth import BadCredentials, coarse_network
 from services.triage.main import Triage, build, create_app
 from services.triage.oversight import Oversight, ViewFilter
 from services.triage.settings import TriageSettings
 from shared.clock import MovableClock
-from shared.events.staff import StaffAccountCreated, StaffAccountDisabled, StaffContactDetailsChanged
+from shared.events.base import Envelope, Event
+from shared.events.staff import (
+    StaffAccountCreated,
+    StaffAccountDisabled,
+    StaffCentreChanged,
+    StaffContactDetailsChanged,
+    StaffRolesChanged,
+)
 from shared.migrate import upgrade
 from shared.settings import VigilSettings
 
@@ -301,3 +312,125 @@ def test_a_caseworker_is_created_from_the_page_with_their_centre_and_a_centre_on
         "centre": "tell-mama"}, headers=HTML)
     assert refused.status_code == 422 and 'href="#centre"' in refused.text
     assert "Only a caseworker works for a reporting centre" in refused.text
+
+
+# --- a caseworker's reporting centre, changed after the account is made ----------------------------
+# Only a caseworker has one, an id in lower case; taking the caseworker role away clears it, recorded.
+
+@pytest.mark.parametrize(("centre", "roles", "kept"), [
+    ("tell-mama", ["caseworker"], "tell-mama"),
+    ("  Tell-Mama ", ["caseworker", "analyst"], "tell-mama"),
+    ("galop.hate_crime", ["caseworker"], "galop.hate_crime"),
+    ("", ["caseworker"], None),
+    (None, ["analyst"], None),
+    ("  ", ["analyst"], None),
+])
+def test_a_centre_is_a_caseworker_s_lower_case_id_and_empty_means_the_default(
+        centre: str | None, roles: list[str], kept: str | None) -> None:
+    assert valid_centre(centre, roles) == kept
+
+
+@pytest.mark.parametrize(("centre", "roles", "words"), [
+    ("tell-mama", ["analyst"], "only a caseworker"),
+    ("tell mama", ["caseworker"], "lower-case letters"),
+    ("-tell", ["caseworker"], "lower-case letters"),
+    ("x" * 65, ["caseworker"], "at most 64"),
+    ("tell/mama", ["caseworker"], "lower-case letters"),
+])
+def test_a_bad_centre_names_the_field_and_says_why(centre: str, roles: list[str], words: str) -> None:
+    with pytest.raises(InvalidUser) as refused:
+        valid_centre(centre, roles)
+    assert refused.value.field == "centre" and words in str(refused.value)
+
+
+@pytest.mark.parametrize(("centre", "roles", "left"), [
+    ("tell-mama", ["analyst"], "tell-mama"),
+    ("tell-mama", ["caseworker"], None),
+    ("tell-mama", ["caseworker", "analyst"], None),
+    (None, ["analyst"], None),
+])
+def test_an_account_leaves_its_centre_only_when_it_stops_being_a_caseworker(
+        centre: str | None, roles: list[str], left: str | None) -> None:
+    assert centre_left_by(centre, roles) == left
+
+
+def tina(accounts: StaffAccounts, centre: str | None = "tell-mama") -> str:
+    return accounts.create(OPERATOR, NewAccount("tina", "Tina Caseworker", ["caseworker"], [], password=PASSWORD,
+                                                centre=centre)).user_id
+
+
+def changes(accounts: StaffAccounts, user_id: str) -> list[Event]:
+    return [env.event() for env in accounts.record(OPERATOR, user_id)[2]][1:]
+
+
+def test_a_change_of_centre_is_one_event_with_both_centres_and_the_reason(accounts: StaffAccounts) -> None:
+    user_id = tina(accounts)
+    assert accounts.set_centre(OPERATOR, user_id, "Galop", "moved to Galop's team") is True
+    assert accounts.get(OPERATOR, user_id).centre == "galop"
+    [event] = changes(accounts, user_id)
+    assert isinstance(event, StaffCentreChanged)
+    assert (event.previous_centre, event.centre, event.reason, event.changed_by) == \
+        ("tell-mama", "galop", "moved to Galop's team", "cli:root")
+    assert accounts.set_centre(OPERATOR, user_id, "galop") is False, "the same centre again changes nothing"
+    assert accounts.set_centre(OPERATOR, user_id, "") is True
+    assert accounts.get(OPERATOR, user_id).centre is None
+    assert [(e.previous_centre, e.centre) for e in changes(accounts, user_id)
+            if isinstance(e, StaffCentreChanged)] == [("tell-mama", "galop"), ("galop", None)]
+
+
+def test_a_bad_centre_or_a_centre_for_another_role_changes_nothing(accounts: StaffAccounts) -> None:
+    user_id = tina(accounts)
+    analyst = accounts.create(OPERATOR, NewAccount("sam", "Sam", ["analyst"], [], password=PASSWORD)).user_id
+    for who, centre in ((user_id, "Tell Mama!"), (analyst, "tell-mama")):
+        with pytest.raises(InvalidUser) as refused:
+            accounts.set_centre(OPERATOR, who, centre)
+        assert refused.value.field == "centre"
+    assert accounts.set_centre(OPERATOR, analyst, "") is False, "no centre to clear"
+    assert accounts.get(OPERATOR, user_id).centre == "tell-mama"
+    assert changes(accounts, user_id) == [] and changes(accounts, analyst) == []
+
+
+def test_taking_the_caseworker_role_away_clears_the_centre_as_a_change_of_its_own(accounts: StaffAccounts) -> None:
+    user_id = tina(accounts)
+    assert accounts.set_roles(OPERATOR, user_id, ["caseworker", "analyst"]) is True
+    assert accounts.get(OPERATOR, user_id).centre == "tell-mama", "still a caseworker: the centre stays"
+    accounts.set_roles(OPERATOR, user_id, ["analyst"], "left the centre")
+    assert accounts.get(OPERATOR, user_id).centre is None
+    roles, cleared = changes(accounts, user_id)[1:]
+    assert isinstance(roles, StaffRolesChanged) and isinstance(cleared, StaffCentreChanged)
+    assert (cleared.previous_centre, cleared.centre, cleared.reason) == ("tell-mama", None, "left the centre")
+    accounts.set_roles(OPERATOR, user_id, ["caseworker"])
+    assert accounts.get(OPERATOR, user_id).centre is None, "a caseworker again starts at the default centre"
+    assert len(changes(accounts, user_id)) == 4, "no centre to clear, no second centre event"
+
+
+def test_the_history_says_which_centre_it_was_and_became() -> None:
+    event = StaffCentreChanged(account_id="u1", changed_by="cli:root", changed_at=START, reason="moved",
+                               centre=None, previous_centre="tell-mama")
+    env = Envelope(id="e1", type=event.TYPE, source="/test", subject="u1", time=START, sequence=1, key="u1",
+                   topic=event.TOPIC, data=event.model_dump(mode="json"))
+    item = history_item(env, {})
+    assert item["label"]["text"] == "Reporting centre changed"
+    assert item["text"] == "tell-mama → the default centre. Reason: moved"
+    assert item["byline"]["text"] == "root (command line)"
+
+
+def test_the_account_page_changes_the_centre_and_a_bad_id_is_shown_beside_the_field(
+        pages: TestClient, accounts: StaffAccounts) -> None:
+    user_id = tina(accounts)
+    csrf = signed_in(pages, "ada")
+    here = f"/admin/accounts/{user_id}"
+    assert f'href="{here}/centre"' in pages.get(here, headers=HTML).text
+    form = pages.get(f"{here}/centre", headers=HTML)
+    assert form.status_code == 200 and 'value="tell-mama"' in form.text
+    refused = pages.post(f"{here}/centre", data={"csrf_token": csrf, "centre": "Tell Mama!"}, headers=HTML)
+    assert refused.status_code == 422 and 'href="#centre"' in refused.text and 'value="Tell Mama!"' in refused.text
+    assert "lower-case letters" in refused.text
+    done = pages.post(f"{here}/centre", data={"csrf_token": csrf, "centre": "galop", "reason": "moved"},
+                      headers=HTML)
+    assert done.status_code == 303 and done.headers["location"] == f"{here}?done=centre"
+    shown = pages.get(done.headers["location"], headers=HTML).text
+    assert '<span class="vigil-reference" id="centre">galop</span>' in shown
+    assert "Reporting centre changed" in shown and "tell-mama → galop. Reason: moved" in shown
+    forged = pages.post(f"{here}/centre", data={"csrf_token": "guess", "centre": "tell-mama"}, headers=HTML)
+    assert forged.status_code == 403 and accounts.get(OPERATOR, user_id).centre == "galop"
