@@ -76,3 +76,11 @@ def test_an_administrator_changes_a_caseworker_s_centre_and_a_bad_id_is_named(si
     expect(history).to_contain_text("Reporting centre changed")
     expect(history).to_contain_text("tell-mama → galop. Reason: moved to Galop's team")
     looks_right(page)
+
+
+def test_the_caseworker_s_held_reports_page_fits_a_phone(sized: Page, console: Console) -> None:
+    """Its table of five columns scrolls inside its own box: the page itself never scrolls sideways."""
+    sign_in_with_form(sized, "tina", at=f"{console.base}/login?next=/held")
+    expect(sized.get_by_role("heading", name="Held for the reporting centre", level=1)).to_be_visible()
+    expect(sized.locator("#held-empty")).to_contain_text("No reports are held")
+    looks_right(sized)
