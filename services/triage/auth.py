@@ -15,11 +15,12 @@ import hashlib
 import ipaddress
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from services.triage import identities, passwords, staff_store, tables
 from services.triage.access import Staff
@@ -114,13 +115,11 @@ class Auth:
             self.throttle.failed(username, address)
             raise BadCredentials()
         self.throttle.succeeded(username)
-        token, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(24), self.clock.now()
-        with self.db.transaction() as s:
-            staff_store.open_session(s, _digest(token), account.user_id, csrf, now, now + self.max_age)
-            staff_store.record_sign_in(s, account.user_id, now, coarse_network(address))
-            if passwords.needs_rehash(account.password_hash):
-                staff_store.set_password_hash(s, account.user_id, passwords.hashed(password))
-        return SignedIn(token, account.as_staff(csrf))
+        def rehash(s: Session) -> None:
+            staff_store.set_password_hash(s, account.user_id, passwords.hashed(password))
+
+        return self._open(account, address, "password", rehash if passwords.needs_rehash(account.password_hash)
+                          else None)
 
     def sign_in_with(self, identity: Identity, address: str | None = None) -> SignedIn:
         """A session for the account a single sign-on identity signs in to (identities.py), linking it first
@@ -138,11 +137,16 @@ class Auth:
                 raise NotLinked(Refusal.taken) from None
         return self._open(choice.account, address, "sso")
 
-    def _open(self, account: staff_store.Account, address: str | None, method: str) -> SignedIn:
+    def _open(self, account: staff_store.Account, address: str | None, method: str,
+              also: Callable[[Session], None] | None = None) -> SignedIn:
+        """A session for the account, its sign-in recorded (`method`: password or sso), and `also` (a stored
+        password's rehash) in the same transaction."""
         token, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(24), self.clock.now()
         with self.db.transaction() as s:
             staff_store.open_session(s, _digest(token), account.user_id, csrf, now, now + self.max_age)
             staff_store.record_sign_in(s, account.user_id, now, coarse_network(address), method)
+            if also is not None:
+                also(s)
         return SignedIn(token, account.as_staff(csrf))
 
     def resolve(self, token: str | None, activity: bool = True) -> Staff | None:

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from services.triage import tables
+from services.triage import passwords, staff_store, tables
 from services.triage.auth import BadCredentials, InvalidUser, TooManyAttempts
 from services.triage.main import Triage, build
 from services.triage.rules import RULESETS
@@ -102,6 +103,20 @@ def test_wrong_password_and_unknown_user_get_the_same_refusal(triage: Triage) ->
         stored = s.execute(select(tables.staff_users.c.password_hash)).scalar_one()
         token_hash = s.execute(select(tables.staff_sessions.c.token_hash)).scalar()
     assert stored.startswith("$argon2id$") and token_hash is None
+
+
+def test_a_password_hashed_with_weaker_settings_is_hashed_again_at_sign_in(triage: Triage) -> None:
+    """The rehash goes in the transaction that opens the session and records the sign-in."""
+    user_id = triage.auth.create_user("dora", "Dora", "a long enough password", ["duty_inspector"])
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024).hash("a long enough password")
+    with triage.db.transaction() as s:
+        staff_store.set_password_hash(s, user_id, weak)
+    triage.auth.sign_in("dora", "a long enough password")
+    with triage.db.sessions() as s:
+        stored = s.execute(select(tables.staff_users.c.password_hash)).scalar_one()
+        methods = list(s.execute(select(tables.staff_sign_ins.c.method)).scalars())
+    assert stored != weak and not passwords.needs_rehash(stored) and passwords.matches(stored, "a long enough password")
+    assert methods == ["password"]
 
 
 def test_repeated_wrong_passwords_slow_down_sign_in_for_a_while(triage: Triage) -> None:
