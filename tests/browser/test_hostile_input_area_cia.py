@@ -9,16 +9,12 @@ the text is shown as written. Triage and notify run on real Kafka, PostgreSQL an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from infra.assets import ensure_assets
-from shared.settings import VigilSettings
 from tests.browser.pages import sign_in_with_form
-from tests.browser.test_area_cia_pages import LONDON
+from tests.browser.test_area_cia_pages import LONDON, stack  # noqa: F401  (stack: a fixture)
 from tests.browser.test_hostile_input import (  # noqa: F401  (dialogs: a fixture)
     ATTRIBUTE,
     BIDI,
@@ -30,18 +26,10 @@ from tests.browser.test_hostile_input import (  # noqa: F401  (dialogs: a fixtur
     inert,
     shown_as_written,
 )
-from tests.integration.test_area_cia import MET, PASSWORD, AreaCiaStack, area_cia_stack
+from tests.integration.test_area_cia import MET, PASSWORD, AreaCiaStack
 
 NOTES = f"{SCRIPT} {ATTRIBUTE} {IMAGE} {URL} {SVG} {BIDI} " + "\U0001d518\u0645\u0332" * 1000 + "\u0e01\u0e33" * 500
 ACTION = f"{ATTRIBUTE}{SVG} {BIDI}"  # at most 1,000 characters
-
-
-@pytest.fixture
-def stack(vigil_settings: VigilSettings, new_database: Callable[[str], str],
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[AreaCiaStack]:
-    ensure_assets()
-    with area_cia_stack(vigil_settings, new_database, monkeypatch) as running:
-        yield running
 
 
 def test_hostile_assessment_notes_and_actions_are_shown_as_written_and_never_run(
